@@ -1,0 +1,61 @@
+"""The aiohttp application: one server for Slack, Teams, the webhook, web chat and probes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.metrics import Metrics
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+METRICS = web.AppKey("metrics", Metrics)
+
+Plugin = Callable[[web.Application, Runtime], None]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    if await runtime.db.ping():
+        return web.json_response({"status": "ok"})
+    return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    m = request.app[METRICS]
+    return web.Response(body=m.render(), headers={"Content-Type": m.content_type})
+
+
+def plugins(runtime: Runtime) -> list[Plugin]:
+    """Feature modules that add routes and start-up work, in order."""
+    found: list[Plugin] = []
+    return found
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    extra: list[Plugin] | None = None,
+    metrics_: Metrics | None = None,
+) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    app[METRICS] = metrics_ or Metrics()
+    runtime.service.observers.append(app[METRICS].observe_turn)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    for plugin in [*plugins(runtime), *(extra or [])]:
+        plugin(app, runtime)
+
+    async def close_runtime(_app: web.Application) -> None:
+        await runtime.close()
+
+    app.on_cleanup.append(close_runtime)
+    return app
+
+
+OnStartup = Callable[[web.Application], Awaitable[None]]

@@ -1,0 +1,58 @@
+"""The `exitbot` command line. Each command group lives in its own module with `register`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from bot import logs
+from bot.config import ConfigError, Settings
+from bot.crypto import CryptoKeyError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _modules() -> list[ModuleType]:
+    from bot.cli import admin, chat, ops, serve
+
+    return [serve, chat, ops, admin]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exitbot",
+        description="Exit interviews in Slack, Teams, the terminal and the browser.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _modules():
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"exitbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logs.setup(settings.log_format, logging.DEBUG if args.verbose else logging.INFO)
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except (ConfigError, CryptoKeyError) as exc:
+        print(f"exitbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

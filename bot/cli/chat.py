@@ -1,0 +1,66 @@
+"""`exitbot chat`: an interview in the terminal, stored like any other; resumable."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+
+from adapters.base import Incoming
+from adapters.console import ConsoleChannel
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.service import OPEN_STATUSES
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("chat", help="hold an interview in the terminal (resume with the same --as)")
+    p.add_argument("--lang", choices=["nl", "en"], help="interview language")
+    p.add_argument("--as", dest="email", metavar="EMAIL", help="who you are (to resume later)")
+    p.add_argument("--json", action="store_true", help="print each bot message as a JSON line")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_chat(args, settings))
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    channel = ConsoleChannel(sys.stdout, as_json=args.json)
+    runtime = Runtime.open(settings, channels={"console": channel})
+    email = args.email or f"terminal-{uuid.uuid4().hex[:12]}@exitbot.invalid"
+    interactive = sys.stdin.isatty() and not args.json
+    try:
+        outcome = await runtime.service.begin_chat(
+            channel="console", email=email, conversation_id=email, language=args.lang
+        )
+        await channel.send(email, outcome.messages, key="begin")
+        status = outcome.status
+        while status in OPEN_STATUSES:
+            line = await asyncio.to_thread(_read_line, interactive)
+            if line is None:
+                break
+            result = await runtime.service.handle(
+                Incoming(
+                    channel="console",
+                    user_id=email,
+                    conversation_id=email,
+                    text=line,
+                    message_id=uuid.uuid4().hex,
+                )
+            )
+            status = result.status or status
+    finally:
+        await runtime.close()
+    return 0
+
+
+def _read_line(interactive: bool) -> str | None:
+    if interactive:
+        try:
+            return input("\n> ")
+        except EOFError:
+            return None
+    line = sys.stdin.readline()
+    return None if line == "" else line.rstrip("\r\n")

@@ -1,0 +1,201 @@
+"""Typed settings, read once from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+KINDS = ("resignation", "contract_end", "dismissal", "retirement", "other")
+DEFAULT_POLICY: dict[str, str] = {
+    "resignation": "auto",
+    "retirement": "auto",
+    "contract_end": "approval",
+    "dismissal": "manual",
+    "other": "manual",
+}
+
+
+class ConfigError(ValueError):
+    """A setting has a value ExitBot cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite:///exitbot.db"
+    host: str = "127.0.0.1"
+    port: int = 3978
+    public_url: str = "http://127.0.0.1:3978"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str | None = None
+    teams_app_id: str = ""
+    teams_app_password: str = ""
+    teams_app_type: str = "SingleTenant"
+    teams_tenant_id: str = ""
+    teams_enabled: bool = False
+    webhook_secret: str | None = None
+    hr_channel: str | None = None
+    hr_admins: tuple[str, ...] = ()
+    min_group_size: int = 5
+    digest_cron: str = "0 9 1 * *"
+    timezone: str = "UTC"
+    holidays: str | None = None
+    invite_lead_days: int = 5
+    language: str = "en"
+    questionnaire: str | None = None
+    encryption_key: str | None = None
+    retention_days: int = 90
+    digest_quotes: bool = False
+    smtp_url: str | None = None
+    log_format: str = "text"
+    expiry_grace_hours: int = 0
+    fallback_after_last_day: bool = True
+    policy: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICY))
+    tick_seconds: float = 30.0
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_hr_admin(self, email: str | None) -> bool:
+        return bool(email) and email.strip().lower() in self.hr_admins
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    ) -> Settings:
+        """Settings from `environ` (default `os.environ`) over the values of `env_file`."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return _parse(values)
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    def integer(name: str, default: int, minimum: int | None = None) -> int:
+        raw = get(name)
+        if raw is None:
+            return default
+        try:
+            number = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if minimum is not None and number < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {number}")
+        return number
+
+    def flag(name: str, default: bool) -> bool:
+        raw = get(name)
+        if raw is None:
+            return default
+        if raw.lower() in {"on", "true", "1", "yes"}:
+            return True
+        if raw.lower() in {"off", "false", "0", "no"}:
+            return False
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+    timezone = get("EXITBOT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"EXITBOT_TIMEZONE is not a known time zone: {timezone!r}") from None
+
+    language = (get("EXITBOT_LANGUAGE") or "en").lower()
+    if language not in {"en", "nl"}:
+        raise ConfigError(f"EXITBOT_LANGUAGE must be en or nl, got {language!r}")
+
+    log_format = (get("EXITBOT_LOG_FORMAT") or "text").lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigError(f"EXITBOT_LOG_FORMAT must be text or json, got {log_format!r}")
+
+    hr_channel = get("EXITBOT_HR_CHANNEL")
+    if hr_channel and not hr_channel.startswith(("slack:", "teams:")):
+        raise ConfigError(
+            f"EXITBOT_HR_CHANNEL must look like slack:C0123 or teams:<id>, got {hr_channel!r}"
+        )
+
+    slack_api_url = get("EXITBOT_SLACK_API_URL")
+    if slack_api_url and not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+
+    app_id = get("MicrosoftAppId") or ""
+    teams_flag = get("EXITBOT_TEAMS")
+    teams_enabled = flag("EXITBOT_TEAMS", bool(app_id)) if teams_flag else bool(app_id)
+
+    holidays = get("EXITBOT_HOLIDAYS")
+    if holidays:
+        holidays = holidays.upper()
+        _check_country(holidays)
+
+    policy = dict(DEFAULT_POLICY)
+    for kind in KINDS:
+        raw = get(f"EXITBOT_POLICY_{kind.upper()}")
+        if raw:
+            if raw not in {"auto", "approval", "manual"}:
+                raise ConfigError(
+                    f"EXITBOT_POLICY_{kind.upper()} must be auto, approval or manual, got {raw!r}"
+                )
+            policy[kind] = raw
+
+    port = integer("EXITBOT_PORT", 3978, minimum=0)
+    return Settings(
+        database_url=get("EXITBOT_DATABASE_URL") or "sqlite:///exitbot.db",
+        host=get("EXITBOT_HOST") or "127.0.0.1",
+        port=port,
+        public_url=(get("EXITBOT_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        slack_api_url=slack_api_url,
+        teams_app_id=app_id,
+        teams_app_password=get("MicrosoftAppPassword") or "",
+        teams_app_type=get("MicrosoftAppType") or "SingleTenant",
+        teams_tenant_id=get("MicrosoftAppTenantId") or "",
+        teams_enabled=teams_enabled,
+        webhook_secret=get("EXITBOT_WEBHOOK_SECRET"),
+        hr_channel=hr_channel,
+        hr_admins=tuple(
+            a.strip().lower() for a in (get("EXITBOT_HR_ADMINS") or "").split(",") if a.strip()
+        ),
+        min_group_size=integer("EXITBOT_MIN_GROUP_SIZE", 5, minimum=3),
+        digest_cron=get("EXITBOT_DIGEST_CRON") or "0 9 1 * *",
+        timezone=timezone,
+        holidays=holidays,
+        invite_lead_days=integer("EXITBOT_INVITE_LEAD_DAYS", 5, minimum=0),
+        language=language,
+        questionnaire=get("EXITBOT_QUESTIONNAIRE"),
+        encryption_key=get("EXITBOT_ENCRYPTION_KEY"),
+        retention_days=integer("EXITBOT_RETENTION_DAYS", 90, minimum=1),
+        digest_quotes=flag("EXITBOT_DIGEST_QUOTES", False),
+        smtp_url=get("EXITBOT_SMTP_URL"),
+        log_format=log_format,
+        expiry_grace_hours=integer("EXITBOT_EXPIRY_GRACE_HOURS", 0, minimum=0),
+        fallback_after_last_day=flag("EXITBOT_FALLBACK_AFTER_LAST_DAY", True),
+        policy=policy,
+        tick_seconds=float(integer("EXITBOT_TICK_SECONDS", 30, minimum=1)),
+    )
+
+
+def _check_country(code: str) -> None:
+    import holidays as holidays_lib
+
+    if code not in holidays_lib.list_supported_countries():
+        raise ConfigError(f"EXITBOT_HOLIDAYS is not a supported country code: {code!r}")

@@ -1,0 +1,73 @@
+"""Answer text at rest: Fernet tokens, several keys for rotation (newest first)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+log = logging.getLogger(__name__)
+
+
+class CryptoKeyError(ValueError):
+    """EXITBOT_ENCRYPTION_KEY holds something that is not a Fernet key."""
+
+
+class Cipher:
+    """Encrypts with the first key, decrypts with any of them."""
+
+    def __init__(self, keys: list[str]) -> None:
+        if not keys:
+            raise CryptoKeyError("EXITBOT_ENCRYPTION_KEY: no key given")
+        fernets = []
+        for position, key in enumerate(keys, start=1):
+            try:
+                fernets.append(Fernet(key.strip().encode()))
+            except (ValueError, TypeError):
+                raise CryptoKeyError(
+                    f"EXITBOT_ENCRYPTION_KEY: key {position} is not a valid Fernet key "
+                    "(32 url-safe base64-encoded bytes; make one with `exitbot rotate-key --new`)"
+                ) from None
+        self._multi = MultiFernet(fernets)
+        self._primary = fernets[0]
+        self.key_count = len(fernets)
+
+    @classmethod
+    def from_setting(cls, value: str | None, key_file: Path | None) -> Cipher:
+        """Keys from the setting; else from (or into) a local key file, with a warning."""
+        if value:
+            return cls([k for k in value.split(",") if k.strip()])
+        if key_file is None:
+            raise CryptoKeyError("EXITBOT_ENCRYPTION_KEY must be set for this database")
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(Fernet.generate_key().decode() + "\n")
+            log.warning(
+                "EXITBOT_ENCRYPTION_KEY is not set: generated a local key in %s. "
+                "Back it up, or set EXITBOT_ENCRYPTION_KEY in production.",
+                key_file,
+            )
+        return cls([k for k in key_file.read_text().split(",") if k.strip()])
+
+    @staticmethod
+    def new_key() -> str:
+        return Fernet.generate_key().decode()
+
+    def encrypt(self, plain: str) -> str:
+        return self._primary.encrypt(plain.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._multi.decrypt(token.encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise CryptoKeyError(
+                "stored data cannot be decrypted with any configured key "
+                "(was EXITBOT_ENCRYPTION_KEY changed without keeping the old key?)"
+            ) from None
+
+    def rotate(self, token: str) -> str:
+        return self._multi.rotate(token.encode("ascii")).decode("ascii")

@@ -1,0 +1,31 @@
+"""The few sentences the application says outside an interview, in both languages."""
+
+from __future__ import annotations
+
+from conversations import OutMessage
+
+_NO_INTERVIEW = {
+    "en": (
+        "Hi! I'm ExitBot. I hold short, private exit interviews with colleagues who are "
+        "leaving. There's no interview open for you right now, so there is nothing you need "
+        "to do. If you expected one, please contact HR."
+    ),
+    "nl": (
+        "Hoi! Ik ben ExitBot. Ik voer korte, vertrouwelijke exitgesprekken met collega's die "
+        "vertrekken. Er staat op dit moment geen gesprek voor je klaar, dus je hoeft niets te "
+        "doen. Verwachtte je er wel een? Neem dan contact op met HR."
+    ),
+}
+
+_NOT_ADMIN = {
+    "en": "Sorry, these commands are only for HR admins.",
+    "nl": "Sorry, deze opdrachten zijn alleen voor HR-beheerders.",
+}
+
+
+def no_interview(language: str) -> OutMessage:
+    return OutMessage(kind="info", text=_NO_INTERVIEW.get(language, _NO_INTERVIEW["en"]))
+
+
+def not_admin(language: str) -> str:
+    return _NOT_ADMIN.get(language, _NOT_ADMIN["en"])

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+
+
+def test_defaults_match_the_public_contract() -> None:
+    s = Settings.from_env({}, env_file=None)
+    assert s.database_url == "sqlite:///exitbot.db"
+    assert (s.host, s.port) == ("127.0.0.1", 3978)
+    assert s.public_url == "http://127.0.0.1:3978"
+    assert s.min_group_size == 5
+    assert s.digest_cron == "0 9 1 * *"
+    assert s.timezone == "UTC"
+    assert s.invite_lead_days == 5
+    assert s.language == "en"
+    assert s.retention_days == 90
+    assert s.digest_quotes is False
+    assert s.log_format == "text"
+    assert not s.slack_enabled and not s.teams_enabled
+    assert s.policy["resignation"] == "auto" and s.policy["contract_end"] == "approval"
+    assert s.policy["dismissal"] == "manual"
+
+
+def test_environment_overrides_dotenv_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("EXITBOT_PORT=4000\nEXITBOT_LANGUAGE=nl\n")
+    s = Settings.from_env({"EXITBOT_PORT": "5000"}, env_file=env_file)
+    assert s.port == 5000
+    assert s.language == "nl"
+    assert s.public_url == "http://127.0.0.1:5000"
+
+
+def test_admins_are_normalised_and_matched_case_insensitively() -> None:
+    s = Settings.from_env({"EXITBOT_HR_ADMINS": " HR@Example.com, boss@example.com ,"}, None)
+    assert s.hr_admins == ("hr@example.com", "boss@example.com")
+    assert s.is_hr_admin("Hr@example.COM")
+    assert not s.is_hr_admin("someone@example.com")
+    assert not s.is_hr_admin(None)
+
+
+def test_platform_switches() -> None:
+    slack = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, None)
+    assert slack.slack_enabled
+    teams = Settings.from_env({"MicrosoftAppId": "abc"}, None)
+    assert teams.teams_enabled and teams.teams_app_type == "SingleTenant"
+    anonymous = Settings.from_env({"EXITBOT_TEAMS": "on"}, None)
+    assert anonymous.teams_enabled and anonymous.teams_app_id == ""
+    assert Settings.from_env({"EXITBOT_SLACK_API_URL": "http://x/api"}, None).slack_api_url == (
+        "http://x/api/"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"EXITBOT_PORT": "eighty"}, "EXITBOT_PORT"),
+        ({"EXITBOT_MIN_GROUP_SIZE": "2"}, "EXITBOT_MIN_GROUP_SIZE"),
+        ({"EXITBOT_TIMEZONE": "Mars/Olympus"}, "EXITBOT_TIMEZONE"),
+        ({"EXITBOT_LANGUAGE": "fr"}, "EXITBOT_LANGUAGE"),
+        ({"EXITBOT_DIGEST_QUOTES": "maybe"}, "EXITBOT_DIGEST_QUOTES"),
+        ({"EXITBOT_HR_CHANNEL": "#hr"}, "EXITBOT_HR_CHANNEL"),
+        ({"EXITBOT_HOLIDAYS": "XX"}, "EXITBOT_HOLIDAYS"),
+        ({"EXITBOT_LOG_FORMAT": "xml"}, "EXITBOT_LOG_FORMAT"),
+        ({"EXITBOT_POLICY_DISMISSAL": "always"}, "EXITBOT_POLICY_DISMISSAL"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names):
+        Settings.from_env(env, None)

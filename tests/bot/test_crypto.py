@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.crypto import Cipher, CryptoKeyError
+
+
+def test_round_trip_and_ciphertext_hides_the_text() -> None:
+    cipher = Cipher([Cipher.new_key()])
+    token = cipher.encrypt("De werkdruk was te hoog")
+    assert "werkdruk" not in token
+    assert cipher.decrypt(token) == "De werkdruk was te hoog"
+
+
+def test_rotation_old_keys_keep_reading_until_rotated() -> None:
+    old, new = Cipher.new_key(), Cipher.new_key()
+    token = Cipher([old]).encrypt("answer")
+    both = Cipher([new, old])
+    assert both.decrypt(token) == "answer"
+    rotated = both.rotate(token)
+    assert Cipher([new]).decrypt(rotated) == "answer"
+    with pytest.raises(CryptoKeyError):
+        Cipher([new]).decrypt(token)
+
+
+def test_invalid_key_is_named() -> None:
+    with pytest.raises(CryptoKeyError, match="key 2 is not a valid Fernet key"):
+        Cipher([Cipher.new_key(), "not-a-key"])
+
+
+def test_local_key_file_is_generated_once_with_private_mode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key_file = tmp_path / "exitbot.db.key"
+    first = Cipher.from_setting(None, key_file)
+    assert key_file.exists() and (key_file.stat().st_mode & 0o777) == 0o600
+    assert "generated a local key" in caplog.text
+    second = Cipher.from_setting(None, key_file)
+    assert second.decrypt(first.encrypt("x")) == "x"
+
+
+def test_setting_with_several_keys() -> None:
+    a, b = Cipher.new_key(), Cipher.new_key()
+    assert Cipher.from_setting(f"{a}, {b}", None).key_count == 2

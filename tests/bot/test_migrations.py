@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import inspect
+
+from bot import migrate
+from bot.db import Database
+
+
+def test_upgrade_creates_schema_and_is_idempotent(database_url: str) -> None:
+    db = Database(database_url)
+    head = migrate.head_revision()
+    assert migrate.upgrade(db) == head
+    assert migrate.upgrade(db) == head
+    assert migrate.current_revision(db) == head
+    engine = db.sync_engine()
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"employees", "departures", "interviews", "answers", "jobs", "inbound_messages"} <= (
+        tables
+    )
+
+
+def test_concurrent_upgrades_run_once(database_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate.upgrade(Database(database_url))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert migrate.current_revision(Database(database_url)) == migrate.head_revision()
