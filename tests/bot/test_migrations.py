@@ -30,7 +30,7 @@ def test_concurrent_upgrades_run_once(database_url: str) -> None:
     def run() -> None:
         try:
             migrate.upgrade(Database(database_url))
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
