@@ -1,0 +1,212 @@
+"""The service on both backends: idempotency, encryption at rest, the inbox, resuming."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from adapters.base import Incoming, Opened, Report, Unreachable
+from bot.config import Settings
+from bot.crypto import Cipher
+from bot.models import AnswerRow, InboundMessage, Interview, InterviewFact
+from bot.runtime import Runtime
+from conversations import OutMessage
+
+
+class RecordingChannel:
+    """A test double of a chat platform: records what would be posted."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, list[OutMessage], str]] = []
+
+    async def open_conversation(self, email: str) -> Opened:
+        raise Unreachable("not used")
+
+    async def send(self, conversation_id: str, messages: Sequence[OutMessage], *, key: str) -> None:
+        self.sent.append((conversation_id, list(messages), key))
+
+    async def post_report(self, target: str, report: Report) -> None:
+        raise AssertionError("not used")
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+def msg(text: str, n: int, who: str = "anna@example.com") -> Incoming:
+    return Incoming(channel="console", user_id=who, conversation_id=who, text=text, message_id=f"m{n}")
+
+
+async def count(rt: Runtime, model: type) -> int:
+    async with rt.db.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+SECRET = "Mijn leidinggevende Jan gaf nooit feedback over mijn werkdruk"
+
+
+async def test_same_message_twice_changes_nothing(runtime: Runtime) -> None:
+    begin = await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    assert [m.kind for m in begin.messages] == ["intro", "question"]
+    first = await runtime.service.handle(msg("Career growth", 1))
+    again = await runtime.service.handle(msg("Career growth", 1))
+    assert not first.duplicate and again.duplicate
+    assert again.messages == []
+    assert await count(runtime, AnswerRow) == 1
+    channel = runtime.service.channels["console"]
+    assert isinstance(channel, RecordingChannel)
+    assert len(channel.sent) == 1  # replies sent once
+    assert channel.sent[0][2] == "reply:console:m1"
+
+
+async def test_answer_text_is_encrypted_at_rest(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    await runtime.service.handle(msg("My manager", 1))
+    await runtime.service.handle(msg(SECRET, 2))
+    async with runtime.db.sessions() as s:
+        rows = (await s.execute(select(AnswerRow.text_enc))).scalars().all()
+        state = await s.scalar(select(Interview.state_enc))
+        dump = json.dumps(
+            [list(r) for r in (await s.execute(text("SELECT * FROM answers"))).all()], default=str
+        )
+    assert rows and all(r is None or r.startswith("gAAAA") for r in rows)
+    assert "werkdruk" not in dump and "werkdruk" not in (state or "")
+    decrypted = [runtime.cipher.decrypt(r) for r in rows if r]
+    assert SECRET in decrypted
+
+
+async def test_plaintext_never_reaches_the_sqlite_file(tmp_path: Path) -> None:
+    db_file = tmp_path / "plain.db"
+    settings = Settings(database_url=f"sqlite:///{db_file}", encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        await rt.service.begin_chat(
+            channel="console", email="anna@example.com", conversation_id="anna@example.com"
+        )
+        await rt.service.handle(msg("My manager", 1))
+        await rt.service.handle(msg(SECRET, 2))
+    finally:
+        await rt.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("plain.db*"))
+    assert b"werkdruk" not in raw and b"feedback" not in raw
+    assert b"anna@example.com" in raw  # identity is stored (until retention), answers are not
+
+
+async def test_pending_inbox_row_is_finished_after_a_crash(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    # The platform was acknowledged (accepted), then the process died before processing.
+    assert await runtime.service.accept(msg("Career growth", 7))
+    assert not await runtime.service.accept(msg("Career growth", 7))  # redelivery
+    async with runtime.db.sessions() as s:
+        assert await s.scalar(select(InboundMessage.status)) == "pending"
+    assert await count(runtime, AnswerRow) == 0
+    done = await runtime.service.process_pending(older_than=__import__("datetime").timedelta(0))
+    assert done == 1
+    assert await count(runtime, AnswerRow) == 1
+    async with runtime.db.sessions() as s:
+        row = await s.get(InboundMessage, "console:m7")
+        assert row is not None and row.status == "done" and row.payload_enc is None
+
+
+async def test_concurrent_deliveries_of_one_message_store_one_answer(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    results = await asyncio.gather(*(runtime.service.handle(msg("Career growth", 9)) for _ in range(5)))
+    assert sum(not r.duplicate for r in results) == 1
+    assert await count(runtime, AnswerRow) == 1
+
+
+async def test_whole_interview_completes_and_records_facts(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    answers = [
+        "Pay and benefits",
+        "The people in my team and the freedom to organise my own work",
+        "Clearer goals and more support from the product team during launches",
+        "4",
+        "9",
+        "Yes",
+        "Better onboarding and a transparent salary structure for everyone",
+        "no",
+        "yes",
+    ]
+    outcome = None
+    for n, answer in enumerate(answers, start=1):
+        outcome = await runtime.service.handle(msg(answer, n))
+    assert outcome is not None and outcome.status == "completed"
+    assert outcome.messages[-1].kind == "outro"
+    async with runtime.db.sessions() as s:
+        fact = await s.scalar(select(InterviewFact))
+        interview = await s.scalar(select(Interview))
+    assert fact is not None and interview is not None
+    assert (fact.main_reason, fact.recommend, fact.manager_score, fact.come_back) == (
+        "pay_benefits",
+        9,
+        4,
+        "yes",
+    )
+    assert interview.completed_at is not None
+
+
+async def test_resume_continues_at_the_same_question(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    await runtime.service.handle(msg("Career growth", 1))
+    resumed = await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    assert resumed.messages[-1].kind == "question"
+    assert "value most" in resumed.messages[-1].text
+    assert await count(runtime, Interview) == 1
+
+
+async def test_someone_without_an_interview_gets_a_friendly_explanation(runtime: Runtime) -> None:
+    outcome = await runtime.service.handle(msg("hello?", 1, who="nobody@example.com"))
+    assert outcome.interview_id is None
+    assert len(outcome.messages) == 1 and "no interview open for you" in outcome.messages[0].text
+
+
+async def test_delete_my_answers_removes_them(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    await runtime.service.handle(msg("Career growth", 1))
+    await runtime.service.handle(msg(SECRET, 2))
+    assert await count(runtime, AnswerRow) >= 2
+    await runtime.service.handle(msg("delete my answers", 3))
+    final = await runtime.service.handle(msg("yes", 4))
+    assert final.status == "deleted"
+    assert await count(runtime, AnswerRow) == 0
+
+
+async def test_forget_erases_the_person(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    await runtime.service.handle(msg("Career growth", 1))
+    assert await runtime.service.forget("Anna@Example.com")
+    assert await count(runtime, AnswerRow) == 0
+    assert await count(runtime, Interview) == 0
+    assert not await runtime.service.forget("anna@example.com")

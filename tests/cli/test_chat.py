@@ -1,0 +1,165 @@
+"""`exitbot chat` as a user runs it: piped answers, JSON transcript, kill and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.crypto import Cipher
+
+
+def env_for(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXITBOT_")}
+    env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'chat.db'}"
+    env["EXITBOT_ENCRYPTION_KEY"] = KEY
+    return env
+
+
+KEY = Cipher.new_key()
+
+
+def chat(tmp_path: Path, lines: list[str], *args: str) -> list[dict[str, object]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--json", *args],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    messages = [json.loads(line) for line in proc.stdout.splitlines()]
+    for m in messages:
+        assert set(m) == {"kind", "text", "choices"}
+        assert m["kind"] in {"intro", "question", "follow_up", "summary", "info", "outro"}
+    return messages
+
+
+def kinds(messages: list[dict[str, object]]) -> list[object]:
+    return [m["kind"] for m in messages]
+
+
+def test_whole_interview_in_english(tmp_path: Path) -> None:
+    out = chat(
+        tmp_path,
+        [
+            "Career growth",
+            "ok",  # vague: probed
+            "fine",  # still vague: the second and last probe
+            "nothing really",  # no third probe: moves on
+            "We never had clear career paths and promotions went to whoever shouted loudest",
+            "2",  # low manager score: probed
+            "My manager cancelled most of our one-on-ones and rarely gave feedback on my work",
+            "skip",
+            "Maybe",
+            "back",  # reopen the previous answer
+            "No",  # probed: would anything change their mind?
+            "Only if the promotion process became transparent and fair for everyone",
+            "Publish salary bands and make the promotion criteria visible for everyone",
+            "no",
+            "yes",
+        ],
+        "--lang",
+        "en",
+        "--as",
+        "anna@example.com",
+    )
+    assert out[0]["kind"] == "intro" and out[1]["kind"] == "question"
+    assert "main reason" in str(out[1]["text"]) and len(out[1]["choices"]) == 11  # type: ignore[arg-type]
+    follow_ups = [i for i, m in enumerate(out) if m["kind"] == "follow_up"]
+    assert len(follow_ups) >= 3
+    # valued_most got exactly two probes, then moved on
+    start = next(i for i, m in enumerate(out) if "value most" in str(m["text"]))
+    end = next(i for i, m in enumerate(out) if "better in your role" in str(m["text"]))
+    valued = [m for m in out[start:end] if m["kind"] == "follow_up"]
+    assert len(valued) == 2 and valued[0]["text"] != valued[1]["text"]
+    texts = " ".join(str(m["text"]) for m in out)
+    assert "What could have been better in your role?" in texts
+    assert "Do you have suggestions for improvement?" in texts
+    summary = next(m for m in out if m["kind"] == "summary")
+    assert "Career growth" in str(summary["text"])
+    assert "skipped" in str(summary["text"]).lower()
+    assert "No" in str(summary["text"])  # the corrected come-back answer
+    assert out[-1]["kind"] == "outro"
+
+
+def test_detailed_answers_are_not_probed_and_dutch_works(tmp_path: Path) -> None:
+    out = chat(
+        tmp_path,
+        [
+            "Werkdruk en balans werk-privé",
+            "Ik had structureel te veel overuren en er was geen ruimte om dat bespreekbaar te maken",
+            "De collega's in mijn team en de vrijheid om mijn eigen werk in te delen",
+            "Meer duidelijkheid over doelen en betere begeleiding bij grote projecten vanaf het begin",
+            "4",
+            "8",
+            "Ja",
+            "Zorg voor een eerlijke verdeling van het werk en neem signalen over werkdruk serieus",
+            "nee",
+            "ja",
+        ],
+        "--lang",
+        "nl",
+    )
+    texts = " ".join(str(m["text"]) for m in out)
+    assert "Wat had beter gekund in je rol?" in texts
+    assert "Heb je suggesties voor verbetering?" in texts
+    # Only the workload choice earns a probe; the detailed answers are not probed.
+    assert kinds(out).count("follow_up") == 1
+    assert out[-2]["kind"] == "summary" and out[-1]["kind"] == "outro"
+
+
+def test_stop_and_delete(tmp_path: Path) -> None:
+    stopped = chat(tmp_path, ["Career growth", "stop"], "--as", "stop@example.com")
+    assert stopped[-1]["kind"] == "outro"
+    deleted = chat(
+        tmp_path,
+        ["Career growth", "delete my answers", "yes"],
+        "--as",
+        "delete@example.com",
+    )
+    assert deleted[-1]["kind"] in {"outro", "info"}
+    assert "delet" in str(deleted[-1]["text"]).lower()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_killed_between_two_answers_resumes_at_the_same_question(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--json", "--as", "kill@example.com"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+    )
+    assert proc.stdin and proc.stdout
+    seen: list[dict[str, object]] = []
+    while len(seen) < 2:  # intro + first question
+        seen.append(json.loads(proc.stdout.readline()))
+    proc.stdin.write("Pay and benefits\n")
+    proc.stdin.flush()
+    seen.append(json.loads(proc.stdout.readline()))  # the next question
+    asked = seen[-1]["text"]
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    out = chat(tmp_path, [], "--as", "kill@example.com")
+    assert out[-1]["kind"] == "question"
+    assert out[-1]["text"] in str(asked)  # the same question, nothing lost
+    summary = chat(
+        tmp_path,
+        ["The people", "I really liked the people in my team and the flexible hours", "x"],
+        "--as",
+        "kill@example.com",
+    )
+    assert summary  # the conversation continued from there
