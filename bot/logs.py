@@ -48,5 +48,12 @@ def setup(log_format: str = "text", level: int = logging.INFO) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party libraries that would log request bodies at DEBUG stay at WARNING.
-    for noisy in ("slack_bolt", "slack_sdk", "aiohttp.access", "apscheduler", "botbuilder"):
+    for noisy in (
+        "slack_bolt",
+        "slack_sdk",
+        "aiohttp.access",
+        "apscheduler",
+        "botbuilder",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -47,7 +47,9 @@ async def runtime(database_url: str) -> AsyncIterator[Runtime]:
 
 
 def msg(text: str, n: int, who: str = "anna@example.com") -> Incoming:
-    return Incoming(channel="console", user_id=who, conversation_id=who, text=text, message_id=f"m{n}")
+    return Incoming(
+        channel="console", user_id=who, conversation_id=who, text=text, message_id=f"m{n}"
+    )
 
 
 async def count(rt: Runtime, model: type) -> int:
@@ -131,7 +133,9 @@ async def test_concurrent_deliveries_of_one_message_store_one_answer(runtime: Ru
     await runtime.service.begin_chat(
         channel="console", email="anna@example.com", conversation_id="anna@example.com"
     )
-    results = await asyncio.gather(*(runtime.service.handle(msg("Career growth", 9)) for _ in range(5)))
+    results = await asyncio.gather(
+        *(runtime.service.handle(msg("Career growth", 9)) for _ in range(5))
+    )
     assert sum(not r.duplicate for r in results) == 1
     assert await count(runtime, AnswerRow) == 1
 
