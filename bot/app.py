@@ -32,7 +32,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 def plugins(runtime: Runtime) -> list[Plugin]:
     """Feature modules that add routes and start-up work, in order."""
-    found: list[Plugin] = []
+    from bot import scheduler, slack_plugin, teams_plugin, web_plugin, webhook
+
+    found: list[Plugin] = [webhook.plugin]
+    found.append(teams_plugin.install)  # Teams: POST /api/messages when enabled
+    found.append(slack_plugin.plugin)  # Slack: POST /slack/events or Socket Mode when enabled
+    found.append(web_plugin.plugin)  # web chat: /i/<token>; /playground without Slack/Teams
+    found.append(scheduler.plugin)  # last: ticks start once every channel is registered
     return found
 
 
@@ -51,9 +57,14 @@ def create_app(
     for plugin in [*plugins(runtime), *(extra or [])]:
         plugin(app, runtime)
 
+    async def finish_turns(_app: web.Application) -> None:
+        # The listener is closed by now; let turns already running commit and reply.
+        await runtime.service.drain(6.0)
+
     async def close_runtime(_app: web.Application) -> None:
         await runtime.close()
 
+    app.on_shutdown.append(finish_turns)
     app.on_cleanup.append(close_runtime)
     return app
 

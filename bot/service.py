@@ -7,6 +7,7 @@ stores answers and the new state in one short transaction → after commit, repl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import conversations as conv
 from adapters.base import Channel, Incoming
 from bot import facts as facts_mod
-from bot import texts
+from bot import privacy, texts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher
@@ -37,6 +38,7 @@ from bot.models import (
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("invited", "in_progress", "paused")
+REOPENABLE_STATUSES = ("completed", "stopped")
 CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
 
 
@@ -67,6 +69,9 @@ class InterviewService:
         self.channels: dict[str, Channel] = dict(channels or {})
         self.clock = clock or SystemClock()
         self.observers: list[TurnObserver] = []
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # ------------------------------------------------------------------ inbound messages
 
@@ -101,6 +106,25 @@ class InterviewService:
     async def process(self, key: str) -> Outcome:
         """Run one accepted message through the engine; idempotent per key."""
         started = self.clock.now()
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._process(key, started)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def drain(self, seconds: float) -> bool:
+        """Wait for the turns in flight to finish (graceful shutdown); False on timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            log.warning("shutdown: %d turn(s) still in flight", self._in_flight)
+            return False
+        return True
+
+    async def _process(self, key: str, started: datetime) -> Outcome:
         async with self.db.transaction() as session:
             row = await session.get(InboundMessage, key, with_for_update=True)
             if row is None or row.status == "done" or row.payload_enc is None:
@@ -176,7 +200,8 @@ class InterviewService:
     async def _find_interview(self, session: AsyncSession, incoming: Incoming) -> Interview | None:
         if incoming.interview_id is not None:
             interview = await session.get(Interview, incoming.interview_id, with_for_update=True)
-            return interview if interview and interview.status in OPEN_STATUSES else None
+            usable = (*OPEN_STATUSES, *REOPENABLE_STATUSES)
+            return interview if interview and interview.status in usable else None
         employee_id = await session.scalar(
             select(PlatformIdentity.employee_id).where(
                 PlatformIdentity.platform == incoming.channel,
@@ -189,9 +214,25 @@ class InterviewService:
             )
         if employee_id is None:
             return None
-        return await session.scalar(
+        interview = await session.scalar(
             select(Interview)
             .where(Interview.employee_id == employee_id, Interview.status.in_(OPEN_STATUSES))
+            .order_by(Interview.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if interview is not None:
+            return interview
+        # A finished interview still answers ("delete my answers" after stop or completion)
+        # until retention purges it.
+        return await session.scalar(
+            select(Interview)
+            .where(
+                Interview.employee_id == employee_id,
+                Interview.status.in_(REOPENABLE_STATUSES),
+                Interview.purged_at.is_(None),
+                Interview.state_enc.is_not(None),
+            )
             .order_by(Interview.id.desc())
             .limit(1)
             .with_for_update()
@@ -413,9 +454,7 @@ class InterviewService:
                 await facts_mod.remove(session, interview_id)
             await session.execute(delete(Interview).where(Interview.id.in_(interview_ids)))
             await facts_mod.forget_departures(session, employee.id)
-            await session.execute(
-                delete(PlatformIdentity).where(PlatformIdentity.employee_id == employee.id)
-            )
+            await privacy.erase_references(session, employee.id, email)
             await session.delete(employee)
         log.info("erased one employee and %d interviews on request", len(interview_ids))
         return True

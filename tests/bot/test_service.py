@@ -214,3 +214,18 @@ async def test_forget_erases_the_person(runtime: Runtime) -> None:
     assert await count(runtime, AnswerRow) == 0
     assert await count(runtime, Interview) == 0
     assert not await runtime.service.forget("anna@example.com")
+
+
+async def test_a_finished_interview_can_still_be_deleted(runtime: Runtime) -> None:
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    await runtime.service.handle(msg("Career growth", 1))
+    stopped = await runtime.service.handle(msg("stop", 2))
+    assert stopped.status == "stopped"
+    later = await runtime.service.handle(msg("thanks again", 3))
+    assert later.status == "stopped" and later.messages
+    await runtime.service.handle(msg("delete my answers", 4))
+    deleted = await runtime.service.handle(msg("yes", 5))
+    assert deleted.status == "deleted"
+    assert await count(runtime, AnswerRow) == 0

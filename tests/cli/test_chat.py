@@ -152,6 +152,8 @@ def test_killed_between_two_answers_resumes_at_the_same_question(tmp_path: Path)
     time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
+    proc.stdin.close()
+    proc.stdout.close()
 
     out = chat(tmp_path, [], "--as", "kill@example.com")
     assert out[-1]["kind"] == "question"

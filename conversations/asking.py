@@ -1,0 +1,113 @@
+"""Answering questions and follow-ups; skip and back."""
+
+from __future__ import annotations
+
+from . import followups
+from .parsing import parse_answer
+from .questionnaire import Question
+from .state import Given
+from .step import Step, ask, ask_next, prompt, reopen
+from .text import clean
+from .themes import classify
+from .types import Answer
+
+
+def on_answer(step: Step, typed: str, clicked: str | None) -> None:
+    st = step.st
+    question = step.q.get(st.question)
+    if question is None:  # removed in a newer form version
+        ask_next(step, "")
+        return
+    answer = parse_answer(question, typed, clicked, st.lang)
+    if answer is None:
+        reask(step, question)
+        return
+    if question.id in st.answers:
+        step.discard.append(question.id)
+    st.answers[question.id] = Given(answer.text, answer.value)
+    if question.id not in st.done:
+        st.done.append(question.id)
+    if question.id in st.skipped:
+        st.skipped.remove(question.id)
+    step.store.append(answer)
+    probe_or_next(step, question, answer)
+
+
+def on_follow_up_answer(step: Step, typed: str, clicked: str | None) -> None:
+    st = step.st
+    question = step.q.get(st.question)
+    if question is None:
+        ask_next(step, "")
+        return
+    text = clean(typed) or clean(clicked or "")
+    if not text:
+        step.emit("info", step.say("phrases.reask_text"))
+        prompt(step)
+        return
+    answer = Answer(question.id, st.asked, text, None, tuple(classify(text, st.lang)))
+    st.answers.setdefault(question.id, Given("", None)).more.append(text)
+    step.store.append(answer)
+    probe_or_next(step, question, answer)
+
+
+def probe_or_next(step: Step, question: Question, answer: Answer) -> None:
+    st = step.st
+    probe = followups.pick(
+        question,
+        answer,
+        st.lang,
+        step.q.default_language,
+        asked=st.asked,
+        fired=st.fired,
+        used=st.used_probes.get(question.id, ()),
+        rotation=st.counter,
+    )
+    ack = step.ack()
+    if probe is None:
+        ask_next(step, ack)
+        return
+    st.phase = "follow_up"
+    st.asked += 1
+    st.fired.append(probe.rule.key)
+    st.used_probes.setdefault(question.id, []).append(probe.key)
+    st.probe = probe.key
+    step.emit("follow_up", f"{ack} {probe.text}", (), question.id)
+
+
+def reask(step: Step, question: Question) -> None:
+    if question.type == "choice":
+        lead = step.say("phrases.reask_choice")
+    elif question.scale is not None:
+        lead = step.say("phrases.reask_scale", min=question.scale.min, max=question.scale.max)
+    else:
+        lead = step.say("phrases.reask_text")
+    ask(step, question, kind="info", lead=lead)
+
+
+def skip(step: Step) -> None:
+    st = step.st
+    qid = st.question
+    if qid is not None:
+        if st.answers.pop(qid, None) is not None:
+            step.discard.append(qid)
+        if qid not in st.done:
+            st.done.append(qid)
+        if qid not in st.skipped:
+            st.skipped.append(qid)
+    step.emit("info", step.say("phrases.skipped", st.counter))
+    ask_next(step, "")
+
+
+def go_back(step: Step) -> None:
+    st = step.st
+    history = [x for x in st.done if step.q.get(x) is not None]
+    if st.question in history:
+        position = history.index(st.question)
+        target = history[position - 1] if position > 0 else None
+    else:
+        target = history[-1] if history else None
+    if target is None:
+        step.emit("info", step.say("phrases.nothing_to_go_back"))
+        prompt(step)
+    else:
+        reopen(step, target)

@@ -1,0 +1,117 @@
+"""The interview engine: pure functions from (questionnaire, state, input) to a Turn.
+
+Nothing here does I/O or keeps memory between calls; the caller stores `Turn.state`
+(plain JSON) and passes it back with the next message. No user input makes it raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from . import commands
+from .asking import go_back, on_answer, on_follow_up_answer, skip
+from .closing import ask_delete, on_confirm_delete, on_correcting, on_done, on_invite, on_summary
+from .commands import Command
+from .questionnaire import Questionnaire
+from .state import State
+from .step import Step, ask_next, finish, prompt, reopen, send_invite, unpack
+from .summary import summary_message, which_message
+from .types import Turn
+
+
+def invite(q: Questionnaire, language: str, *, min_group: int = 5) -> Turn:
+    """The invite DM: purpose, privacy, voluntary; Start / Later / No thanks."""
+    step = Step(q, State.new(q, language, min_group))
+    send_invite(step)
+    return step.turn()
+
+
+def start(q: Questionnaire, language: str, *, min_group: int = 5) -> Turn:
+    """A chat the employee opened themselves: the intro and the first question at once."""
+    step = Step(q, State.new(q, language, min_group))
+    step.emit("intro", step.say("intro.start"))
+    ask_next(step, "")
+    return step.turn()
+
+
+def resume(q: Questionnaire, state: Mapping[str, object]) -> Turn:
+    """Re-send where the interview stands (e.g. the employee reopened the chat)."""
+    step = Step(q, State.from_json(q, state))
+    st = step.st
+    if st.phase not in ("invite", "done"):
+        st.paused = False
+        step.emit("info", step.say("phrases.welcome_back"))
+    prompt(step)
+    return step.turn()
+
+
+def advance(
+    q: Questionnaire, state: Mapping[str, object], text: str, *, choice: str | None = None
+) -> Turn:
+    """One employee message: `text` as typed, `choice` the value of a clicked button."""
+    step = Step(q, State.from_json(q, state))
+    typed = text if isinstance(text, str) else ""
+    clicked = choice if isinstance(choice, str) and choice.strip() else None
+    _dispatch(step, typed, clicked)
+    return step.turn()
+
+
+def _dispatch(step: Step, typed: str, clicked: str | None) -> None:
+    st = step.st
+    command = commands.detect(typed) if clicked is None else None
+    if st.phase == "done":
+        on_done(step, typed, clicked, command)
+    elif st.phase == "confirm_delete":
+        on_confirm_delete(step, typed, clicked)
+    elif st.phase == "invite":
+        on_invite(step, typed, clicked, command)
+    elif st.paused and command == "pause":
+        step.emit("info", step.say("phrases.paused"))
+    elif st.paused and command is None:
+        st.paused = False
+        step.emit("info", step.say("phrases.welcome_back"))
+        prompt(step)
+    elif command is not None:
+        st.paused = False
+        _on_command(step, command)
+    elif st.phase == "question":
+        on_answer(step, typed, clicked)
+    elif st.phase == "follow_up":
+        on_follow_up_answer(step, typed, clicked)
+    elif st.phase == "summary":
+        on_summary(step, typed, clicked)
+    else:
+        on_correcting(step, typed, clicked)
+
+
+def _on_command(step: Step, command: Command) -> None:
+    st = step.st
+    if command == "help":
+        step.emit("info", step.say("phrases.help"))
+        prompt(step)
+    elif command == "pause":
+        st.paused = True
+        step.emit("info", step.say("phrases.paused"))
+    elif command == "stop":
+        finish(step, "stopped", "outro.stopped")
+    elif command == "delete":
+        ask_delete(step)
+    elif command == "skip":
+        if st.phase == "question":
+            skip(step)
+        elif st.phase == "follow_up":
+            step.emit("info", step.say("phrases.skipped", st.counter))
+            ask_next(step, "")
+        else:
+            step.emit("info", step.say("phrases.reask_summary"))
+            prompt(step)
+    elif st.phase == "question":  # back
+        go_back(step)
+    elif st.phase == "follow_up":
+        reopen(step, st.question)
+    elif st.phase == "summary":
+        st.phase = "correcting"
+        step.emit(*unpack(which_message(step.q, st)))
+    else:
+        st.phase = "summary"
+        step.messages.append(summary_message(step.q, st))

@@ -1,0 +1,179 @@
+"""Load and validate questionnaires written in TOML (format: see forms/model.toml)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from .questionnaire import (
+    Question,
+    Questionnaire,
+    QuestionnaireError,
+    Variants,
+)
+from .schema import Checker
+from .schema import question as parse_question
+
+TEXT_KEYS: dict[str, tuple[str, ...]] = {
+    "intro": ("invite", "start", "begin"),
+    "outro": ("completed", "declined", "stopped", "deleted"),
+    "phrases": (
+        "btn_start",
+        "btn_later",
+        "btn_decline",
+        "later_ok",
+        "invite_reask",
+        "ack",
+        "reask_choice",
+        "reask_scale",
+        "reask_text",
+        "help",
+        "paused",
+        "welcome_back",
+        "skipped",
+        "nothing_to_go_back",
+        "going_back",
+        "confirm_delete",
+        "btn_delete_yes",
+        "btn_delete_no",
+        "delete_cancelled",
+        "summary_intro",
+        "summary_skipped",
+        "summary_question",
+        "btn_confirm",
+        "btn_change",
+        "which_change",
+        "reask_summary",
+        "closed",
+    ),
+}
+_TOP_KEYS = (
+    "id",
+    "version",
+    "default_language",
+    "languages",
+    "intro",
+    "outro",
+    "phrases",
+    "questions",
+)
+_FORM_ID = re.compile(r"[A-Za-z0-9_.\-]+")
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]+)?")
+
+
+def _top(ck: Checker, data: dict[str, object]) -> tuple[str, str, str]:
+    ck.unknown_keys(data, _TOP_KEYS, "(top level)")
+    form_id = data.get("id")
+    if not isinstance(form_id, str) or not _FORM_ID.fullmatch(form_id):
+        ck.add("id", "required; letters, digits, '_', '-' or '.'")
+        form_id = ""
+    version = data.get("version")
+    if not isinstance(version, str) or not version.strip():
+        ck.add("version", 'required, a string such as version = "1.0"')
+        version = str(version or "")
+    languages = data.get("languages")
+    if not isinstance(languages, list) or not languages:
+        ck.add("languages", 'required, a non-empty list such as ["en", "nl"]')
+        languages = []
+    good: list[str] = []
+    for i, lang in enumerate(languages):
+        if not isinstance(lang, str) or not _LANG.fullmatch(lang):
+            ck.add(f"languages[{i}]", f"{lang!r} is not a language code such as 'en'")
+        elif lang in good:
+            ck.add(f"languages[{i}]", f"duplicate language '{lang}'")
+        else:
+            good.append(lang)
+    ck.languages = tuple(good)
+    default = data.get("default_language")
+    if not isinstance(default, str) or default not in good:
+        ck.add("default_language", f"must be one of languages {good}")
+        default = good[0] if good else "en"
+    return form_id, version, default
+
+
+def _sections(ck: Checker, data: dict[str, object], complete: bool) -> dict[str, Variants]:
+    texts: dict[str, Variants] = {}
+    for section, keys in TEXT_KEYS.items():
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            ck.add(section, "must be a table")
+            continue
+        ck.unknown_keys(table, keys, section)
+        for key in keys:
+            if key in table:
+                texts[f"{section}.{key}"] = ck.texts(table[key], section, key, variants=True)
+            elif complete:
+                ck.add(section, f"{key}: missing")
+    return texts
+
+
+def parse(text: str, *, complete: bool = False) -> Questionnaire:
+    """Build a questionnaire from TOML text; raise QuestionnaireError listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise QuestionnaireError([f"(toml): invalid TOML: {exc}"]) from None
+    ck = Checker()
+    form_id, version, default = _top(ck, data)
+    texts = _sections(ck, data, complete)
+    raw_questions = data.get("questions")
+    questions: list[Question] = []
+    if not isinstance(raw_questions, list) or not raw_questions:
+        ck.add("questions", "required: at least one [[questions]]")
+    else:
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_questions):
+            question = parse_question(ck, raw, i, seen)
+            if question is not None:
+                questions.append(question)
+    if ck.problems:
+        raise QuestionnaireError(ck.problems)
+    if not complete:
+        texts = _with_builtin_texts(texts, ck.languages)
+    return Questionnaire(form_id, version, default, ck.languages, tuple(questions), texts)
+
+
+def _with_builtin_texts(
+    texts: dict[str, Variants], languages: tuple[str, ...]
+) -> dict[str, Variants]:
+    """Fill sentences a custom form leaves out from the built-in form (same language, else en)."""
+    builtin = load_builtin()
+    merged = dict(texts)
+    for key, entry in builtin.texts.items():
+        if key not in merged:
+            merged[key] = {lang: entry.get(lang) or entry["en"] for lang in languages}
+    return merged
+
+
+def load_questionnaire(path_or_text: str | os.PathLike[str]) -> Questionnaire:
+    """Load a form from a file path (a PathLike, or a str ending in .toml) or from TOML text."""
+    if isinstance(path_or_text, os.PathLike) or (
+        "\n" not in path_or_text and path_or_text.strip().endswith(".toml")
+    ):
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise QuestionnaireError([f"{path}: cannot read: {exc}"]) from None
+        return parse(text)
+    return parse(path_or_text)
+
+
+def check_questionnaire(text: str, source: str) -> list[str]:
+    """Every problem in `text`, each prefixed with `source`; empty when the form is valid."""
+    try:
+        parse(text)
+    except QuestionnaireError as exc:
+        return [f"{source}: {p}" for p in exc.problems]
+    return []
+
+
+@lru_cache(maxsize=1)
+def load_builtin() -> Questionnaire:
+    """The built-in model exit-interview form (en, nl)."""
+    text = resources.files("conversations").joinpath("forms/model.toml").read_text("utf-8")
+    return parse(text, complete=True)

@@ -1,0 +1,100 @@
+"""Text normalisation shared by commands, answer parsing, vagueness and themes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+MAX_ANSWER_CHARS = 4000  # longer answers are cut here before they are stored or analysed
+# Hyphens and apostrophes inside words join them: burn-out -> burnout, collega's -> collegas.
+_JOINERS = re.compile(r"(?<=[a-z])[-\u2010\u2011'\u2019`\u00b4](?=[a-z])")
+_MAY_JOIN = re.compile(r"[-\u2010\u2011'\u2019`\u00b4]")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: 'Carrière' -> 'carriere'."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=256)  # one message is normalised by several checks in a turn
+def normalise(text: str) -> str:
+    """Folded words, single spaces, no punctuation: '  Sla over! ' -> 'sla over'."""
+    folded = fold(text[: MAX_ANSWER_CHARS * 2])
+    if _MAY_JOIN.search(folded):
+        folded = _JOINERS.sub("", folded)
+    return _NON_WORD.sub(" ", folded).strip()
+
+
+def clean(text: str) -> str:
+    """User text as stored: whitespace collapsed, trimmed, capped at MAX_ANSWER_CHARS."""
+    return _SPACES.sub(" ", text[: MAX_ANSWER_CHARS * 2]).strip()[:MAX_ANSWER_CHARS]
+
+
+def shorten(text: str, limit: int = 100) -> str:
+    """One line of at most `limit` characters, ending in an ellipsis when cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+# fmt: off
+VAGUE_ANSWERS = frozenset(
+    {
+        # English
+        "ok", "okay", "k", "fine", "good", "great", "nice", "alright", "all right", "yes", "no",
+        "nothing", "nothing really", "not really", "nah", "none", "n a", "na", "idk",
+        "i dont know", "dont know", "no idea", "not sure", "dunno", "no comment", "meh",
+        "whatever", "everything", "all of it", "the usual", "various", "stuff", "things",
+        "it was ok", "it was fine", "it was good", "i dont really know", "hard to say",
+        "nothing in particular", "nothing special", "same", "so so", "its fine", "all good",
+        # Dutch
+        "prima", "goed", "oke", "prima hoor", "wel goed", "niks", "niets", "niks eigenlijk",
+        "niets eigenlijk", "nee", "ja", "geen", "geen idee", "weet niet", "weet ik niet",
+        "ik weet het niet", "geen commentaar", "alles", "van alles", "diverse", "dingen",
+        "gaat wel", "het ging wel", "was prima", "het was prima", "het was goed",
+        "moeilijk te zeggen",
+        "niets bijzonders", "niks bijzonders", "zo zo", "matig", "tja", "geen mening",
+    }
+)
+# fmt: on
+
+
+# Answers that decline a probe: respected, never probed again (no arguing).
+DECLINES = frozenset(
+    {
+        "no", "nope", "nah", "nothing", "nothing really", "not really", "none", "no thanks",
+        "no comment", "nothing else", "rather not", "id rather not say", "pass",
+        "nee", "niks", "niets", "nee hoor", "niet echt", "geen", "liever niet",
+        "nee dank je", "nee bedankt", "niks eigenlijk", "niets eigenlijk", "geen commentaar",
+        "verder niets", "verder niks",
+    }
+)  # fmt: skip
+
+
+def is_decline(text: str) -> bool:
+    """A short no / nothing / rather not, in either language."""
+    return normalise(text) in DECLINES
+
+
+def is_vague(text: str) -> bool:
+    """Very short or stock answers; twelve or more real words are never vague."""
+    norm = normalise(text)
+    if not norm or norm in VAGUE_ANSWERS:
+        return True
+    return len(norm.split()) <= 3
+
+
+# fmt: off
+NUMBER_WORDS: dict[str, int] = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10,
+    "nul": 0, "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7,
+    "acht": 8, "negen": 9, "tien": 10,
+}
+# fmt: on

@@ -1,0 +1,306 @@
+"""Whole interviews and the command flows, driven like a chat transcript."""
+
+from __future__ import annotations
+
+import conversations as conv
+
+from .driver import DETAILED_EN, DETAILED_NL, invited, question, started
+
+QUESTION_IDS = [
+    "main_reason",
+    "valued_most",
+    "role_improvement",
+    "manager_relationship",
+    "recommend",
+    "come_back",
+    "suggestions",
+    "anything_else",
+]
+
+
+def test_invite_explains_purpose_privacy_and_voluntary():
+    turn = conv.invite(conv.load_builtin(), "en", min_group=7)
+    (message,) = turn.messages
+    assert message.kind == "intro"
+    assert "at least 7 people" in message.text
+    assert "voluntary" in message.text
+    assert [c.value for c in message.choices] == ["start", "later", "decline"]
+    assert message.to_json() == {
+        "kind": "intro",
+        "text": message.text,
+        "choices": ["Start", "Later", "No thanks"],
+    }
+    assert turn.status == "invited"
+
+
+def test_start_sends_intro_and_first_question():
+    turn = conv.start(conv.load_builtin(), "nl", min_group=5)
+    assert [m.kind for m in turn.messages] == ["intro", "question"]
+    assert "minstens 5 mensen" in turn.messages[0].text
+    assert turn.messages[1].question_id == "main_reason"
+    assert turn.messages[1].choices[0].label == "Doorgroeimogelijkheden"
+    assert turn.status == "in_progress"
+
+
+def test_unknown_language_uses_default():
+    turn = conv.start(conv.load_builtin(), "fr")
+    assert turn.state["lang"] == "en"
+    assert "main reason" in turn.messages[-1].text
+
+
+def test_whole_interview_en():
+    t = invited("en").run(
+        [
+            ("", "start"),
+            ("", "manager"),  # choice probe
+            "ok",  # vague answer to the probe: second probe
+            "He was never available for our one-on-ones",  # 3rd would exceed the max
+        ]
+    )
+    assert t.seqs("main_reason") == [0, 1, 2]
+    assert t.last.messages[-1].question_id == "valued_most"
+    t.run(["fine", "idk", "no idea"])  # two probes at most, then move on
+    assert t.seqs("valued_most") == [0, 1, 2]
+    assert t.last.messages[-1].question_id == "role_improvement"
+    t.run([DETAILED_EN])  # detailed: no probe
+    assert t.seqs("role_improvement") == [0]
+    t.run(["1", "We disagreed about priorities all the time and it was hard to talk"])
+    t.run(["10"])  # high eNPS: no probe
+    t.run(["yes", DETAILED_EN, "nee"])
+    assert t.last.messages[-1].kind == "summary"
+    summary = t.last.messages[-1].text
+    assert summary.startswith("Thanks") or "Here's what I heard:" in summary
+    assert "Main reason: My manager — He was never available" in summary
+    assert "Relationship with manager: 1/5 (Very poor)" in summary
+    assert "Would recommend us: 10/10" in summary
+    assert "Would come back: Yes" in summary
+    assert summary.rstrip().endswith("Is this right?")
+    assert all(len(line) <= 100 for line in summary.splitlines())
+    assert [c.label for c in t.last.messages[-1].choices] == [
+        "Yes, that's right",
+        "I want to change something",
+    ]
+    t.send(("", "confirm"))
+    assert t.last.status == "completed"
+    assert t.kinds() == ["outro"]
+    assert {qid for qid, _ in t.stored} == set(QUESTION_IDS)
+
+
+def test_whole_interview_nl():
+    t = invited("nl").run(["starten"])
+    assert "belangrijkste reden" in t.text()
+    t.run(["werkdruk", "Ik werkte elke week over en had geen tijd meer voor mijn gezin"])
+    assert t.value("main_reason") == "workload"
+    assert t.last.messages[-1].question_id == "valued_most"
+    t.run([DETAILED_NL, "weet niet", "geen idee", "prima"])
+    assert t.seqs("role_improvement") == [0, 1, 2]
+    t.run(["2", DETAILED_NL, "zeven", "ja", "niks", "Meer aandacht voor inwerken", "nee"])
+    assert t.value("recommend") == "7"
+    summary = t.last.messages[-1]
+    assert summary.kind == "summary"
+    assert "Dit is wat ik van je heb gehoord:" in summary.text
+    assert "Belangrijkste reden: Werkdruk en balans werk-privé" in summary.text
+    assert "Zou terugkomen: Ja" in summary.text
+    assert "Klopt dit?" in summary.text
+    t.send("Ja, klopt")
+    assert t.last.status == "completed"
+    assert "Heel erg bedankt" in t.text()
+
+
+def test_exact_question_phrases():
+    q = conv.load_builtin()
+    assert question(q, "role_improvement").text["en"] == "What could have been better in your role?"
+    assert question(q, "role_improvement").text["nl"] == "Wat had beter gekund in je rol?"
+    assert question(q, "suggestions").text["en"] == "Do you have suggestions for improvement?"
+    assert question(q, "suggestions").text["nl"] == "Heb je suggesties voor verbetering?"
+    assert [x.id for x in q.questions] == QUESTION_IDS
+
+
+def test_probe_wording_never_repeats_for_a_question():
+    t = started("en").run([("", "career_growth"), "good", "fine"])
+    probes = [m.text for turn in t.turns for m in turn.messages if m.kind == "follow_up"]
+    assert len(probes) == 2
+    assert probes[0].split(". ", 1)[-1] != probes[1].split(". ", 1)[-1]
+
+
+def test_acknowledgements_vary_and_stay_neutral():
+    t = started("en").run([("", "career_growth"), DETAILED_EN, DETAILED_EN, "4", "9"])
+    acks = {turn.messages[-1].text.split(".")[0] for turn in t.turns[1:]}
+    assert len(acks) >= 3
+
+
+def test_skip_records_skipped_and_summary_marks_it():
+    t = started("en").run(["skip"])
+    assert t.stored == {}
+    assert t.last.state["skipped"] == ["main_reason"]
+    t.run([DETAILED_EN] * 2 + ["skip", "skip", "skip", "skip", "skip"])
+    summary = t.text()
+    assert "Main reason: (skipped)" in summary
+    assert "Anything else: (skipped)" in summary
+
+
+def test_skip_a_follow_up_keeps_the_answer():
+    t = started("en").run([("", "manager"), "overslaan"])
+    assert t.seqs("main_reason") == [0]
+    assert t.kinds() == ["info", "question"]
+
+
+def test_back_reopens_previous_and_discards_on_reanswer():
+    t = started("en").run([("", "pay_benefits"), "back"])
+    assert t.last.messages[-1].question_id == "main_reason"
+    assert t.last.discard == ()  # nothing removed until the new answer arrives
+    assert t.value("main_reason") == "pay_benefits"
+    turn = t.send("3")
+    assert turn.discard == ("main_reason",)
+    assert t.value("main_reason") == "manager"
+    t.run(["He was fair but hardly ever there when the team needed decisions"])
+    # ...and continues with the next unanswered question
+    assert t.last.messages[-1].question_id == "valued_most"
+
+
+def test_back_twice_walks_history():
+    t = started("en").run([("", "culture"), DETAILED_EN, "vorige", "terug"])
+    assert t.last.messages[-1].question_id == "main_reason"
+
+
+def test_back_during_follow_up_reopens_the_same_question():
+    t = started("en").run([("", "other"), "go back"])
+    assert t.last.messages[-1].question_id == "main_reason"
+    turn = t.send("1")
+    assert turn.discard == ("main_reason",)
+    assert t.seqs("main_reason") == [0]
+
+
+def test_skip_after_answer_discards():
+    t = started("en").run([("", "culture"), "back"])
+    turn = t.send("skip")
+    assert turn.discard == ("main_reason",)
+    assert t.stored == {}
+
+
+def test_pause_and_resume():
+    t = started("en").run([("", "culture"), "pauze"])
+    assert t.last.status == "paused"
+    assert t.last.state["paused"] is True
+    t.send("Hi, I'm back")
+    assert t.last.status == "in_progress"
+    assert t.kinds() == ["info", "question"]
+    assert "Welcome back" in t.last.messages[0].text
+    assert t.last.messages[1].question_id == "valued_most"
+    assert t.stored.keys() == {("main_reason", 0)}  # the greeting was not an answer
+
+
+def test_paused_then_stop():
+    t = started("en").run(["pause", "stop"])
+    assert t.last.status == "stopped"
+
+
+def test_resume_function():
+    t = started("en").run([("", "culture"), "pause"])
+    turn = conv.resume(t.q, t.last.state)
+    assert [m.kind for m in turn.messages] == ["info", "question"]
+    assert turn.status == "in_progress"
+
+
+def test_stop_keeps_answers_and_mentions_delete():
+    t = started("en").run([("", "culture"), "stop"])
+    assert t.last.status == "stopped"
+    assert "delete my answers" in t.text()
+    assert t.stored
+    t.send("hello?")
+    assert t.last.status == "stopped"
+    assert t.kinds() == ["info"]
+
+
+def test_delete_confirmed():
+    t = started("en").run([("", "culture"), DETAILED_EN, "delete my answers"])
+    assert [c.value for c in t.last.messages[0].choices] == ["yes", "no"]
+    turn = t.send("yes")
+    assert turn.erase_all
+    assert turn.status == "deleted"
+    assert t.kinds() == ["outro"]
+    assert t.stored == {}
+    assert turn.state["answers"] == {}
+
+
+def test_delete_cancelled_continues():
+    t = started("nl").run([("", "culture"), "verwijder mijn antwoorden", "nee"])
+    assert not t.last.erase_all
+    assert t.last.status == "in_progress"
+    assert t.kinds() == ["info", "question"]
+    assert t.last.messages[-1].question_id == "valued_most"
+
+
+def test_delete_after_stop():
+    t = started("en").run([("", "culture"), "stop", "delete my answers", ("", "yes")])
+    assert t.last.erase_all
+    assert t.last.status == "deleted"
+
+
+def test_delete_unclear_reply_asks_again():
+    t = started("en").run(["delete", "banana"])
+    assert t.kinds() == ["info"]
+    assert t.last.state["phase"] == "confirm_delete"
+
+
+def _to_summary(lang="en"):
+    return started(lang).run(
+        [("", "culture"), DETAILED_EN, DETAILED_EN, "4", "9", "yes", DETAILED_EN, "no"]
+    )
+
+
+def test_correction_by_number_shows_summary_again():
+    t = _to_summary()
+    assert t.last.messages[-1].kind == "summary"
+    t.send("4")  # relationship with manager
+    assert t.last.messages[-1].question_id == "manager_relationship"
+    turn = t.send("5")
+    assert turn.discard == ("manager_relationship",)
+    assert t.last.messages[-1].kind == "summary"
+    assert "Relationship with manager: 5/5 (Very good)" in t.text()
+    assert t.last.status == "in_progress"  # only a confirmed interview is completed
+    t.send("yes")
+    assert t.last.status == "completed"
+
+
+def test_change_without_naming_asks_which():
+    t = _to_summary()
+    t.send("I want to change something")
+    message = t.last.messages[-1]
+    assert message.kind == "summary"
+    assert [c.value for c in message.choices][:2] == ["main_reason", "valued_most"]
+    t.send(("", "come_back"))
+    assert t.last.messages[-1].question_id == "come_back"
+    t.send("no")  # probe on "no"
+    t.send("Only if the team changes")
+    assert t.last.messages[-1].kind == "summary"
+    assert "Would come back: No — Only if the team changes" in t.text()
+
+
+def test_change_by_short_label_dutch():
+    t = _to_summary("nl")
+    t.send("suggesties aanpassen")
+    assert t.last.messages[-1].question_id == "suggestions"
+
+
+def test_declined_can_change_mind():
+    t = invited("en").run(["no thanks", "start"])
+    assert t.last.status == "in_progress"
+
+
+def test_help_is_bilingual_and_reasks():
+    t = started("nl").run(["hulp"])
+    assert "overslaan" in t.last.messages[0].text
+    assert t.last.messages[1].question_id == "main_reason"
+
+
+def test_state_from_newer_form_without_a_question():
+    """State written by a form version with an extra question continues by id."""
+    old = conv.load_builtin()
+    t = started("en", old).run([("", "culture")])
+    state = dict(t.last.state)
+    state["question"] = "retired_question"  # asked in a version that had it
+    state["done"] = ["main_reason", "retired_question_before"]
+    turn = conv.advance(old, state, "whatever I type")
+    assert turn.messages[-1].question_id == "valued_most"
+    assert turn.store == ()
