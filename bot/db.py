@@ -72,7 +72,10 @@ class Database:
             path = async_url.database
             if path and path != ":memory:":
                 Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(async_url, poolclass=NullPool)
+            # A small pool: opening an aiosqlite connection costs a thread and the PRAGMAs.
+            self.engine: AsyncEngine = create_async_engine(
+                async_url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30
+            )
             _sqlite_setup(self.engine.sync_engine)
             self._sync_url = sync_url
         else:

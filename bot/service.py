@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,28 +77,37 @@ class InterviewService:
     # ------------------------------------------------------------------ inbound messages
 
     async def handle(self, incoming: Incoming) -> Outcome:
-        """Accept and process one message, then send the replies through its channel."""
-        if not await self.accept(incoming):
-            return Outcome(duplicate=True)
-        outcome = await self.process(incoming.key)
+        """Record, process and answer one message in a single transaction, then reply.
+
+        For channels that wait for our answer (terminal, web, Teams): if anything fails
+        before the commit, nothing is stored and the platform's redelivery starts afresh.
+        """
+        with self._tracking():
+            started = self.clock.now()
+            try:
+                async with self.db.transaction() as session:
+                    row = self._inbox_row(incoming, status="done", payload=None)
+                    row.processed_at = started
+                    session.add(row)
+                    await session.flush()  # a redelivery stops here (unique key)
+                    outcome = await self._apply(session, incoming)
+                    row.interview_id = outcome.interview_id
+            except IntegrityError:
+                log.info("duplicate %s message ignored", incoming.channel)
+                return Outcome(duplicate=True)
+            self._observe(incoming.channel, started)
         await self.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
         return outcome
 
     async def accept(self, incoming: Incoming) -> bool:
-        """Record the message before acting on it; False when it was seen before."""
+        """Record the message durably before acting on it; False when it was seen before.
+
+        For platforms that are acknowledged before the work is done (Slack's Events API).
+        """
         payload = self.cipher.encrypt(json.dumps(_incoming_to_json(incoming)))
         try:
             async with self.db.transaction() as session:
-                await session.execute(
-                    insert(InboundMessage).values(
-                        key=incoming.key,
-                        channel=incoming.channel,
-                        interview_id=incoming.interview_id,
-                        status="pending",
-                        payload_enc=payload,
-                        received_at=self.clock.now(),
-                    )
-                )
+                session.add(self._inbox_row(incoming, status="pending", payload=payload))
         except IntegrityError:
             log.info("duplicate %s message ignored", incoming.channel)
             return False
@@ -105,15 +115,45 @@ class InterviewService:
 
     async def process(self, key: str) -> Outcome:
         """Run one accepted message through the engine; idempotent per key."""
-        started = self.clock.now()
+        with self._tracking():
+            started = self.clock.now()
+            async with self.db.transaction() as session:
+                row = await session.get(InboundMessage, key, with_for_update=True)
+                if row is None or row.status == "done" or row.payload_enc is None:
+                    return Outcome(duplicate=True)
+                incoming = _incoming_from_json(json.loads(self.cipher.decrypt(row.payload_enc)))
+                outcome = await self._apply(session, incoming)
+                row.status = "done"
+                row.processed_at = self.clock.now()
+                row.payload_enc = None  # the text now lives (encrypted) in answers only
+                row.interview_id = outcome.interview_id
+            self._observe(incoming.channel, started)
+        return outcome
+
+    def _inbox_row(self, incoming: Incoming, *, status: str, payload: str | None) -> InboundMessage:
+        return InboundMessage(
+            key=incoming.key,
+            channel=incoming.channel,
+            interview_id=incoming.interview_id,
+            status=status,
+            payload_enc=payload,
+            received_at=self.clock.now(),
+        )
+
+    @contextmanager
+    def _tracking(self) -> Iterator[None]:
         self._in_flight += 1
         self._idle.clear()
         try:
-            return await self._process(key, started)
+            yield
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+
+    def _observe(self, channel: str, started: datetime) -> None:
+        for observer in self.observers:
+            observer(channel, self.clock.now() - started)
 
     async def drain(self, seconds: float) -> bool:
         """Wait for the turns in flight to finish (graceful shutdown); False on timeout."""
@@ -123,21 +163,6 @@ class InterviewService:
             log.warning("shutdown: %d turn(s) still in flight", self._in_flight)
             return False
         return True
-
-    async def _process(self, key: str, started: datetime) -> Outcome:
-        async with self.db.transaction() as session:
-            row = await session.get(InboundMessage, key, with_for_update=True)
-            if row is None or row.status == "done" or row.payload_enc is None:
-                return Outcome(duplicate=True)
-            incoming = _incoming_from_json(json.loads(self.cipher.decrypt(row.payload_enc)))
-            outcome = await self._apply(session, incoming)
-            row.status = "done"
-            row.processed_at = self.clock.now()
-            row.payload_enc = None  # the text now lives (encrypted) in answers only
-            row.interview_id = outcome.interview_id
-        for observer in self.observers:
-            observer(incoming.channel, self.clock.now() - started)
-        return outcome
 
     async def deliver(
         self, channel_name: str, conversation_id: str, outcome: Outcome, key: str
