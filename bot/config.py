@@ -68,7 +68,7 @@ class Settings:
         return ZoneInfo(self.timezone)
 
     def is_hr_admin(self, email: str | None) -> bool:
-        return bool(email) and email.strip().lower() in self.hr_admins
+        return email is not None and email.strip().lower() in self.hr_admins
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -485,11 +485,8 @@ class InterviewService:
         return True
 
 
-class TurnObserver:
-    """Called after each processed turn with (channel, duration); used for metrics."""
-
-    def __call__(self, channel: str, duration: timedelta) -> None:  # pragma: no cover
-        raise NotImplementedError
+TurnObserver = Callable[[str, timedelta], None]
+"""Called after each processed turn with (channel, duration); used for metrics."""
 
 
 def _language_of(locale: str | None, default: str) -> str:

@@ -1,0 +1,287 @@
+"""HR admin commands, channel-neutral: Slack's `/exitbot` and the Teams bot both use them.
+
+API::
+
+    reply = await hr_commands.run(
+        runtime,
+        text,                      # what followed the command, e.g. "start <@U123|anna> 2026-12-18"
+        caller_email=email,        # the caller's email as the platform reports it (None: unknown)
+        resolve_person=resolve,    # async (token) -> email | None; the platform's mention format
+        language="nl",             # the caller's language (en/nl; default EXITBOT_LANGUAGE)
+    )
+    reply.messages  # tuple[conversations.OutMessage, ...]: render like interview messages
+    reply.report    # adapters.base.Report | None: render natively (status, digest preview)
+
+Commands (only for `EXITBOT_HR_ADMINS`, matched by the caller's email; anyone else gets a
+polite refusal and nothing else):
+
+- `start <person> <last day> [kind]`: an HR admin starts an interview
+  (`bot.departures.invite_by_hand`); the tick sends the invite when it is due. `<person>` is
+  whatever the platform's `resolve_person` understands (Slack: `<@U123|name>`, `<@U123>`, an
+  email); the last day is `YYYY-MM-DD` (or `DD-MM-YYYY`).
+- `status`: pipeline counts (awaiting approval, scheduled, invited, in progress, completed,
+  declined, unreachable). Never any answer.
+- `approvals`: each pending approval as a message with Approve / Skip choices whose values
+  are `approve:<departure id>` / `skip:<departure id>`; a click goes to
+  `bot.departures.decide(runtime, departure_id, approve, by_email=<the clicker's email>)`
+  (use `bot.departures.parse_decision(value)`). Never pass `by_email=None` from chat: None
+  means the trusted command line.
+- `digest preview`: the digest as it would be posted now, for the caller only.
+- `help` (or nothing): the usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from adapters.base import Report, ReportSection
+from bot import departures, digest_post, texts
+from bot.config import KINDS
+from bot.digest_render import render_report
+from bot.models import Departure, Interview
+from bot.runtime import Runtime
+from conversations import Choice, OutMessage
+
+log = logging.getLogger(__name__)
+
+PersonResolver = Callable[[str], Awaitable[str | None]]
+MAX_APPROVALS_SHOWN = 10
+
+STATUS_ROWS = (
+    ("awaiting_approval", "Awaiting approval", "Wacht op goedkeuring"),
+    ("scheduled", "Scheduled", "Ingepland"),
+    ("invited", "Invited", "Uitgenodigd"),
+    ("in_progress", "In progress", "Bezig"),
+    ("completed", "Completed", "Afgerond"),
+    ("declined", "Declined", "Afgeslagen"),
+    ("unreachable", "Unreachable", "Onbereikbaar"),
+)
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "usage": {
+        "en": (
+            "ExitBot commands for HR admins:\n"
+            "• start @person YYYY-MM-DD: start an exit interview (last working day)\n"
+            "• status: how many interviews are scheduled, running and done\n"
+            "• approvals: departures waiting for your approval\n"
+            "• digest preview: the HR digest as it would be posted now (only you see it)"
+        ),
+        "nl": (
+            "ExitBot-opdrachten voor HR-beheerders:\n"
+            "• start @persoon JJJJ-MM-DD: start een exitgesprek (laatste werkdag)\n"
+            "• status: hoeveel gesprekken ingepland, bezig en afgerond zijn\n"
+            "• approvals: vertrekken die op je goedkeuring wachten\n"
+            "• digest preview: het HR-overzicht zoals het nu geplaatst zou worden (alleen voor jou)"
+        ),
+    },
+    "start_usage": {
+        "en": "Usage: start @person YYYY-MM-DD (the last working day).",
+        "nl": "Gebruik: start @persoon JJJJ-MM-DD (de laatste werkdag).",
+    },
+    "unknown_person": {
+        "en": "I couldn't find an email address for that person. Mention them (@name) or "
+        "type their email address.",
+        "nl": "Ik kon geen e-mailadres voor die persoon vinden. Noem ze (@naam) of typ hun "
+        "e-mailadres.",
+    },
+    "bad_date": {
+        "en": "I couldn't read the last working day {value!r}: use YYYY-MM-DD.",
+        "nl": "Ik kon de laatste werkdag {value!r} niet lezen: gebruik JJJJ-MM-DD.",
+    },
+    "scheduled": {
+        "en": "Scheduled: the invite goes out {when} (departure {id}).",
+        "nl": "Ingepland: de uitnodiging gaat {when} de deur uit (vertrek {id}).",
+    },
+    "under_way": {
+        "en": "Already under way: the interview is {status} (departure {id}); its end moved "
+        "to the new last working day.",
+        "nl": "Al bezig: het gesprek is {status} (vertrek {id}); het einde is verschoven naar "
+        "de nieuwe laatste werkdag.",
+    },
+    "not_invited": {
+        "en": "Not invited: {reason}.",
+        "nl": "Niet uitgenodigd: {reason}.",
+    },
+    "status_title": {"en": "ExitBot pipeline", "nl": "ExitBot-overzicht"},
+    "status_heading": {"en": "Interviews", "nl": "Gesprekken"},
+    "status_footer": {
+        "en": "Counts only: answers are never shown here.",
+        "nl": "Alleen aantallen: antwoorden worden hier nooit getoond.",
+    },
+    "no_approvals": {
+        "en": "No departures are waiting for approval.",
+        "nl": "Er wachten geen vertrekken op goedkeuring.",
+    },
+    "approval": {
+        "en": "{who}: {kind}, last working day {day} (departure {id}). Invite to an exit "
+        "interview? Check the relationship with the manager first.",
+        "nl": "{who}: {kind}, laatste werkdag {day} (vertrek {id}). Uitnodigen voor een "
+        "exitgesprek? Check eerst de relatie met de leidinggevende.",
+    },
+    "more_approvals": {
+        "en": "…and {n} more: use `exitbot approvals` on the server to see them all.",
+        "nl": "…en nog {n}: gebruik `exitbot approvals` op de server om ze allemaal te zien.",
+    },
+    "someone": {"en": "An employee", "nl": "Een medewerker"},
+    "unknown": {
+        "en": "I don't know that command.",
+        "nl": "Die opdracht ken ik niet.",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """What to show the admin: messages (possibly with choices) and/or a report."""
+
+    messages: tuple[OutMessage, ...] = ()
+    report: Report | None = None
+
+
+def _t(name: str, language: str, **values: object) -> str:
+    table = _TEXTS[name]
+    return table.get(language, table["en"]).format(**values)
+
+
+def _info(text: str, choices: tuple[Choice, ...] = ()) -> OutMessage:
+    return OutMessage(kind="info", text=text, choices=choices)
+
+
+_TOKEN = re.compile(r"<[^>]*>|\S+")
+
+
+def tokens(text: str) -> list[str]:
+    """Words, keeping a platform's `<...>` markup (mentions, links) as one token."""
+    return _TOKEN.findall(text.strip())
+
+
+def parse_day(value: str) -> date | None:
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+async def run(
+    runtime: Runtime,
+    text: str,
+    *,
+    caller_email: str | None,
+    resolve_person: PersonResolver,
+    language: str | None = None,
+) -> CommandReply:
+    """Run one HR admin command for the caller; see the module docstring."""
+    lang = language if language in ("en", "nl") else runtime.settings.language
+    if not runtime.settings.is_hr_admin(caller_email):
+        log.info("HR command refused: caller is not an HR admin")
+        return CommandReply((_info(texts.not_admin(lang)),))
+    words = tokens(text)
+    name = words[0].lower() if words else "help"
+    if name == "start":
+        return await _start(runtime, words[1:], caller_email, resolve_person, lang)
+    if name == "status":
+        return CommandReply(report=await status_report(runtime, lang))
+    if name in ("approvals", "approval", "goedkeuringen"):
+        return await _approvals(runtime, lang)
+    if name == "digest" and [w.lower() for w in words[1:2]] in ([], ["preview"]):
+        return await _digest_preview(runtime, lang)
+    usage = _t("usage", lang)
+    if name in ("help", "hulp", "?"):
+        return CommandReply((_info(usage),))
+    return CommandReply((_info(f"{_t('unknown', lang)}\n\n{usage}"),))
+
+
+async def _start(
+    runtime: Runtime,
+    args: list[str],
+    caller_email: str | None,
+    resolve_person: PersonResolver,
+    lang: str,
+) -> CommandReply:
+    if len(args) < 2:
+        return CommandReply((_info(_t("start_usage", lang)),))
+    person, day_text, *rest = args
+    last_day = parse_day(day_text)
+    if last_day is None:
+        return CommandReply((_info(_t("bad_date", lang, value=day_text)),))
+    kind = rest[0].lower() if rest and rest[0].lower() in KINDS else None
+    email = await resolve_person(person)
+    if not email:
+        return CommandReply((_info(_t("unknown_person", lang)),))
+    outcome = await departures.invite_by_hand(runtime, email, last_day, kind=kind, by=caller_email)
+    log.info("HR admin started an interview: departure %s %s", outcome.departure_id, outcome.status)
+    if outcome.status != "scheduled":
+        reason = outcome.reason or outcome.status.replace("_", " ")
+        return CommandReply((_info(_t("not_invited", lang, reason=reason)),))
+    if outcome.interview_status == "scheduled" and outcome.invite_at is not None:
+        when = departures.describe_moment(outcome.invite_at, outcome.timezone)
+        text = _t("scheduled", lang, when=when, id=outcome.departure_id)
+    else:
+        status = (outcome.interview_status or "").replace("_", " ")
+        text = _t("under_way", lang, status=status, id=outcome.departure_id)
+    return CommandReply((_info(text),))
+
+
+async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
+    """Interviews by status, plus departures awaiting approval. Counts only."""
+    async with runtime.db.sessions() as session:
+        rows = (
+            await session.execute(select(Interview.status, func.count()).group_by(Interview.status))
+        ).all()
+        awaiting = await session.scalar(
+            select(func.count())
+            .select_from(Departure)
+            .where(Departure.decision == "awaiting_approval", Departure.status == "active")
+        )
+    counts = {str(status): int(n) for status, n in rows}
+    counts["in_progress"] = counts.get("in_progress", 0) + counts.pop("paused", 0)
+    counts["awaiting_approval"] = int(awaiting or 0)
+    return counts
+
+
+async def status_report(runtime: Runtime, language: str) -> Report:
+    counts = await pipeline_counts(runtime)
+    column = 1 if language == "en" else 2
+    lines = tuple(f"{row[column]}: {counts.get(row[0], 0)}" for row in STATUS_ROWS)
+    return Report(
+        title=_t("status_title", language),
+        sections=(ReportSection(_t("status_heading", language), lines),),
+        footer=_t("status_footer", language),
+    )
+
+
+async def _approvals(runtime: Runtime, lang: str) -> CommandReply:
+    pending = await departures.pending_approvals(runtime)
+    if not pending:
+        return CommandReply((_info(_t("no_approvals", lang)),))
+    messages = []
+    for item in pending[:MAX_APPROVALS_SHOWN]:
+        who = item.employee_name or _t("someone", lang)
+        if item.department:
+            who = f"{who} ({item.department})"
+        text = _t(
+            "approval",
+            lang,
+            who=who,
+            kind=item.kind.replace("_", " "),
+            day=item.last_working_day or "?",
+            id=item.departure_id,
+        )
+        messages.append(_info(text, departures.approval_choices(item.departure_id, lang)))
+    if len(pending) > MAX_APPROVALS_SHOWN:
+        messages.append(_info(_t("more_approvals", lang, n=len(pending) - MAX_APPROVALS_SHOWN)))
+    return CommandReply(tuple(messages))
+
+
+async def _digest_preview(runtime: Runtime, lang: str) -> CommandReply:
+    """What `exitbot digest --dry-run` shows, rendered natively; publishes nothing."""
+    data = await digest_post.preview(runtime, actor="hr-command:digest-preview")
+    return CommandReply(report=render_report(data))

@@ -1,0 +1,187 @@
+"""Slack in the aiohttp app: builds the Bolt app and the `SlackChannel` from settings, serves
+`POST /slack/events` (HTTP mode) or holds a Socket Mode connection, and implements the
+adapter's ports on ExitBot's storage and service.
+
+Modes: Slack is on when `SLACK_BOT_TOKEN` is set with `SLACK_SIGNING_SECRET` (HTTP mode) or
+`SLACK_APP_TOKEN` (Socket Mode, which then replaces the HTTP endpoint). The channel is
+registered either way, so `exitbot tick` / `exitbot digest` can send without a server.
+
+Who is who: the invite links the Slack user id to the employee (`platform_identities`,
+platform "slack"). Someone who writes to the bot without being linked yet is looked up once
+(`users.info` → email) and linked to the employee with that email, if ExitBot knows one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import select
+
+from adapters.base import Incoming, Report
+from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
+from adapters.slack_inbound import KnownUser, PersonResolver, build_app
+from adapters.slack_pacing import Limits, Pacer
+from bot import departures, hr_commands, texts
+from bot.models import Employee, PlatformIdentity
+from bot.runtime import Runtime
+from conversations import OutMessage
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass(slots=True)
+class SlackApp:
+    """The pieces of one Slack installation in this process."""
+
+    channel: SlackChannel
+    bolt: AsyncApp
+    store: SlackStore
+    app_token: str | None = None
+    socket: AsyncSocketModeHandler | None = field(default=None)
+    connecting: asyncio.Task[None] | None = field(default=None)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+
+SLACK = web.AppKey("slack", SlackApp)
+
+
+def build(runtime: Runtime, *, limits: Limits | None = None) -> SlackApp:
+    """Channel + Bolt app from the runtime's settings (Slack must be enabled)."""
+    settings = runtime.settings
+    if not settings.slack_bot_token:
+        raise ValueError("SLACK_BOT_TOKEN is not set")
+    client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    channel = SlackChannel(client, pacer=Pacer(limits))
+    store = SlackStore(runtime)
+    bolt = build_app(channel, store, signing_secret=settings.slack_signing_secret or "")
+    return SlackApp(channel, bolt, store, app_token=settings.slack_app_token)
+
+
+def plugin(app: web.Application, runtime: Runtime) -> None:
+    """Plugin for `bot.app.create_app`: nothing happens unless Slack is configured."""
+    if not runtime.settings.slack_enabled:
+        return
+    slack = build(runtime)
+    runtime.add_channel(slack.channel)
+    app[SLACK] = slack
+    if slack.socket_mode:
+        app.on_startup.append(_connect_socket)
+        app.on_cleanup.append(_close_socket)
+        log.info("Slack: Socket Mode")
+    else:
+        app.router.add_post(EVENTS_PATH, events)
+        log.info("Slack: HTTP mode at %s", EVENTS_PATH)
+
+
+async def events(request: web.Request) -> web.Response:
+    """`POST /slack/events`: events, button clicks and the slash command, verified by Bolt."""
+    slack = request.app[SLACK]
+    response = await slack.bolt.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(response)
+
+
+async def _connect_socket(app: web.Application) -> None:
+    slack = app[SLACK]
+    assert slack.app_token is not None
+    # Built here, inside the running loop: the handler opens an aiohttp session at once.
+    slack.socket = AsyncSocketModeHandler(
+        slack.bolt, slack.app_token, logger=sdk_logger(), web_client=slack.channel.client
+    )
+    # slack_sdk retries a failed connection forever (every 10 s): connecting in the
+    # background keeps the rest of the server (webhook, Teams, /healthz) starting meanwhile.
+    slack.connecting = asyncio.create_task(slack.socket.connect_async(), name="slack-socket")
+
+
+async def _close_socket(app: web.Application) -> None:
+    slack = app[SLACK]
+    if slack.connecting is not None and not slack.connecting.done():
+        slack.connecting.cancel()
+    if slack.socket is not None:
+        await slack.socket.close_async()
+        slack.socket = None
+
+
+# ---------------------------------------------------------------------- who is who
+
+
+async def link_slack_user(
+    runtime: Runtime, profile: SlackProfile, conversation_id: str | None = None
+) -> bool:
+    """Remember a Slack user (locale, time zone, DM) and link them to the employee with their
+    email when ExitBot knows one; True when linked. Never creates employees."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        employee_id = (
+            await session.scalar(select(Employee.id).where(Employee.email == profile.email))
+            if profile.email
+            else None
+        )
+        await runtime.service.link_identity(
+            session,
+            platform=PLATFORM,
+            user_id=profile.user_id,
+            employee_id=employee_id,
+            conversation_id=conversation_id if conversation_id else None,
+            locale=profile.locale,
+            timezone=profile.timezone,
+            now=now,
+        )
+    return employee_id is not None
+
+
+class SlackStore:
+    """`adapters.slack_inbound.SlackPorts` on ExitBot's database, service and HR commands."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def accept(self, incoming: Incoming) -> bool:
+        return await self.runtime.service.accept(incoming)
+
+    async def handle(self, incoming: Incoming) -> None:
+        service = self.runtime.service
+        outcome = await service.process(incoming.key)
+        await service.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
+
+    async def known_user(self, user_id: str) -> KnownUser | None:
+        async with self.runtime.db.sessions() as session:
+            identity = await session.get(PlatformIdentity, (PLATFORM, user_id))
+        if identity is None:
+            return None
+        return KnownUser(linked=identity.employee_id is not None, locale=identity.locale)
+
+    async def remember_user(self, profile: SlackProfile, conversation_id: str | None) -> None:
+        await link_slack_user(self.runtime, profile, conversation_id)
+
+    async def decide(self, value: str, email: str | None) -> tuple[bool, str]:
+        language = self.runtime.settings.language
+        parsed = departures.parse_decision(value)
+        # by_email=None would mean "the command line": never let a chat click get there.
+        if not email or not self.runtime.settings.is_hr_admin(email):
+            return False, texts.not_admin(language)
+        if parsed is None:
+            return False, "Unknown action."
+        approve, departure_id = parsed
+        result = await departures.decide(self.runtime, departure_id, approve, email)
+        return result.status != "not_allowed", result.message
+
+    async def command(
+        self, text: str, email: str | None, language: str | None, resolve: PersonResolver
+    ) -> tuple[Sequence[OutMessage], Report | None]:
+        reply = await hr_commands.run(
+            self.runtime, text, caller_email=email, resolve_person=resolve, language=language
+        )
+        return reply.messages, reply.report

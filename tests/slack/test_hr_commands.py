@@ -1,0 +1,184 @@
+"""`/exitbot` for HR admins, approvals by button, and the channel-neutral command module."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot import hr_commands
+from bot.models import Departure
+from tests.slack.harness import ADMIN, ADMIN_ID, ANNA, ANNA_ID, SlackHarness, buttons
+from tests.slack.test_interview import invite
+
+
+async def command(slack: SlackHarness, user: str, text: str) -> dict:
+    """Run `/exitbot text` as `user`; the private reply that came through response_url."""
+    before = len(slack.responses())
+    assert await slack.command(user, text) == 200
+    await slack.until(lambda: len(slack.responses()) > before, "the command's reply")
+    reply = slack.responses()[-1]
+    assert reply["response_type"] == "ephemeral"
+    return reply
+
+
+def departure_payload(departure_id: str, kind: str, email: str, name: str) -> dict:
+    return {
+        "type": "departure.created",
+        "departure": {
+            "id": departure_id,
+            "kind": kind,
+            "last_working_day": "2026-12-18",
+            "employee": {"email": email, "name": name, "department": "Sales"},
+        },
+    }
+
+
+async def decision_of(slack: SlackHarness, departure_id: str) -> str:
+    async with slack.runtime.db.sessions() as session:
+        row = await session.scalar(select(Departure).where(Departure.external_id == departure_id))
+    assert row is not None
+    return row.decision
+
+
+async def test_anyone_but_an_hr_admin_is_refused(slack):
+    await invite(slack)
+    for text in ("status", "start <@UHR0001> 2026-12-18", "approvals", "digest preview", ""):
+        reply = await command(slack, ANNA_ID, text)
+        assert reply["text"] == "Sorry, these commands are only for HR admins."
+    assert len(slack.messages(slack.fake.dm_channel_id(ADMIN_ID))) == 0
+
+
+async def test_someone_slack_does_not_know_is_refused(slack):
+    reply = await command(slack, "U0STRANGER", "status")
+    assert "only for HR admins" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    "person", [f"<@{ANNA_ID}|anna>", f"<@{ANNA_ID}>", f"<mailto:{ANNA}|{ANNA}>", ANNA]
+)
+async def test_an_admin_starts_an_interview(slack, person):
+    reply = await command(slack, ADMIN_ID, f"start {person} 2026-12-18")
+    assert reply["text"].startswith("Scheduled: the invite goes out Fri 11 Dec 2026 10:00")
+    [departure_id] = [w.rstrip(").") for w in reply["text"].split() if w.startswith("manual-")]
+    assert await decision_of(slack, departure_id) == "manual"
+
+    report = await slack.tick((await slack.interview()).invite_at)
+    assert report["invites sent"] == 1
+    [intro] = slack.messages(slack.fake.dm_channel_id(ANNA_ID))
+    assert [b["value"] for _, b in buttons(intro)] == ["start", "later", "decline"]
+
+
+async def test_start_explains_what_it_needs(slack):
+    assert "Usage: start" in (await command(slack, ADMIN_ID, "start"))["text"]
+    reply = await command(slack, ADMIN_ID, "start <@U1001> next-friday")
+    assert "couldn't read the last working day" in reply["text"]
+    reply = await command(slack, ADMIN_ID, "start @anna 2026-12-18")  # escaping off
+    assert "couldn't find an email address" in reply["text"]
+
+
+async def test_status_shows_counts_and_never_answers(slack):
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    await slack.dm(ANNA_ID, "Secret answer about my manager xyzzy")
+    await slack.post_webhook(departure_payload("hr-1", "contract_end", "c@example.com", "Cas"))
+    reply = await command(slack, ADMIN_ID, "status")
+    assert "xyzzy" not in str(reply)
+    lines = reply["text"]
+    assert "Awaiting approval: 1" in lines
+    assert "In progress: 1" in lines
+    assert "Completed: 0" in lines and "Declined: 0" in lines and "Scheduled: 0" in lines
+    assert reply["blocks"][0]["type"] == "header"
+
+
+async def test_approvals_with_buttons_in_the_command_reply(slack):
+    await slack.post_webhook(departure_payload("hr-7", "contract_end", "b@example.com", "Bea"))
+    await slack.post_webhook(departure_payload("hr-8", "contract_end", "c@example.com", "Cas"))
+    reply = await command(slack, ADMIN_ID, "approvals")
+    assert (
+        "Bea (Sales): contract end, last working day 2026-12-18 (departure hr-7)" in (reply["text"])
+    )
+    values = [b["value"] for _, b in buttons(reply)]
+    assert values == ["approve:hr-7", "skip:hr-7", "approve:hr-8", "skip:hr-8"]
+
+    await slack.click(ADMIN_ID, reply, "approve:hr-7", channel="D0COMMAND", ephemeral=True)
+    await slack.until(lambda: len(slack.responses()) == 2, "the decision")
+    assert await decision_of(slack, "hr-7") == "approved"
+    after = slack.responses()[-1]
+    assert after["replace_original"] is True
+    assert after["text"].startswith("✔ Approve: Approved: the invite for hr-7 goes out")
+    assert [b["value"] for _, b in buttons(after)] == ["approve:hr-8", "skip:hr-8"]
+
+
+async def test_approval_request_by_dm_and_the_decision_updates_it(slack):
+    await slack.post_webhook(departure_payload("hr-9", "contract_end", "d@example.com", "Dirk"))
+    report = await slack.tick()
+    assert report["approval requests sent"] == 1
+    admin_dm = slack.fake.dm_channel_id(ADMIN_ID)
+    [request] = slack.messages(admin_dm)
+    assert "Approval needed: Dirk (Sales)" in request["text"]
+
+    # someone else clicking does nothing but explain
+    await slack.click(ANNA_ID, request, "approve:hr-9", channel=admin_dm)
+    await slack.until(lambda: len(slack.responses()) == 1, "the refusal")
+    assert "only for HR admins" in slack.responses()[0]["text"]
+    assert await decision_of(slack, "hr-9") == "awaiting_approval"
+
+    await slack.click(ADMIN_ID, request, "skip:hr-9", channel=admin_dm)
+    await slack.until(lambda: slack.fake.calls_to("chat.update"), "the update")
+    assert await decision_of(slack, "hr-9") == "skipped"
+    [updated] = slack.messages(admin_dm)
+    assert not buttons(updated)
+    assert updated["blocks"][-1]["elements"][0]["text"].startswith("✔ Skip: Skipped")
+
+
+async def test_digest_preview_only_for_the_admin(slack):
+    reply = await command(slack, ADMIN_ID, "digest preview")
+    assert reply["blocks"][0]["type"] == "header"
+    assert reply["text"]
+    assert slack.fake.calls_to("chat.postMessage") == []  # nothing went to the HR channel
+    assert slack.fake.calls_to("files.getUploadURLExternal") == []
+
+
+async def test_help_and_unknown_commands(slack):
+    assert "start @person YYYY-MM-DD" in (await command(slack, ADMIN_ID, "help"))["text"]
+    reply = await command(slack, ADMIN_ID, "dance")
+    assert reply["text"].startswith("I don't know that command.")
+
+
+def test_tokens_keep_platform_markup_together():
+    assert hr_commands.tokens("start <@U1|Anna de Vries>  2026-12-18 ") == [
+        "start",
+        "<@U1|Anna de Vries>",
+        "2026-12-18",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2026-12-18", date(2026, 12, 18)), ("18-12-2026", date(2026, 12, 18)), ("18/12", None)],
+)
+def test_parse_day(text, expected):
+    assert hr_commands.parse_day(text) == expected
+
+
+async def test_commands_are_channel_neutral(slack):
+    """The Teams adapter calls the same function with its own resolver."""
+
+    async def resolve(token: str) -> str | None:
+        return {"@anna": ANNA}.get(token)
+
+    reply = await hr_commands.run(
+        slack.runtime, "start @anna 2026-12-18", caller_email=ADMIN, resolve_person=resolve
+    )
+    assert reply.report is None
+    assert reply.messages[0].text.startswith("Scheduled:")
+    nl = await hr_commands.run(
+        slack.runtime, "status", caller_email=ADMIN, resolve_person=resolve, language="nl"
+    )
+    assert nl.report is not None and "Ingepland: 1" in nl.report.as_text()
+    refused = await hr_commands.run(
+        slack.runtime, "status", caller_email=None, resolve_person=resolve
+    )
+    assert refused.report is None and "only for HR admins" in refused.messages[0].text

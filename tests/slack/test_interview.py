@@ -1,0 +1,186 @@
+"""Whole interviews in one Slack DM: invite, questions, summary, confirmation."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import delete, func, select
+
+from bot import departures
+from bot.models import AnswerRow, PlatformIdentity
+from tests.slack.harness import ANNA, ANNA_ID, SlackHarness, buttons
+
+DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
+DETAILED_NL = (
+    "Ik vond de projecten met klanten heel leuk en de vrijheid om mijn eigen dagen in te delen"
+)
+
+
+async def invite(slack: SlackHarness, email: str = ANNA) -> None:
+    """An HR admin starts the interview; the tick at the invite moment sends the DM."""
+    outcome = await departures.invite_by_hand(
+        slack.runtime, email, date(2026, 12, 18), kind="resignation"
+    )
+    assert outcome.status == "scheduled" and outcome.invite_at is not None
+    report = await slack.tick(outcome.invite_at)
+    assert report["invites sent"] == 1
+
+
+async def answers_stored(slack: SlackHarness) -> int:
+    async with slack.runtime.db.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(AnswerRow)) or 0)
+
+
+TYPED_ANSWERS = [
+    "start",
+    "my manager",
+    "He was never available for our one-on-ones and I felt on my own",
+    DETAILED,
+    DETAILED,
+    "1",
+    "We disagreed about priorities all the time and it was hard to talk",
+    "10",
+    "yes",
+    DETAILED,
+    "no",
+]
+
+
+async def complete_by_typing(slack: SlackHarness, user: str) -> None:
+    """Answer every question by typing; check the summary; confirm it by typing."""
+    for typed in TYPED_ANSWERS:
+        assert await slack.dm(user, typed) == 200
+    summary = slack.messages(slack.fake.dm_channel_id(user))[-1]
+    assert "Is this right?" in summary["text"]
+    assert "Main reason: My manager" in summary["text"]
+    await slack.dm(user, "yes")
+
+
+async def test_whole_interview_typed(make_slack, database_url):
+    slack = await make_slack(database_url=database_url)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    await invite(slack)
+    [lookup] = slack.fake.calls_to("users.lookupByEmail")
+    assert lookup.args["email"] == ANNA and lookup.http_verb == "GET"
+    assert slack.fake.calls_to("conversations.open")[0].args["users"] == ANNA_ID
+    [intro] = slack.messages(dm)
+    assert "voluntary" in intro["text"]
+    assert intro["text"].endswith("1. Start\n2. Later\n3. No thanks")  # the text fallback
+    assert [b["value"] for _, b in buttons(intro)] == ["start", "later", "decline"]
+
+    await complete_by_typing(slack, ANNA_ID)
+
+    interview = await slack.interview()
+    assert interview.status == "completed"
+    assert interview.channel == "slack" and interview.address == dm
+    assert await answers_stored(slack) >= 8
+    assert "thank" in slack.messages(dm)[-1]["text"].lower()
+    # every message went to the one DM, each with a text fallback beside its blocks
+    posts = slack.fake.calls_to("chat.postMessage")
+    assert {c.args["channel"] for c in posts} == {dm}
+    assert all(c.args["text"] and c.args["blocks"] for c in posts)
+    # every typed DM was recorded once in the inbox and finished
+    assert {m.status for m in await slack.inbox()} == {"done"}
+    assert all(m.payload_enc is None for m in await slack.inbox())
+
+
+async def click_through(slack: SlackHarness, user: str, channel: str) -> list[str]:
+    """Answer by clicking whenever there are buttons (first one, or confirm), else type."""
+    clicked: list[str] = []
+    for _ in range(40):
+        last = slack.messages(channel)[-1]
+        values = [b["value"] for _, b in buttons(last)]
+        if (await slack.interview()).status == "completed":
+            return clicked
+        if not values:
+            await slack.dm(user, DETAILED_NL)
+            continue
+        value = "confirm" if "confirm" in values else values[-1] if "10" in values else values[0]
+        await slack.answer_by_click(user, last, value)
+        clicked.append(value)
+    raise AssertionError("the interview did not end")
+
+
+async def test_whole_interview_with_buttons(slack):
+    """A Dutch Slack profile gets the Dutch interview; clicks answer and update the message."""
+    user, email = "U2002", "piet@example.com"
+    slack.fake.add_user(user, email, "Piet Jansen", locale="nl-NL")
+    dm = slack.fake.dm_channel_id(user)
+    await invite(slack, email)
+    assert "vrijwillig" in slack.messages(dm)[0]["text"]
+
+    clicked = await click_through(slack, user, dm)
+    assert clicked[0] == "start" and clicked[-1] == "confirm" and len(clicked) >= 5
+    assert (await slack.interview()).status == "completed"
+
+    updates = slack.fake.calls_to("chat.update")
+    assert len(updates) == len(clicked)
+    first = updates[0].args
+    assert first["channel"] == dm
+    assert [b["type"] for b in first["blocks"]] == ["section", "context"]  # buttons gone
+    assert first["blocks"][-1]["elements"][0]["text"] == "✔ Starten"
+    # the question text stays; in Slack's copy the buttons are gone for good
+    answered = slack.fake.messages[dm][first["ts"]]
+    assert "vrijwillig" in answered["blocks"][0]["text"]["text"]
+    assert not buttons(answered)
+
+
+async def test_a_double_click_counts_once(slack):
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    intro = slack.messages(dm)[0]
+    await slack.click(ANNA_ID, intro, "start")
+    await slack.until(lambda: slack.handled == 1, "first click")
+    posted = len(slack.messages(dm))
+    await slack.click(ANNA_ID, intro, "start")  # the same button again
+    await slack.click(ANNA_ID, intro, "later")  # another button on the same message
+    await slack.until(lambda: len(slack.fake.calls_to("chat.update")) >= 1, "update")
+    assert len(slack.messages(dm)) == posted
+    assert slack.handled == 1
+    keys = [m.key for m in await slack.inbox()]
+    assert keys == [f"slack:action:{dm}:{intro['ts']}"]
+
+
+async def test_someone_without_an_interview_gets_a_friendly_explanation(slack):
+    slack.fake.add_user("U3003", "kees@example.com", "Kees", locale="nl-NL")
+    await slack.dm("U3003", "hallo?")
+    [reply] = slack.messages(slack.fake.dm_channel_id("U3003"))
+    assert "geen gesprek voor je klaar" in reply["text"]
+    # remembered (locale) but not linked to anyone: no employee was created for them
+    async with slack.runtime.db.sessions() as session:
+        identity = await session.get(PlatformIdentity, ("slack", "U3003"))
+    assert identity is not None and identity.employee_id is None and identity.locale == "nl-NL"
+
+
+async def test_a_not_yet_linked_user_is_found_by_email(slack):
+    await invite(slack)
+    async with slack.runtime.db.transaction() as session:
+        await session.execute(delete(PlatformIdentity))  # as if invited through another way
+    await slack.dm(ANNA_ID, "start")
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    assert "main reason" in slack.messages(dm)[-1]["text"]
+    assert slack.fake.calls_to("users.info")[-1].args["user"] == ANNA_ID
+    async with slack.runtime.db.sessions() as session:
+        identity = await session.get(PlatformIdentity, ("slack", ANNA_ID))
+    assert identity is not None and identity.employee_id is not None
+
+
+async def test_edits_bot_messages_and_channel_messages_are_ignored(slack):
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    before = len(slack.messages(dm))
+    bodies = [
+        slack.event(ANNA_ID, "edited", subtype="message_changed"),
+        slack.event(ANNA_ID, "joined", subtype="channel_join"),
+        slack.event("U9999", "beep", bot_id="B123"),
+        slack.event(ANNA_ID, "in a channel", channel="C0GENERAL", channel_type="channel"),
+        slack.event("UBOT", "my own message"),
+    ]
+    for body in bodies:
+        status, text = await slack.post(body)
+        assert (status, text) == (200, "")
+    await slack.dm(ANNA_ID, "start")  # a real one still works afterwards
+    assert len(slack.messages(dm)) > before
+    [accepted] = await slack.inbox()  # only the real DM was recorded
+    assert accepted.key not in {f"slack:{json.loads(b)['event_id']}" for b in bodies}

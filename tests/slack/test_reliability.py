@@ -1,0 +1,148 @@
+"""Exactly once and crash-safe; signatures; rate limits; people Slack cannot reach."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from bot import departures
+from bot.db import StorageUnavailable
+from bot.models import AnswerRow
+from conversations import OutMessage
+from tests.slack.harness import ADMIN_ID, ANNA, ANNA_ID
+from tests.slack.test_interview import invite
+
+
+async def test_a_retried_event_is_acknowledged_and_not_processed_again(slack):
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    body = slack.event(ANNA_ID, "start")
+    assert await slack.post(body) == (200, "")
+    await slack.until(lambda: slack.handled == 1, "first delivery")
+    posted = len(slack.messages(dm))
+    # Slack retries the same envelope (same event_id) with X-Slack-Retry-Num
+    assert await slack.post(body, retry=1) == (200, "")
+    assert await slack.post(body, retry=2) == (200, "")
+    await asyncio.sleep(0.05)
+    assert len(slack.messages(dm)) == posted
+    assert slack.handled == 1
+    assert len(await slack.inbox()) == 1
+
+
+async def test_a_retry_racing_the_first_delivery_is_processed_once(make_slack, database_url):
+    slack = await make_slack(database_url=database_url)
+    await invite(slack)
+    body = slack.event(ANNA_ID, "start")
+    statuses = await asyncio.gather(*(slack.post(body, retry=n or None) for n in range(3)))
+    assert statuses == [(200, "")] * 3
+    await slack.until(lambda: slack.handled == 1, "one delivery handled")
+    await asyncio.sleep(0.05)
+    assert slack.handled == 1
+    assert [m.status for m in await slack.inbox()] == ["done"]
+
+
+async def test_a_crash_after_the_ack_loses_nothing(make_slack, database_url, monkeypatch):
+    slack = await make_slack(database_url=database_url)
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    posted = len(slack.messages(dm))
+
+    async def crash(key: str) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(slack.runtime.service, "process", crash)
+        assert await slack.dm(ANNA_ID, "my manager") == 200  # Slack got its 200: no retry
+    assert len(slack.messages(dm)) == posted  # nothing was answered...
+    pending = [m for m in await slack.inbox() if m.status == "pending"]
+    assert len(pending) == 1 and pending[0].payload_enc  # ...but the answer is stored
+
+    slack.clock.advance(timedelta(minutes=2))
+    report = await slack.tick()
+    assert report["inbox messages redone"] == 1
+    assert {m.status for m in await slack.inbox()} == {"done"}
+    assert len(slack.messages(dm)) == posted + 1  # the reply went out after all
+    async with slack.runtime.db.sessions() as session:
+        answer = await session.scalar(
+            select(AnswerRow).where(AnswerRow.question_id == "main_reason")
+        )
+    assert answer is not None and answer.value == "manager"
+
+
+async def test_storage_down_before_the_ack_makes_slack_retry(slack, monkeypatch):
+    await invite(slack)
+    body = slack.event(ANNA_ID, "start")
+
+    async def down(incoming: object) -> bool:
+        raise StorageUnavailable("database unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(slack.runtime.service, "accept", down)
+        status, _ = await slack.post(body)
+    assert status == 500  # not acknowledged: Slack delivers it again
+    assert await slack.inbox() == []
+    assert await slack.post(body, retry=1) == (200, "")
+    await slack.until(lambda: slack.handled == 1, "the retry handled")
+    assert "main reason" in slack.messages(slack.fake.dm_channel_id(ANNA_ID))[-1]["text"]
+
+
+async def test_bad_signature_and_stale_timestamp_are_refused(slack):
+    body = slack.event(ANNA_ID, "hello")
+    assert (await slack.post(body, secret="not-the-secret"))[0] == 401
+    stale = int(time.time()) - 6 * 60
+    assert (await slack.post(body, timestamp=stale))[0] == 401
+    tampered = body.replace("hello", "hellO")
+    assert (await slack.post(tampered, sign_as=body))[0] == 401
+    assert await slack.inbox() == []
+    assert slack.fake.calls == []
+
+
+async def test_a_rate_limited_post_waits_for_retry_after(slack):
+    channel = slack.slack.channel
+    slack.fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    await channel.send("D1001", [OutMessage("info", "hello")], key="k")
+    elapsed = time.monotonic() - started
+    calls = slack.fake.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert elapsed >= 1.0
+
+
+async def test_server_errors_are_retried(slack):
+    slack.fake.fail_next("chat.postMessage", status=503)
+    await slack.slack.channel.send("D1001", [OutMessage("info", "hello")], key="k")
+    assert [c.status for c in slack.fake.calls_to("chat.postMessage")] == [503, 200]
+
+
+async def test_a_disabled_user_is_unreachable_and_admins_are_told(slack):
+    slack.fake.add_user("U4004", "gone@example.com", "Gone Person", deleted=True)
+    outcome = await departures.invite_by_hand(
+        slack.runtime, "gone@example.com", date(2026, 12, 18), kind="resignation"
+    )
+    report = await slack.tick(outcome.invite_at)
+    assert report["unreachable"] == 1 and report["invites sent"] == 0
+    interview = await slack.interview()
+    assert interview.status == "unreachable"
+    assert interview.note == "slack: deactivated"
+    # no DM to the leaver; the admin got one explaining it
+    assert slack.fake.dm_channel_id("U4004") not in slack.fake.messages
+    told = [m["text"] for m in slack.messages(slack.fake.dm_channel_id(ADMIN_ID))]
+    assert any("could not deliver" in t and "deactivated" in t for t in told)
+    # no retry loop: a later tick does not try again
+    calls = len(slack.fake.calls)
+    await slack.tick(outcome.invite_at + timedelta(hours=1))
+    assert not [c for c in slack.fake.calls[calls:] if c.method == "users.lookupByEmail"]
+
+
+async def test_slack_saying_user_disabled_on_open_is_unreachable(slack):
+    slack.fake.fail_next("conversations.open", error="user_disabled")
+    outcome = await departures.invite_by_hand(
+        slack.runtime, ANNA, date(2026, 12, 18), kind="resignation"
+    )
+    await slack.tick(outcome.invite_at)
+    interview = await slack.interview()
+    assert (interview.status, interview.note) == ("unreachable", "slack: user_disabled")
