@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
 from bot.app import create_app
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.web_plugin import playground_enabled
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port if args.port is not None else settings.port
     runtime = Runtime.open(settings)
     app = create_app(runtime)
-    log.info("ExitBot listening on http://%s:%d", host, port)
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=8.0)
+    web.run_app(
+        app, host=host, port=port, print=_announce(settings, host, port), shutdown_timeout=8.0
+    )
     return 0
+
+
+def _announce(settings: Settings, host: str, port: int) -> Callable[[str], None]:
+    """Called by aiohttp once the server accepts connections: say where to go."""
+
+    def announce(_aiohttp_banner: str) -> None:
+        log.info("ExitBot listening on http://%s:%d", host, port)
+        if not playground_enabled(settings):
+            return
+        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        url = f"http://{shown}:{port}/playground"
+        if settings.slack_enabled or settings.teams_enabled:
+            line = f"Playground enabled (EXITBOT_PLAYGROUND=on): open {url}"
+        else:
+            line = f"No Slack or Teams configured: open the playground at {url}"
+        print(line, flush=True)
+        log.info("%s", line)
+
+    return announce

@@ -1,0 +1,192 @@
+"""Glue for the web chat: its routes, link tokens checked against `web_links`, the CSRF
+secret, the web channel, and the playground when no chat platform is configured."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+from datetime import datetime
+
+from aiohttp import web
+
+import conversations as conv
+from adapters.base import Incoming
+from adapters.web import (
+    CsrfGuard,
+    LinkRefused,
+    LinkTarget,
+    Unavailable,
+    View,
+    WebChannel,
+    WebChat,
+)
+from bot import links
+from bot.config import Settings
+from bot.db import StorageUnavailable
+from bot.models import Interview
+from bot.runtime import Runtime, key_file_for
+from bot.service import OPEN_STATUSES
+
+log = logging.getLogger(__name__)
+
+_ON = {"on", "true", "1", "yes"}
+_OFF = {"off", "false", "0", "no"}
+
+
+def playground_enabled(settings: Settings) -> bool:
+    """The playground exists only where no chat platform is configured, or when forced.
+
+    `EXITBOT_PLAYGROUND=on` forces it (a demo next to a platform), `off` removes it.
+    """
+    raw = str(getattr(settings, "playground", None) or os.environ.get("EXITBOT_PLAYGROUND", ""))
+    if raw.strip().lower() in _ON:
+        return True
+    if raw.strip().lower() in _OFF:
+        return False
+    return not settings.slack_enabled and not settings.teams_enabled
+
+
+def csrf_secret(runtime: Runtime) -> bytes:
+    """A server secret for CSRF tokens, derived from the encryption key (stable across
+    restarts and replicas), or random per process when no key is readable."""
+    material = runtime.settings.encryption_key
+    key_file = key_file_for(runtime.db)
+    if not material and key_file is not None and key_file.exists():
+        material = key_file.read_text()
+    if not material:
+        return secrets.token_bytes(32)
+    first = material.split(",")[0].strip().encode()
+    return hmac.new(first, b"exitbot web csrf v1", hashlib.sha256).digest()
+
+
+class WebDesk:
+    """The ports the web adapter needs, over the service and the `web_links` table."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @property
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    async def resolve(self, token: str) -> LinkTarget:
+        try:
+            async with self.runtime.db.sessions() as session:
+                found = await links.check(session, token, self.now)
+        except StorageUnavailable:
+            raise Unavailable() from None
+        if found.state == "unknown" or found.interview_id is None:
+            raise LinkRefused(404)
+        if found.state == "expired":
+            raise LinkRefused(410, found.language)
+        return LinkTarget(found.interview_id, found.language or self.runtime.settings.language)
+
+    async def view(self, interview_id: int) -> View:
+        try:
+            return await self._view(interview_id)
+        except StorageUnavailable:
+            raise Unavailable() from None
+
+    async def _view(self, interview_id: int) -> View:
+        runtime = self.runtime
+        q, k = runtime.questionnaire, runtime.settings.min_group_size
+        async with runtime.db.sessions() as session:
+            interview = await session.get(Interview, interview_id)
+            if interview is None:
+                raise LinkRefused(404)
+            language = interview.language
+            ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
+            state = runtime.service._state_of(interview) if ready else {}
+        if not ready:
+            return await self._open_fresh(interview_id)
+        # A page view changes nothing: it shows where the interview stands. A chat begun a
+        # moment ago (the playground) shows its intro rather than "welcome back".
+        fresh = conv.start(q, language, min_group=k)
+        turn = fresh if fresh.state == state else conv.resume(q, state)
+        return View(language, turn.messages, open=True)
+
+    async def _open_fresh(self, interview_id: int) -> View:
+        """The first view of a fallback link: the interview was never invited in chat (or
+        its chat account was gone), so the page makes the invite, and stores its state."""
+        runtime, now = self.runtime, self.now
+        async with runtime.db.transaction() as session:
+            interview = await session.get(Interview, interview_id, with_for_update=True)
+            if interview is None or interview.status not in links.LINKABLE_STATUSES:
+                raise LinkRefused(410, interview.language if interview else None)
+            if interview.state_enc:
+                turn = conv.resume(runtime.questionnaire, runtime.service._state_of(interview))
+            else:
+                turn = conv.invite(
+                    runtime.questionnaire,
+                    interview.language,
+                    min_group=runtime.settings.min_group_size,
+                )
+            await runtime.service._store_turn(
+                session, interview, turn, message_key=f"web:open:{interview.id}", now=now
+            )
+            interview.invited_at = interview.invited_at or now
+            interview.channel = WebChannel.name
+            interview.address = f"interview:{interview.id}"
+            language = interview.language
+        log.info("interview %s: opened through a web link", interview_id)
+        return View(language, turn.messages, open=turn.status in OPEN_STATUSES)
+
+    async def handle(self, incoming: Incoming) -> View | None:
+        try:
+            outcome = await self.runtime.service.handle(incoming)
+        except StorageUnavailable:
+            raise Unavailable() from None
+        if outcome.duplicate:
+            return None
+        language = incoming.locale or self.runtime.settings.language
+        is_open = outcome.interview_id is not None and outcome.status in OPEN_STATUSES
+        return View(language, tuple(outcome.messages), open=is_open)
+
+    async def issue(self, interview_id: int) -> str:
+        """A new link token for one interview."""
+        async with self.runtime.db.transaction() as session:
+            interview = await session.get(Interview, interview_id)
+            if interview is None:
+                raise LookupError(interview_id)
+            return await links.issue(session, interview, self.now)
+
+
+class _RedactLinkTokens(logging.Filter):
+    """Access logs never show a link token (it opens someone's interview)."""
+
+    _TOKEN = re.compile(r"/i/[A-Za-z0-9_-]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/i/" in message:
+            record.msg = self._TOKEN.sub("/i/[token]", message)
+            record.args = None
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("aiohttp.access")
+    if not any(isinstance(f, _RedactLinkTokens) for f in access.filters):
+        access.addFilter(_RedactLinkTokens())
+
+
+WEB_DESK = web.AppKey("web_desk", WebDesk)
+
+
+def plugin(app: web.Application, runtime: Runtime) -> None:
+    """Mount `/i/<token>`, the static files and, without a chat platform, the playground."""
+    runtime.add_channel(WebChannel())
+    desk = WebDesk(runtime)
+    guard = CsrfGuard(csrf_secret(runtime), runtime.settings.public_url)
+    app[WEB_DESK] = desk
+    WebChat(desk, guard).setup(app)
+    _redact_access_log()
+    if playground_enabled(runtime.settings):
+        from bot import playground
+
+        playground.Playground(runtime, desk, guard).setup(app)
+        log.info("playground mounted at /playground")

@@ -1,0 +1,153 @@
+"""A whole interview in headless Chromium: the playground, clicks and typing, to the end.
+
+Drives Debian's Chromium through Playwright for Python (`executable_path`; never
+`playwright install`). Screenshots land in test-artifacts/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.models import Interview
+from bot.runtime import Runtime
+from tests.web.conftest import make_settings
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("EXITBOT_TEST_CHROMIUM") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANSWERS = [
+    "I really valued my colleagues: always willing to help, and the team lunches on Fridays.",
+    "Clearer priorities and fewer last-minute changes would have let me finish my projects.",
+    "Regular one-to-one talks about my development, and a real plan for growing into a "
+    "senior role.",
+    "Thank you for the good years; I learned a lot here and would recommend the team.",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def phone_screenshot(page: Any) -> None:
+    """The page on a phone, scrolled to the answer buttons and the text box."""
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.locator("#reply").scroll_into_view_if_needed()
+    await page.screenshot(path=str(ARTIFACTS / "web-chat-phone.png"), animations="disabled")
+    await page.set_viewport_size({"width": 1000, "height": 900})
+
+
+@pytest.fixture
+async def server(fast_sqlite_url: str) -> AsyncIterator[tuple[str, Runtime]]:
+    port = free_port()
+    settings = make_settings(fast_sqlite_url, public_url=f"http://127.0.0.1:{port}")
+    runtime = Runtime.open(settings)
+    runner = web.AppRunner(create_app(runtime))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{port}", runtime
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_whole_interview_in_the_browser(server: tuple[str, Runtime]) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium package "
+            "or set EXITBOT_TEST_CHROMIUM"
+        )
+    playwright_api = pytest.importorskip("playwright.async_api")
+    base, runtime = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1000, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            await page.goto(f"{base}/playground")
+            assert await page.title() == "Playground · ExitBot"
+            await page.get_by_label("English").check()
+            await page.get_by_role("button", name="Start a demo interview").click()
+            await page.wait_for_url(f"{base}/i/**")
+            assert await page.get_attribute("html", "lang") == "en"
+            await page.locator("#log .msg-question").first.wait_for()
+            assert await page.locator("#log").get_attribute("aria-live") == "polite"
+
+            typed = clicked = 0
+            phone_shot = False
+            for step in range(40):
+                if await page.locator("#ended").is_visible():
+                    break
+                bot_messages = await page.locator("#log li.msg-bot").count()
+                buttons = page.locator("#choice-row button")
+                values = [await b.get_attribute("value") for b in await buttons.all()]
+                if "confirm" in values:
+                    await page.locator('#choice-row button[value="confirm"]').click()
+                    clicked += 1
+                elif values:
+                    if step >= 3 and not phone_shot:
+                        await phone_screenshot(page)
+                        phone_shot = True
+                    # Alternate: a click, or the keyboard (focus a button, press Enter).
+                    button = buttons.nth(min(1, len(values) - 1))
+                    if step % 2:
+                        await button.focus()
+                        await page.keyboard.press("Enter")
+                    else:
+                        await button.click()
+                    clicked += 1
+                else:
+                    box = page.get_by_label("Your answer")
+                    await box.click()
+                    await page.keyboard.type(ANSWERS[typed % len(ANSWERS)])
+                    await page.keyboard.press("Enter")
+                    typed += 1
+                await page.wait_for_function(
+                    """n => document.querySelectorAll('#log li.msg-bot').length > n
+                       && document.getElementById('reply').getAttribute('aria-busy') !== 'true'""",
+                    arg=bot_messages,
+                )
+            assert await page.locator("#ended").is_visible()
+            assert typed >= 2 and clicked >= 3 and phone_shot
+            outro = await page.locator("#log li.msg-outro").inner_text()
+            assert "Thank you" in outro
+            assert errors == []
+            await page.screenshot(
+                path=str(ARTIFACTS / "web-chat-interview.png"),
+                full_page=True,
+                animations="disabled",
+            )
+
+            await page.goto(f"{base}/playground")
+            await page.screenshot(path=str(ARTIFACTS / "web-playground.png"), full_page=True)
+        finally:
+            await browser.close()
+    async with runtime.db.sessions() as session:
+        interview = (await session.scalars(select(Interview))).one()
+    assert interview.status == "completed"

@@ -1,0 +1,205 @@
+"""The fallback: people chat cannot reach get their interview by private web link, emailed to
+a local SMTP server when configured, else handed to HR admins and `exitbot links`."""
+
+from __future__ import annotations
+
+import email
+import logging
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from bot.cli import web as links_cli
+from bot.models import Interview, WebLink
+from bot.tick import run_tick
+from tests.support.departures import (
+    RecordingChannel,
+    departure,
+    harness,
+)
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
+INVITE_DAY = datetime(2026, 12, 11, 12, 0, tzinfo=UTC)  # 5 business days before the 18th
+AFTER_LAST_DAY = datetime(2026, 12, 19, 0, 30, tzinfo=UTC)
+PERSONAL = "anna.devries@example.net"
+LINK = re.compile(r"http://127\.0\.0\.1:3978/i/([A-Za-z0-9_-]{43})")
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    messages: list[tuple[list[str], Message]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(
+            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.original_content))
+        )
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Inbox]]:
+    inbox = Inbox()
+    # The server thread logs each connection at INFO, sometimes after the test has ended.
+    server_log = logging.getLogger("mail.log")
+    level = server_log.level
+    server_log.setLevel(logging.WARNING)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{controller.port}?from=hr@example.com", inbox
+    finally:
+        controller.stop()
+        server_log.setLevel(level)
+
+
+def subject(message: Message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def body(message: Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(message.get_content_charset() or "utf-8")
+
+
+async def test_an_unreachable_employee_gets_the_link_by_email(
+    fast_sqlite_url: str, smtp: tuple[str, Inbox], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    url, inbox = smtp
+    slack = RecordingChannel("slack", unreachable={"anna@example.com"})
+    async with harness(fast_sqlite_url, NOW, channels=[slack], smtp_url=url) as h:
+        status, _ = await h.post(departure(language="nl", personal_email=PERSONAL))
+        assert status == 202
+        h.clock.set(INVITE_DAY)
+        report = await run_tick(h.runtime)
+        assert report["unreachable"] == 1 and report["web links emailed"] == 1
+
+        assert len(inbox.messages) == 1
+        recipients, message = inbox.messages[0]
+        assert recipients == [PERSONAL]
+        assert subject(message) == "Je exitgesprek: een persoonlijke link"
+        text = body(message)
+        assert text.startswith("Hoi Anna,") and "minstens 5 mensen" in text
+        token = LINK.search(text)
+        assert token is not None
+
+        response = await h.client.get(f"/i/{token.group(1)}")
+        assert response.status == 200
+        assert "Hoi! Ik ben ExitBot" in await response.text()
+        link = await h.one(WebLink)
+        assert link.emailed_at == INVITE_DAY
+        interview = await h.one(Interview)
+        assert interview.expires_at >= INVITE_DAY + timedelta(days=14)
+        # HR admins heard that chat failed (the invites module), but got no link to forward.
+        assert not any("/i/" in sent.text for sent in slack.to("hr@example.com"))
+
+        again = await run_tick(h.runtime)  # a later tick changes nothing
+        assert again["web links emailed"] == 0 and len(inbox.messages) == 1
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert PERSONAL not in logged and token.group(1) not in logged
+
+
+async def test_without_smtp_hr_admins_get_the_link_to_forward(fast_sqlite_url: str) -> None:
+    slack = RecordingChannel("slack", unreachable={"anna@example.com"})
+    async with harness(fast_sqlite_url, NOW, channels=[slack]) as h:
+        await h.post(departure(personal_email=PERSONAL))
+        h.clock.set(INVITE_DAY)
+        report = await run_tick(h.runtime)
+        assert report["web links for HR"] == 1
+        told = [s.text for s in slack.to("hr@example.com") if "/i/" in s.text]
+        assert len(told) == 1 and "Anna de Vries" in told[0]
+        token = LINK.search(told[0])
+        assert token is not None
+        assert (await h.client.get(f"/i/{token.group(1)}")).status == 200
+
+        rows = await links_cli.collect(h.runtime)
+        assert [r.who for r in rows] == ["Anna de Vries <anna@example.com>"]
+        fresh = rows[0].url
+        assert fresh is not None and token.group(1) not in fresh
+        assert (await h.client.get(fresh.replace("http://127.0.0.1:3978", ""))).status == 200
+
+
+async def test_exitbot_links_prints_what_hr_forwards(
+    fast_sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack = RecordingChannel("slack", unreachable={"anna@example.com"})
+    async with harness(fast_sqlite_url, NOW, channels=[slack]) as h:
+        await h.post(departure())
+        h.clock.set(INVITE_DAY)
+        await run_tick(h.runtime)
+        rows = await links_cli.collect(h.runtime)
+        links_cli.print_rows(rows, h.runtime.settings)
+    out = capsys.readouterr().out
+    assert "Anna de Vries <anna@example.com>" in out and LINK.search(out)
+    assert "valid until 2026-12-25" in out
+
+
+async def test_after_the_last_day_an_open_interview_moves_to_the_web(
+    fast_sqlite_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    url, inbox = smtp
+    async with harness(fast_sqlite_url, NOW, smtp_url=url) as h:
+        await h.post(departure(personal_email=PERSONAL))
+        h.clock.set(INVITE_DAY)
+        await run_tick(h.runtime)
+        assert (await h.one(Interview)).status == "invited"  # in chat, never answered
+        h.clock.set(AFTER_LAST_DAY)
+        report = await run_tick(h.runtime)
+        assert report["web links emailed"] == 1 and report["interviews expired"] == 0
+        interview = await h.one(Interview)
+        assert interview.status == "invited"
+        assert interview.expires_at == AFTER_LAST_DAY + timedelta(days=14)
+        _, message = inbox.messages[0]
+        assert subject(message) == "Your exit interview: a private link"
+        token = LINK.search(body(message))
+        assert token is not None
+        assert (await h.client.get(f"/i/{token.group(1)}")).status == 200
+
+        h.clock.set(AFTER_LAST_DAY + timedelta(days=15))
+        report = await run_tick(h.runtime)
+        assert report["interviews expired"] == 1
+        assert (await h.client.get(f"/i/{token.group(1)}")).status == 410
+
+
+async def test_a_departure_announced_after_the_last_day_gets_a_web_interview(
+    fast_sqlite_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    url, inbox = smtp
+    async with harness(fast_sqlite_url, NOW, smtp_url=url) as h:
+        status, answer = await h.post(departure(last_day="2026-11-27", personal_email=PERSONAL))
+        assert (status, answer["status"]) == (202, "not_invited")
+        report = await run_tick(h.runtime)
+        assert report["web links emailed"] == 1
+        interview = await h.one(Interview)
+        assert interview.status == "scheduled"
+        assert inbox.messages[0][0] == [PERSONAL]
+
+
+async def test_the_after_last_day_fallback_can_be_switched_off(
+    fast_sqlite_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    url, inbox = smtp
+    async with harness(fast_sqlite_url, NOW, smtp_url=url, fallback_after_last_day=False) as h:
+        await h.post(departure(last_day="2026-11-27", personal_email=PERSONAL))
+        await run_tick(h.runtime)
+        assert await h.count(Interview) == 0 and inbox.messages == []
+        async with h.runtime.db.sessions() as session:
+            assert (await session.scalars(select(WebLink))).all() == []

@@ -1,0 +1,68 @@
+"""`exitbot serve` with nothing configured prints the playground URL, and the page works."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def read_line(stream: object, deadline: float) -> str:
+    fd = stream.fileno()  # type: ignore[attr-defined]
+    buffer = b""
+    while time.monotonic() < deadline and not buffer.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 1)
+            if not chunk:
+                break
+            buffer += chunk
+    return buffer.decode()
+
+
+def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_", "Microsoft"))
+    }
+    env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    # Like the README's first command on a fresh machine: no key set, one is generated.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        line = read_line(proc.stdout, time.monotonic() + 30)
+        url = f"http://127.0.0.1:{port}/playground"
+        assert line.strip() == f"No Slack or Teams configured: open the playground at {url}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+            assert "Try an interview as a departing employee" in response.read().decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert f"open the playground at http://127.0.0.1:{port}/playground" in err.decode()
+    assert "Traceback" not in err.decode()

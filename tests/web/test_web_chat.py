@@ -1,0 +1,220 @@
+"""The interview page over HTTP: the invite, answers by JSON and by plain form, refusals."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from adapters.web import CSP
+from bot import links
+from bot.models import AnswerRow, Interview
+from bot.runtime import Runtime
+from bot.web_plugin import WEB_DESK
+from tests.web.conftest import api_post, csrf_of, link_to, new_interview, origin_of
+
+
+def assert_security_headers(response: object) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    assert headers["Content-Security-Policy"] == CSP
+    assert "default-src 'self'" in CSP and "'unsafe-inline'" not in CSP
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+async def open_page(client: TestClient, token: str) -> str:
+    response = await client.get(f"/i/{token}")
+    assert response.status == 200
+    assert_security_headers(response)
+    assert response.headers["Cache-Control"] == "no-store"
+    return await response.text()
+
+
+async def test_a_fallback_link_opens_with_the_invite_in_the_interview_language(
+    runtime: Runtime, client: TestClient
+) -> None:
+    interview_id = await new_interview(runtime, language="nl")
+    token = await link_to(runtime, interview_id)
+    html = await open_page(client, token)
+    assert '<html lang="nl">' in html
+    assert "Je exitgesprek" in html and "Hoi! Ik ben ExitBot" in html
+    assert 'aria-live="polite"' in html and '<label for="text"' in html
+    assert 'value="start"' in html and 'value="decline"' in html
+    assert "<script>" not in html and "style=" not in html  # the CSP allows neither
+    async with runtime.db.sessions() as session:
+        interview = await session.get(Interview, interview_id)
+    assert interview is not None
+    assert (interview.status, interview.channel) == ("invited", "web")
+    # Reloading shows the same invite and changes nothing.
+    assert "Hoi! Ik ben ExitBot" in await open_page(client, token)
+
+
+async def test_answers_by_json_run_the_interview(runtime: Runtime, client: TestClient) -> None:
+    token = await link_to(runtime, await new_interview(runtime))
+    csrf = csrf_of(await open_page(client, token))
+    response = await api_post(client, token, csrf, text="Start", choice="start")
+    assert response.status == 200
+    assert_security_headers(response)
+    data = await response.json()
+    assert data["open"] is True and data["lang"] == "en"
+    question = data["messages"][-1]
+    assert question["kind"] == "question" and question["choices"]
+    assert {"value", "label"} <= set(question["choices"][0])
+    pick = question["choices"][0]
+    response = await api_post(
+        client, token, csrf, text=pick["label"], choice=pick["value"], message_id="m0000002"
+    )
+    assert response.status == 200
+    async with runtime.db.sessions() as session:
+        stored = await session.scalar(select(func.count()).select_from(AnswerRow))
+    assert stored == 1
+    # A retry of the same message (same id) is recognised: no second answer, the page is told
+    # where the interview stands.
+    again = await api_post(
+        client, token, csrf, text=pick["label"], choice=pick["value"], message_id="m0000002"
+    )
+    assert again.status == 200 and (await again.json())["messages"]
+    async with runtime.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 1
+
+
+async def test_the_page_works_without_javascript(runtime: Runtime, client: TestClient) -> None:
+    token = await link_to(runtime, await new_interview(runtime))
+    html = await open_page(client, token)
+    form = {"csrf": csrf_of(html), "id": "form0001", "text": "", "choice": "start"}
+    response = await client.post(f"/i/{token}", data=form, headers={"Origin": origin_of(client)})
+    assert response.status == 200
+    html = await response.text()
+    assert 'class="msg msg-you"' in html and "Start" in html  # the click, echoed
+    assert "msg-question" in html
+    form = {"csrf": csrf_of(html), "id": "form0002", "text": "skip"}
+    response = await client.post(f"/i/{token}", data=form, headers={"Origin": origin_of(client)})
+    assert response.status == 200 and "msg-question" in await response.text()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://127.0.0.1.evil.example"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+async def test_a_cross_site_post_is_refused(
+    runtime: Runtime, client: TestClient, headers: dict[str, str]
+) -> None:
+    token = await link_to(runtime, await new_interview(runtime))
+    csrf = csrf_of(await open_page(client, token))
+    response = await api_post(
+        client, token, csrf, text="Start", origin=headers.get("Origin"), headers=headers
+    )
+    assert response.status == 403
+    form = {"csrf": csrf, "id": "form0001", "text": "Start"}
+    response = await client.post(f"/i/{token}", data=form, headers=headers)
+    assert response.status == 403
+    html = await response.text()
+    assert "This request was blocked" in html and "Traceback" not in html
+    async with runtime.db.sessions() as session:
+        interview = (await session.scalars(select(Interview))).one()
+    assert interview.status == "invited"  # nothing was answered
+
+
+async def test_posts_need_this_pages_csrf_token(runtime: Runtime, client: TestClient) -> None:
+    token = await link_to(runtime, await new_interview(runtime))
+    other = await link_to(runtime, await new_interview(runtime, email="bob@example.com"))
+    own = csrf_of(await open_page(client, token))
+    foreign = csrf_of(await open_page(client, other))
+    assert (await api_post(client, token, foreign, text="Start")).status == 403
+    assert (await api_post(client, token, "", text="Start")).status == 403
+    plain = await client.post(
+        f"/i/{token}/messages",
+        data='{"id": "m0000001", "text": "Start"}',
+        headers={"Content-Type": "text/plain", "X-CSRF-Token": own},
+    )
+    assert plain.status == 415  # a cross-site form can only send text/plain or form types
+    no_header = await client.post(f"/i/{token}/messages", json={"id": "m0000001", "text": "Start"})
+    assert no_header.status == 403
+    assert (await api_post(client, token, own, text="Start")).status == 200
+
+
+async def test_unknown_tokens_get_a_friendly_404(client: TestClient) -> None:
+    for path in (f"/i/{links.new_token()}", "/i/short", "/i/%3Cscript%3E"):
+        response = await client.get(path)
+        assert response.status == 404
+        assert_security_headers(response)
+        html = unescape(await response.text())
+        assert "This link doesn't work" in html and "Deze link werkt niet" in html
+        assert "Traceback" not in html and "<script>" not in html
+    response = await api_post(client, links.new_token(), "x" * 64, text="hi")
+    assert response.status == 404 and (await response.json()) == {"error": "unknown"}
+
+
+async def test_expired_and_closed_links_get_a_friendly_410(
+    runtime: Runtime, client: TestClient
+) -> None:
+    expiring = await link_to(runtime, await new_interview(runtime, expires_in=timedelta(hours=1)))
+    closed_id = await new_interview(runtime, email="bob@example.com", language="nl")
+    closed = await link_to(runtime, closed_id)
+    async with runtime.db.transaction() as session:
+        interview = await session.get(Interview, closed_id)
+        assert interview is not None
+        interview.status = "completed"
+    runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    response = await client.get(f"/i/{expiring}")
+    assert response.status == 410
+    assert "This link is no longer active" in await response.text()
+    response = await client.get(f"/i/{closed}")
+    assert response.status == 410
+    html = await response.text()
+    assert 'lang="nl"' in html and "Deze link is niet meer actief" in html
+    response = await api_post(client, closed, "0" * 64, text="hallo")
+    assert response.status == 410 and (await response.json()) == {"error": "expired"}
+
+
+async def test_a_failure_shows_a_friendly_page_not_a_traceback(
+    runtime: Runtime, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await link_to(runtime, await new_interview(runtime))
+    assert client.app is not None
+    desk = client.app[WEB_DESK]
+
+    async def broken(interview_id: int) -> None:
+        raise RuntimeError("boom: secret internals")
+
+    monkeypatch.setattr(desk, "view", broken)
+    response = await client.get(f"/i/{token}")
+    assert response.status == 500
+    html = await response.text()
+    assert "Something went wrong" in html and "boom" not in html and "Traceback" not in html
+
+
+async def test_logs_show_neither_tokens_nor_answers(
+    runtime: Runtime, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    token = await link_to(runtime, await new_interview(runtime, email="anna@example.com"))
+    csrf = csrf_of(await open_page(client, token))
+    await api_post(client, token, csrf, text="Start", choice="start")
+    secret = "My manager Jan never listened to anything I said about the workload"
+    await api_post(client, token, csrf, text=secret, message_id="m0000002")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert token not in logged and "anna@example.com" not in logged
+    assert "never listened" not in logged
+
+
+async def test_static_files_are_served_with_the_same_headers(client: TestClient) -> None:
+    for name, kind in (("chat.js", "javascript"), ("chat.css", "css"), ("icon.svg", "svg")):
+        response = await client.get(f"/static/web/{name}")
+        assert response.status == 200 and kind in response.headers["Content-Type"]
+        assert_security_headers(response)
+    js = await (await client.get("/static/web/chat.js")).text()
+    assert "innerHTML" not in js  # messages are inserted as text, never as markup
+    assert not re.search(r"https?://", js)
