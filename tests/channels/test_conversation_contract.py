@@ -1,0 +1,103 @@
+"""The same interview behaviour in every channel: terminal, Teams and Slack.
+
+Each scenario runs once per channel (the `driver` fixture); drivers type and click like an
+employee and return the bot's messages as the employee reads them.
+"""
+
+from __future__ import annotations
+
+from tests.channels.drivers import Driver, answers_stored, interview_status
+
+DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
+
+
+def joined(texts: list[str]) -> str:
+    return "\n".join(texts)
+
+
+async def started(driver: Driver) -> None:
+    texts = await driver.begin()
+    assert "main reason you're leaving" in joined(texts)
+    assert await interview_status(driver.runtime) == "in_progress"
+
+
+async def test_whole_interview_typed(driver: Driver) -> None:
+    await started(driver)
+    steps = [
+        ("Pay and benefits", "What did you value most"),
+        (DETAILED, "What could have been better in your role?"),
+        (DETAILED, "relationship with your manager"),
+        ("4", "recommend us as an employer"),
+        ("8", "working here again"),
+        ("maybe", "suggestions for improvement"),
+        (DETAILED, "anything else you'd like to share"),
+    ]
+    for answer, next_question in steps:
+        assert next_question in joined(await driver.say(answer)), answer
+    summary = joined(await driver.say("no"))
+    assert "Here's what I heard" in summary
+    assert "Main reason: Pay and benefits" in summary
+    assert "Is this right?" in summary
+    outro = joined(await driver.say("yes"))
+    assert "thank" in outro.lower()
+    assert await interview_status(driver.runtime) == "completed"
+    assert await answers_stored(driver.runtime) >= 7
+
+
+async def test_a_vague_answer_is_probed(driver: Driver) -> None:
+    await started(driver)
+    await driver.say("Pay and benefits")
+    probe = joined(await driver.say("ok"))
+    assert probe and "What could have been better" not in probe  # a follow-up, not onwards
+    assert "?" in probe
+    assert "What could have been better in your role?" in joined(await driver.say(DETAILED))
+
+
+async def test_skip(driver: Driver) -> None:
+    await started(driver)
+    reply = joined(await driver.say("skip"))
+    assert "skip" in reply.lower()
+    assert "What did you value most" in reply
+    assert await answers_stored(driver.runtime) == 0
+
+
+async def test_back_changes_the_previous_answer(driver: Driver) -> None:
+    await started(driver)
+    await driver.say("Pay and benefits")
+    again = joined(await driver.say("back"))
+    assert "question again" in again and "main reason you're leaving" in again
+    assert "What did you value most" in joined(await driver.say("Pay and benefits"))
+
+
+async def test_stop(driver: Driver) -> None:
+    await started(driver)
+    await driver.say("Pay and benefits")
+    assert "stop here" in joined(await driver.say("stop"))
+    assert await interview_status(driver.runtime) == "stopped"
+    after = joined(await driver.say("hello?"))
+    assert "This conversation has ended" in after
+
+
+async def test_delete_my_answers(driver: Driver) -> None:
+    await started(driver)
+    await driver.say("Pay and benefits")
+    assert await answers_stored(driver.runtime) == 1
+    ask = joined(await driver.say("delete my answers"))
+    assert "delete all your answers" in ask
+    done = joined(await driver.click("yes"))
+    assert "deleted all your answers" in done
+    assert await interview_status(driver.runtime) == "deleted"
+    assert await answers_stored(driver.runtime) == 0
+
+
+async def test_summary_confirmed_by_a_click_completes(driver: Driver) -> None:
+    await started(driver)
+    assert "What did you value most" in joined(await driver.click("pay_benefits"))
+    for _ in range(6):
+        await driver.say("skip")
+    summary = joined(await driver.say("skip"))
+    assert "Main reason: Pay and benefits" in summary and "Is this right?" in summary
+    assert await interview_status(driver.runtime) == "in_progress"
+    outro = joined(await driver.click("confirm"))
+    assert "thank" in outro.lower()
+    assert await interview_status(driver.runtime) == "completed"

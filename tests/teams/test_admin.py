@@ -1,0 +1,109 @@
+"""HR admins in a personal chat with the bot: the same commands as in Slack."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.models import Departure
+from tests.teams.harness import ADMIN, TeamsHarness
+
+CONTRACT_END = {
+    "type": "departure.created",
+    "departure": {
+        "id": "hr-77",
+        "kind": "contract_end",
+        "last_working_day": "2026-12-18",
+        "employee": {"email": "bo@example.com", "name": "Bo Bakker"},
+    },
+}
+
+
+async def admin_chat(teams: TeamsHarness) -> None:
+    teams.connector.add_member("29:hr", ADMIN, "Hetty HR")
+    status = await teams.post(
+        teams.connector.installation_update_activity(
+            user_id="29:hr", user_name="Hetty HR", conversation_id="a:hr"
+        )
+    )
+    assert status == 201
+
+
+def typed(teams: TeamsHarness, text: str, **kw: Any) -> dict[str, Any]:
+    kw.setdefault("user_id", "29:hr")
+    kw.setdefault("conversation_id", "a:hr")
+    kw.setdefault("locale", "en-US")
+    return teams.connector.message_activity(text, **kw)
+
+
+async def test_status_is_a_report_card_for_admins(teams: TeamsHarness) -> None:
+    await admin_chat(teams)
+    assert await teams.post(typed(teams, "status")) == 201
+    [report] = teams.new_messages()
+    assert report.call.conversation_id == "a:hr"
+    assert report.card is not None
+    assert report.text.startswith("ExitBot pipeline")
+    facts = next(e for e in report.card["body"] if e["type"] == "FactSet")["facts"]
+    assert {"title": "Scheduled", "value": "0"} in facts
+
+
+async def test_start_by_mention_schedules_an_interview(teams: TeamsHarness) -> None:
+    await admin_chat(teams)
+    assert await teams.post(teams.install(user_id="29:anna", conversation_id="a:anna")) == 201
+    message = typed(teams, "start <at>Anna de Vries</at> 2026-12-18")
+    message["entities"].append(
+        {
+            "type": "mention",
+            "text": "<at>Anna de Vries</at>",
+            "mentioned": {"id": "29:anna", "name": "Anna de Vries"},
+        }
+    )
+    assert await teams.post(message) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Scheduled: the invite goes out")
+
+
+async def test_approvals_and_a_card_click_decide(teams: TeamsHarness) -> None:
+    await admin_chat(teams)
+    status, outcome = await teams.post_webhook(CONTRACT_END)
+    assert (status, outcome["status"]) == (202, "awaiting_approval")
+    assert await teams.post(typed(teams, "approvals")) == 201
+    [card] = teams.new_messages()
+    assert card.choices == ["approve:hr-77", "skip:hr-77"]
+    submit = card.card["actions"][0] if card.card else {}
+    click = typed(teams, None, value=submit["data"])
+    click["replyToId"] = card.call.response["id"]
+    assert await teams.post(click) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Approved: the invite for hr-77 goes out")
+    [update] = teams.updates()
+    assert update.activity_id == card.call.response["id"]
+    shown = update.body["attachments"][0]["content"]
+    assert "actions" not in shown and shown["body"][-1]["text"].startswith("✓ Approved")
+    async with teams.runtime.db.sessions() as session:
+        departure = await session.scalar(select(Departure))
+    assert departure is not None
+    assert (departure.decision, departure.decided_by) == ("approved", ADMIN)
+    assert await teams.post(click) == 201  # a redelivered click decides nothing again
+    assert teams.new_messages() == [] and len(teams.updates()) == 1
+
+
+async def test_others_get_a_polite_refusal(teams: TeamsHarness) -> None:
+    assert await teams.post(teams.install()) == 201
+    assert await teams.post(teams.connector.message_activity("approvals", locale="en-GB")) == 201
+    [reply] = teams.new_messages()
+    assert reply.text == "Sorry, these commands are only for HR admins."
+    click = teams.connector.message_activity(None, value={"exitbot_choice": "skip:hr-77"})
+    assert await teams.post(click) == 201
+    assert teams.new_messages()[0].text == "Only HR admins can decide on approvals."
+    assert teams.updates() == []  # the buttons stay for an HR admin
+
+
+async def test_the_invite_answer_start_is_not_a_command(teams: TeamsHarness) -> None:
+    assert await teams.post(teams.install()) == 201
+    teams.clock.advance(timedelta(minutes=1))
+    assert await teams.post(teams.connector.message_activity("start", locale="en-GB")) == 201
+    [reply] = teams.new_messages()
+    assert "no interview open for you" in reply.text  # went to the interview service
