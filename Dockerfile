@@ -26,6 +26,7 @@ RUN groupadd --system --gid 10001 exitbot \
  && useradd --system --uid 10001 --gid exitbot --home-dir /data --no-create-home exitbot \
  && mkdir -p /data && chown exitbot:exitbot /data
 COPY --from=build /opt/exitbot /opt/exitbot
+COPY teams /opt/exitbot/share/exitbot/teams
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]

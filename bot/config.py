@@ -58,6 +58,8 @@ class Settings:
     fallback_after_last_day: bool = True
     policy: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICY))
     tick_seconds: float = 30.0
+    playground: str | None = None  # "on" / "off"; unset: on when no chat platform is configured
+    teams_service_url: str | None = None  # Bot Connector URL for posting digests to Teams
 
     @property
     def slack_enabled(self) -> bool:
@@ -191,7 +193,19 @@ def _parse(env: Mapping[str, str]) -> Settings:
         fallback_after_last_day=flag("EXITBOT_FALLBACK_AFTER_LAST_DAY", True),
         policy=policy,
         tick_seconds=float(integer("EXITBOT_TICK_SECONDS", 30, minimum=1)),
+        playground=_on_off(get("EXITBOT_PLAYGROUND")),
+        teams_service_url=get("EXITBOT_TEAMS_SERVICE_URL"),
     )
+
+
+def _on_off(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if raw.lower() in {"on", "true", "1", "yes"}:
+        return "on"
+    if raw.lower() in {"off", "false", "0", "no"}:
+        return "off"
+    raise ConfigError(f"EXITBOT_PLAYGROUND must be on or off, got {raw!r}")
 
 
 def _check_country(code: str) -> None:

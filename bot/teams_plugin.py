@@ -11,7 +11,6 @@ so the HR digest can be posted there.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -73,7 +72,7 @@ def build_channel(
             "requests WITHOUT authentication. Use this for local testing only; set "
             "MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId in production."
         )
-    store = TeamsStore(runtime, service_url=service_url or os.environ.get(SERVICE_URL_ENV) or None)
+    store = TeamsStore(runtime, service_url=service_url or runtime.settings.teams_service_url)
     try:
         channel = TeamsChannel(creds, store, retry=retry)
     except TeamsConfigError as exc:

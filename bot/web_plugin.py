@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 from datetime import datetime
@@ -42,7 +41,7 @@ def playground_enabled(settings: Settings) -> bool:
 
     `EXITBOT_PLAYGROUND=on` forces it (a demo next to a platform), `off` removes it.
     """
-    raw = str(getattr(settings, "playground", None) or os.environ.get("EXITBOT_PLAYGROUND", ""))
+    raw = settings.playground or ""
     if raw.strip().lower() in _ON:
         return True
     if raw.strip().lower() in _OFF:

@@ -40,7 +40,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def default_source() -> Path | None:
-    for candidate in (Path("teams"), Path(__file__).resolve().parents[2] / "teams"):
+    candidates = (
+        Path("teams"),
+        Path(__file__).resolve().parents[2] / "teams",  # a source checkout
+        Path(sys.prefix) / "share" / "exitbot" / "teams",  # the container image
+    )
+    for candidate in candidates:
         if (candidate / "manifest.json").is_file():
             return candidate
     return None

@@ -64,11 +64,9 @@ async def test_digest_card_is_posted_into_the_hr_channel(teams: TeamsHarness) ->
 
 
 async def test_digest_without_a_channel_reference_uses_the_configured_service_url(
-    make_teams, monkeypatch: pytest.MonkeyPatch
+    make_teams,
 ) -> None:
-    monkeypatch.setenv("EXITBOT_TEAMS_SERVICE_URL", "http://127.0.0.1:9/unused/")
-    teams = await make_teams()
-    monkeypatch.setenv("EXITBOT_TEAMS_SERVICE_URL", "ignored after start-up")
+    teams = await make_teams(teams_service_url="http://127.0.0.1:9/unused/")
     target = await teams.channel.ports.report_target(HR_CHANNEL)
     assert target is not None and target.service_url == "http://127.0.0.1:9/unused/"
 

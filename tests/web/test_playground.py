@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot import playground
 from bot.app import create_app
 from bot.clock import FrozenClock
+from bot.config import Settings
 from bot.models import Employee, Interview
 from bot.runtime import Runtime
 from bot.web_plugin import playground_enabled
@@ -35,16 +36,15 @@ async def platform_client(fast_sqlite_url: str) -> AsyncIterator[TestClient]:
         await client.close()
 
 
-def test_only_without_a_chat_platform_unless_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_without_a_chat_platform_unless_forced() -> None:
     bare = make_settings("sqlite://")
     slack = bare.with_(slack_bot_token="xoxb-test", slack_signing_secret="secret")
     teams = bare.with_(teams_enabled=True)
     assert playground_enabled(bare)
     assert not playground_enabled(slack) and not playground_enabled(teams)
-    monkeypatch.setenv("EXITBOT_PLAYGROUND", "on")
-    assert playground_enabled(slack)
-    monkeypatch.setenv("EXITBOT_PLAYGROUND", "off")
-    assert not playground_enabled(bare)
+    assert playground_enabled(slack.with_(playground="on"))
+    assert not playground_enabled(bare.with_(playground="off"))
+    assert Settings.from_env({"EXITBOT_PLAYGROUND": "on"}, None).playground == "on"
 
 
 async def test_a_production_setup_has_no_playground(platform_client: TestClient) -> None:
