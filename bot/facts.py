@@ -26,8 +26,17 @@ def period_of(moment: datetime, timezone: str) -> str:
 async def record(
     session: AsyncSession, interview: Interview, settings: Settings, now: datetime
 ) -> InterviewFact:
-    """Write the facts of a just-confirmed interview (replacing any earlier ones)."""
+    """Write the facts of a just-confirmed interview (replacing any unpublished earlier ones).
+
+    Facts a digest already published are kept as they are: changing them afterwards would
+    let the next digest reveal one person's change by comparison.
+    """
     await remove(session, interview.id)
+    published = await session.scalar(
+        select(InterviewFact).where(InterviewFact.interview_id == interview.id)
+    )
+    if published is not None:
+        return published
     rows = (
         await session.execute(
             select(AnswerRow.question_id, AnswerRow.seq, AnswerRow.value, AnswerRow.themes).where(

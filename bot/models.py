@@ -270,10 +270,13 @@ class Digest(Base):
 
     __tablename__ = "digests"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    # "2026-12-01T09:00" (cron slot, company time) or "manual:…"; unique: posted once
     slot: Mapped[str] = mapped_column(String(40), unique=True)
+    # pending (no HR channel yet) | posting (figures frozen) | posted | empty | superseded
     status: Mapped[str] = mapped_column(String(16))
     figures: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # when posted; while pending/posting: when the latest attempt started (its lease)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

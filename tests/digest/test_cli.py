@@ -1,0 +1,173 @@
+"""`exitbot digest [--dry-run]`, `exitbot export --anonymised`, `exitbot scrub`."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import digest_post
+from bot.cli import main
+from bot.clock import FrozenClock
+from bot.crypto import Cipher
+from bot.models import Digest, InterviewFact
+from bot.runtime import Runtime
+from tests.digest.support import DEC_SLOT, NOV, ReportChannel, add_facts, settings_for
+
+KEY = Cipher.new_key()
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """`main` installs a stderr log handler; drop it, as pytest closes that stream later."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'hr.db'}"
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", KEY)
+    monkeypatch.setenv("EXITBOT_TIMEZONE", "Europe/Amsterdam")
+    return url
+
+
+def _with_runtime(url: str, work: object) -> None:
+    async def go() -> None:
+        rt = Runtime.open(
+            settings_for(url, key=KEY), clock=FrozenClock(NOV), channels={"slack": ReportChannel()}
+        )
+        try:
+            await work(rt)  # type: ignore[operator]
+        finally:
+            await rt.close()
+
+    asyncio.run(go())
+
+
+def _count(url: str, model: type) -> int:
+    found: list[int] = []
+
+    async def work(rt: Runtime) -> None:
+        async with rt.db.sessions() as session:
+            found.append(int(await session.scalar(select(func.count()).select_from(model)) or 0))
+
+    _with_runtime(url, work)
+    return found[0]
+
+
+def test_dry_run_prints_the_digest_and_records_nothing(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def work(rt: Runtime) -> None:
+        await add_facts(rt, 6, department="Sales", reason="workload")
+
+    _with_runtime(env, work)
+    assert main(["digest", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Interviews: 6" in out and "Workload and work-life balance: 6 (100%)" in out
+    assert "Sales: 6" in out
+    assert _count(env, Digest) == 0
+
+    async def stamped(rt: Runtime) -> None:
+        async with rt.db.sessions() as session:
+            ids = (await session.scalars(select(InterviewFact.digest_id))).all()
+        assert ids == [None] * 6
+
+    _with_runtime(env, stamped)
+
+
+def test_digest_without_an_hr_channel_posts_nothing(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["digest"]) == 1
+    assert "EXITBOT_HR_CHANNEL" in capsys.readouterr().err
+    assert _count(env, Digest) == 0
+
+
+def test_export_has_published_aggregates_only(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    themes = [("main_reason", "workload"), ("suggestions", "career_growth")]
+
+    async def work(rt: Runtime) -> None:
+        await add_facts(rt, 5, department="Sales", reason="workload", recommend=9, themes=themes)
+        await add_facts(
+            rt, 5, department="Engineering", reason="manager", recommend=3, themes=themes
+        )
+        await add_facts(rt, 2, department="Legal Affairs", reason="culture", themes=themes)
+        await digest_post.post_due_digest(rt, DEC_SLOT)
+        await add_facts(rt, 3, period="2026-12", department="Sales")  # unpublished: not exported
+
+    _with_runtime(env, work)
+    target = tmp_path / "out.csv"
+    assert main(["export", "--anonymised", str(target)]) == 0
+    assert "wrote 12" in capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert len(rows) == 12
+    assert set(rows[0]) == {
+        "period",
+        "department",
+        "main_reason",
+        "leaving_themes",
+        "improvement_themes",
+        "recommend",
+        "manager_score",
+        "come_back",
+    }
+    assert {r["period"] for r in rows} == {"2026-11"}
+    departments = sorted(r["department"] for r in rows)
+    # Legal (2) would leave 2 over: the smaller shown group (Engineering, by name) merges too.
+    assert "Legal Affairs" not in departments
+    assert departments.count("") == 7 and departments.count("Sales") == 5
+    assert {r["leaving_themes"] for r in rows} == {"workload"}
+    assert {r["improvement_themes"] for r in rows} == {"career_growth"}
+
+
+def test_scrub_uses_names_from_the_database(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def work(rt: Runtime) -> None:
+        async with rt.db.transaction() as session:
+            await rt.service.upsert_employee(
+                session,
+                email="anna@example.com",
+                name="Anna de Vries",
+                now=rt.clock.now(),
+                manager_name="Jan van der Berg",
+            )
+
+    _with_runtime(env, work)
+    lines = [
+        "Mijn manager Jan van der Berg luisterde niet, vraag maar aan Anna.",
+        "Mail anna@example.com of bel 06-12345678, BSN 111222333, IBAN NL91ABNA0417164300",
+        "Niets bijzonders 123456789",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["scrub", "--lang", "nl"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "Mijn manager [name] luisterde niet, vraag maar aan [name].",
+        "Mail [email] of bel [phone], BSN [bsn], IBAN [iban]",
+        "Niets bijzonders 123456789",
+    ]
+
+
+def test_scrub_without_a_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    monkeypatch.setattr("sys.stdin", io.StringIO("mail me at x@example.org\n"))
+    assert main(["scrub"]) == 0
+    assert capsys.readouterr().out == "mail me at [email]\n"
+    assert not (tmp_path / "none.db").exists()

@@ -1,0 +1,204 @@
+"""What a digest shows, and what it must never show (k = 5 in these tests)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from bot import digest_post
+from bot.digest import DigestData
+from bot.digest_render import render_report
+from bot.models import Digest, InterviewFact
+from bot.runtime import Runtime
+from tests.digest.support import (
+    DEC_SLOT,
+    FEB_SLOT,
+    JAN_SLOT,
+    Persona,
+    add_facts,
+    interview,
+    reports,
+)
+
+
+async def _stamped(rt: Runtime) -> int:
+    async with rt.db.sessions() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(InterviewFact)
+                .where(InterviewFact.digest_id.is_not(None))
+            )
+            or 0
+        )
+
+
+async def _figures(rt: Runtime) -> list[dict[str, object]]:
+    async with rt.db.sessions() as session:
+        rows = (await session.scalars(select(Digest.figures).order_by(Digest.id))).all()
+    return [r for r in rows if r]
+
+
+async def test_four_interviews_wait_and_roll_over_five_show_figures(rt: Runtime) -> None:
+    for n in range(4):
+        await interview(rt, f"leaver{n}@example.com", Persona(reason="workload"))
+    waiting = await digest_post.preview(rt)
+    assert waiting.kind == "waiting" and waiting.waiting == 4
+    text = render_report(waiting).as_text()
+    assert "4 interviews are waiting; figures appear once 5 are in." in text
+    assert "Workload" not in text and "eNPS" not in text and "Interviews:" not in text
+    assert render_report(waiting).image_png is None
+
+    # The December slot posts the "waiting" digest; the four roll into the next period.
+    assert [r.status for r in await digest_post.post_due_digest(rt, DEC_SLOT)] == ["waiting"]
+    [(target, report)] = reports(rt).reports
+    assert target == "CHR0001"
+    assert "4 interviews are waiting" in report.as_text()
+    assert await _stamped(rt) == 0
+
+    # A fifth in December: the January digest shows figures over all five.
+    rt.clock.set(datetime(2026, 12, 10, 10, tzinfo=UTC))  # type: ignore[attr-defined]
+    await interview(rt, "leaver4@example.com", Persona(reason="pay_benefits", recommend=10))
+    assert [r.status for r in await digest_post.post_due_digest(rt, JAN_SLOT)] == ["posted"]
+    report = reports(rt).reports[-1][1]
+    text = report.as_text()
+    assert "Interviews: 5" in text
+    assert "Workload and work-life balance: 4 (80%)" in text
+    assert "Pay and benefits: 1 (20%)" in text
+    assert "Would recommend us (eNPS): +20, 5 answers" in text  # 1 promoter, 4 passives
+    assert "completed up to 31 December 2026" in text
+    assert report.image_png and report.image_png.startswith(b"\x89PNG")
+    assert "Workload and work-life balance 4" in report.image_alt
+    assert await _stamped(rt) == 5
+
+
+async def test_a_department_of_three_never_appears(rt: Runtime) -> None:
+    themes = [("main_reason", "workload"), ("suggestions", "career_growth")]
+    await add_facts(rt, 5, department="Sales", themes=themes)
+    await add_facts(rt, 6, department="Engineering", reason="manager", themes=themes)
+    await add_facts(rt, 3, department="Legal Affairs", reason="culture", themes=themes)
+    preview = await digest_post.preview(rt)
+    # Sales 5 + Engineering 6 would leave Legal's 3 computable: Sales merges into "other".
+    assert [(g.name, g.count) for g in preview.departments] == [("Engineering", 6), ("", 8)]
+    await digest_post.post_due_digest(rt, DEC_SLOT)
+    [(_, report)] = reports(rt).reports
+    rendered = [
+        report.as_text(),
+        json.dumps(
+            [s.heading for s in report.sections]
+            + [line for s in report.sections for line in s.lines]
+        ),
+        report.image_alt,
+        json.dumps(await _figures(rt)),
+        *_platform_renderings(report),
+    ]
+    for text in rendered:
+        assert "Legal" not in text
+        assert "Engineering" in text or text == report.image_alt
+    assert "Sales" not in report.as_text()
+
+
+async def test_no_breakdown_when_it_would_leave_fewer_than_k_over(rt: Runtime) -> None:
+    await add_facts(rt, 6, department="Sales")
+    await add_facts(rt, 3, department="Legal Affairs")
+    data = await digest_post.preview(rt)
+    assert data.departments == () and "departments" in data.withheld
+    text = render_report(data).as_text()
+    assert "Sales" not in text and "Legal" not in text
+    assert "No department has at least 5 interviews" in text
+
+
+async def test_free_text_themes_need_two_k_people(rt: Runtime) -> None:
+    await add_facts(rt, 9, themes=[("main_reason", "wellbeing"), ("role_improvement", "culture")])
+    await add_facts(rt, 3)  # twelve interviews, but only nine answered in their own words
+    data = await digest_post.preview(rt)
+    assert data.count == 12
+    assert data.reason_themes is None and data.improvement_themes is None
+    text = render_report(data).as_text()
+    assert "Wellbeing" not in text and "Culture" not in text
+    assert text.count("Shown once at least 10 people have answered in their own words.") == 2
+
+    await add_facts(rt, 1, themes=[("anything_else", "wellbeing"), ("suggestions", "culture")])
+    data = await digest_post.preview(rt)
+    assert data.reason_themes is not None and data.improvement_themes is not None
+    assert [(i.key, i.count) for i in data.reason_themes.items] == [("wellbeing", 10)]
+    assert [(i.key, i.count) for i in data.improvement_themes.items] == [("culture", 10)]
+    text = render_report(data).as_text()
+    assert "Wellbeing and health: 10 (100%)" in text
+    assert "Culture and colleagues: 10 (100%)" in text
+
+
+async def test_a_late_interview_is_not_revealed_by_the_next_digest(rt: Runtime) -> None:
+    for n in range(5):
+        await interview(
+            rt,
+            f"nov{n}@example.com",
+            Persona(reason="pay_benefits", recommend=8),
+            department="Sales",
+        )
+    await digest_post.post_due_digest(rt, DEC_SLOT)
+    first = reports(rt).reports[-1][1].as_text()
+    assert "Interviews: 5" in first and "Sales: 5" in first and "eNPS): +0" in first
+
+    # One more Sales leaver after the November digest went out, with very different answers.
+    rt.clock.set(datetime(2026, 12, 2, 10, tzinfo=UTC))  # type: ignore[attr-defined]
+    await interview(
+        rt,
+        "late@example.com",
+        Persona(reason="manager", recommend=0, manager=1),
+        department="Sales",
+    )
+    # Comparing any November figure with "5 + 1" would single them out: the next digest waits.
+    await digest_post.post_due_digest(rt, JAN_SLOT)
+    second = reports(rt).reports[-1][1]
+    assert second.as_text().count("1 interview is waiting; figures appear once 5 are in.") == 1
+    for absent in ("Interviews: 6", "Sales", "My manager", "eNPS", "Pay and benefits"):
+        assert absent not in second.as_text()
+    assert second.image_png is None
+    # What November published stays as it was.
+    november = DigestData.from_json((await _figures(rt))[0])
+    assert november.count == 5 and november.enps is not None and november.enps.value == 0
+
+    # Four more (elsewhere) in January: the February digest covers those five only, disjoint
+    # from November's, so nothing can be subtracted; Sales (1 of them) is not shown.
+    await add_facts(rt, 4, period="2027-01", department="Engineering", reason="workload")
+    await digest_post.post_due_digest(rt, FEB_SLOT)
+    third = reports(rt).reports[-1][1].as_text()
+    assert "Interviews: 5" in third
+    assert "Sales" not in third and "Engineering" not in third
+    assert "Pay and benefits" not in third  # November's five are not counted again
+    assert "My manager: 1 (20%)" in third
+    assert await _stamped(rt) == 10
+
+
+def _platform_renderings(report: object) -> list[str]:
+    """Slack Block Kit and the Teams Adaptive Card, as JSON, when those adapters exist."""
+    from adapters import slack_blocks, teams_cards
+
+    return [
+        json.dumps(slack_blocks.report_blocks(report)),  # type: ignore[arg-type]
+        slack_blocks.report_text(report),  # type: ignore[arg-type]
+        json.dumps(teams_cards.report_card(report)),  # type: ignore[arg-type]
+    ]
+
+
+async def test_response_rate_counts_invites_of_the_period(rt: Runtime) -> None:
+    invited = datetime(2026, 11, 3, 9, tzinfo=UTC)
+    async with rt.db.transaction() as session:
+        for n in range(10):
+            row = rt.service.new_interview(
+                employee_id=None,
+                language="en",
+                now=invited,
+                status="completed" if n < 6 else "declined",
+            )
+            row.invited_at = invited
+            session.add(row)
+        late = rt.service.new_interview(employee_id=None, language="en", now=invited)
+        late.invited_at = datetime(2026, 12, 2, tzinfo=UTC)  # counts for the next period
+        session.add(late)
+    await add_facts(rt, 6)
+    await digest_post.post_due_digest(rt, DEC_SLOT)
+    assert "Response rate: 60% of 10 invited" in reports(rt).reports[0][1].as_text()
