@@ -375,7 +375,12 @@ class InterviewService:
                 interview = self.new_interview(employee_id=employee.id, language=lang, now=now)
                 session.add(interview)
                 await session.flush()
-                turn = conv.start(self.questionnaire, lang, min_group=self.settings.min_group_size)
+                turn = conv.start(
+                    self.questionnaire,
+                    lang,
+                    min_group=self.settings.min_group_size,
+                    retention_days=self.settings.retention_days,
+                )
             await self._store_turn(
                 session, interview, turn, message_key=f"{channel}:begin:{interview.id}", now=now
             )

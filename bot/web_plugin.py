@@ -104,7 +104,7 @@ class WebDesk:
             return await self._open_fresh(interview_id)
         # A page view changes nothing: it shows where the interview stands. A chat begun a
         # moment ago (the playground) shows its intro rather than "welcome back".
-        fresh = conv.start(q, language, min_group=k)
+        fresh = conv.start(q, language, min_group=k, retention_days=runtime.settings.retention_days)
         turn = fresh if fresh.state == state else conv.resume(q, state)
         return View(language, turn.messages, open=True)
 
@@ -123,6 +123,7 @@ class WebDesk:
                     runtime.questionnaire,
                     interview.language,
                     min_group=runtime.settings.min_group_size,
+                    retention_days=runtime.settings.retention_days,
                 )
             await runtime.service._store_turn(
                 session, interview, turn, message_key=f"web:open:{interview.id}", now=now

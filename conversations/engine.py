@@ -19,16 +19,18 @@ from .summary import summary_message, which_message
 from .types import Turn
 
 
-def invite(q: Questionnaire, language: str, *, min_group: int = 5) -> Turn:
+def invite(
+    q: Questionnaire, language: str, *, min_group: int = 5, retention_days: int = 90
+) -> Turn:
     """The invite DM: purpose, privacy, voluntary; Start / Later / No thanks."""
-    step = Step(q, State.new(q, language, min_group))
+    step = Step(q, State.new(q, language, min_group, retention_days))
     send_invite(step)
     return step.turn()
 
 
-def start(q: Questionnaire, language: str, *, min_group: int = 5) -> Turn:
+def start(q: Questionnaire, language: str, *, min_group: int = 5, retention_days: int = 90) -> Turn:
     """A chat the employee opened themselves: the intro and the first question at once."""
-    step = Step(q, State.new(q, language, min_group))
+    step = Step(q, State.new(q, language, min_group, retention_days))
     step.emit("intro", step.say("intro.start"))
     ask_next(step, "")
     return step.turn()

@@ -56,11 +56,20 @@ class State:
     resume: Phase | None = None  # where to return after confirm_delete
     end: Status | None = None  # the final status once phase is "done"
     min_group: int = 5
+    retention_days: int = 90
     counter: int = 0  # varies acknowledgement and probe wording
 
     @classmethod
-    def new(cls, q: Questionnaire, language: str, min_group: int) -> State:
-        return cls(q.id, q.version, q.language(language), min_group=_int(min_group, 5))
+    def new(
+        cls, q: Questionnaire, language: str, min_group: int, retention_days: int = 90
+    ) -> State:
+        return cls(
+            q.id,
+            q.version,
+            q.language(language),
+            min_group=_int(min_group, 5),
+            retention_days=_int(retention_days, 90),
+        )
 
     @classmethod
     def from_json(cls, q: Questionnaire, raw: Mapping[str, object]) -> State:
@@ -99,6 +108,7 @@ class State:
             resume=cast(Phase, resume) if resume in PHASES and resume != "confirm_delete" else None,
             end=cast(Status, end) if end in ENDINGS else None,
             min_group=_int(get("min_group"), 5),
+            retention_days=_int(get("retention_days"), 90),
             counter=_int(get("counter"), 0),
         )
 
@@ -124,6 +134,7 @@ class State:
             "resume": self.resume,
             "end": self.end,
             "min_group": self.min_group,
+            "retention_days": self.retention_days,
             "counter": self.counter,
         }
 

@@ -27,6 +27,7 @@ class Step:
             self.st.lang,
             variant,
             min_group=self.st.min_group,
+            retention_days=self.st.retention_days,
             n=len(self.q.questions),
             **values,
         )
