@@ -9,6 +9,8 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.app import create_app
+from bot.cli.departures import _moment
+from bot.clock import ShiftedClock
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.web_plugin import playground_enabled
@@ -20,13 +22,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the HTTP server and the scheduler")
     p.add_argument("--host", help="address to listen on (default EXITBOT_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default EXITBOT_PORT or 3978)")
+    p.add_argument(
+        "--as-of",
+        type=_moment,
+        metavar="MOMENT",
+        help="rehearsal only: run as if it were this ISO date-time (the clock keeps running), "
+        "e.g. to watch a month-end digest go out; never in production",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    runtime = Runtime.open(settings)
+    clock = None
+    if args.as_of is not None:
+        clock = ShiftedClock(args.as_of)
+        log.warning("rehearsal clock: running as if it were %s", args.as_of.isoformat())
+    runtime = Runtime.open(settings, clock=clock)
     app = create_app(runtime)
     web.run_app(
         app, host=host, port=port, print=_announce(settings, host, port), shutdown_timeout=8.0
