@@ -18,9 +18,9 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _modules() -> list[ModuleType]:
-    from bot.cli import admin, chat, ops, serve
+    from bot.cli import admin, chat, departures, hr, ops, serve, teams, web
 
-    return [serve, chat, ops, admin]
+    return [serve, chat, ops, admin, departures, web, hr, teams]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,31 +2,112 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import psycopg
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from adapters.base import Opened, Report, Unreachable
+from bot import migrate
 from bot.app import METRICS, create_app
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.crypto import Cipher
+from bot.db import Database
 from bot.departure_events import sign
 from bot.metrics import Metrics
+from bot.models import Base
 from bot.runtime import Runtime
 from conversations import OutMessage
+from tests.support import pg
 
 SECRET = "whsec_" + base64.b64encode(b"departure-webhook-secret-0001").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"departure-webhook-secret-0002").decode()
 WRONG_SECRET = "whsec_" + base64.b64encode(b"not-the-configured-secret-99").decode()
+
+
+# ---------------------------------------------------------------------- fast empty databases
+
+
+# Built once per test process (a session fixture imported into several modules would be
+# built once per module), removed at exit.
+_SHARED: dict[str, Any] = {}
+
+
+def _sqlite_template() -> Path:
+    if "sqlite" not in _SHARED:
+        folder = Path(tempfile.mkdtemp(prefix="exitbot-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "exitbot.db"
+        migrate.upgrade(Database(f"sqlite:///{template}"))
+        with sqlite3.connect(template) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _SHARED["sqlite"] = template
+    path: Path = _SHARED["sqlite"]
+    return path
+
+
+def _postgres_database() -> str:
+    if "postgres" not in _SHARED:
+        url = pg.create_database("exitbot_dep")
+        atexit.register(pg.drop_database, url)
+        migrate.upgrade(Database(url))
+        _SHARED["postgres"] = url
+    url_: str = _SHARED["postgres"]
+    return url_
+
+
+def _empty(url: str) -> None:
+    """Delete every row, children first (faster than TRUNCATE for a handful of rows)."""
+    with psycopg.connect(pg._conninfo(url), autocommit=True) as conn, conn.transaction():
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(f'DELETE FROM "{table.name}"')
+
+
+def _sqlite_copy(tmp_path: Path) -> str:
+    path = tmp_path / "exitbot.db"
+    shutil.copyfile(_sqlite_template(), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(
+    name="database_url",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def fast_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like the shared `database_url` (an empty, migrated database on each backend), but
+    fast: SQLite copies a migrated template file; PostgreSQL reuses one migrated database
+    per test process, emptied before each test."""
+    if request.param == "sqlite":
+        return _sqlite_copy(tmp_path)
+    if pg.admin_url() is None:
+        pytest.skip(f"PostgreSQL tests need {pg.ENV} (.ci/run sets it)")
+    url = _postgres_database()
+    _empty(url)
+    return url
+
+
+@pytest.fixture(name="fast_sqlite_url")
+def fast_sqlite_url_fixture(tmp_path: Path) -> str:
+    """An empty, migrated SQLite database (for checks that are not about storage)."""
+    return _sqlite_copy(tmp_path)
+
+
+# ---------------------------------------------------------------------- a fake platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +200,8 @@ class Harness:
         self.runtime = runtime
         self.client = client
         self.channel = channel
-        self.metrics: Metrics = client.server.app[METRICS]
+        assert client.app is not None
+        self.metrics: Metrics = client.app[METRICS]
 
     @property
     def clock(self) -> FrozenClock:
@@ -143,14 +225,14 @@ class Harness:
 
     async def count(self, model: type, *where: Any) -> int:
         async with self.runtime.db.sessions() as session:
-            stmt = select(func.count()).select_from(model)
+            stmt: Any = select(func.count()).select_from(model)
             for condition in where:
                 stmt = stmt.where(condition)
             return int(await session.scalar(stmt) or 0)
 
     async def one(self, model: type, *where: Any) -> Any:
         async with self.runtime.db.sessions() as session:
-            stmt = select(model)
+            stmt: Any = select(model)
             for condition in where:
                 stmt = stmt.where(condition)
             return (await session.scalars(stmt)).one()

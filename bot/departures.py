@@ -1,0 +1,661 @@
+"""Departures: what the HR system (or an HR admin) announced, the policy per kind, and the
+interview and jobs that follow from it.
+
+Everything for one event happens in one transaction: the `webhook-id`, the employee, the
+departure, the interview and its due jobs are stored together or not at all. Sending is
+left to the tick (`bot.invites`), never done while a transaction is open.
+
+Ordering: `departures.event_at` holds the `webhook-timestamp` of the newest event applied;
+an older event is recorded (so its redelivery is a duplicate) but changes nothing. On equal
+timestamps a cancellation wins, so a late create never resurrects a cancelled departure.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.base import Unreachable
+from bot import facts as facts_mod
+from bot.calendar import BusinessCalendar, InvitePlan, plan_invite
+from bot.config import Settings
+from bot.departure_events import DepartureEvent
+from bot.departure_events import Employee as EmployeeData
+from bot.jobs import cancel_jobs, ensure_job, insert_ignoring_conflicts, set_job
+from bot.models import AnswerRow, Departure, Employee, Interview, PlatformIdentity, WebhookEvent
+from bot.runtime import Runtime
+from conversations import Choice, OutMessage
+
+log = logging.getLogger(__name__)
+
+# Decisions the policy made (re-evaluated when the kind changes) vs. an HR admin's.
+AUTOMATIC_DECISIONS = ("auto", "awaiting_approval", "not_invited")
+INVITING_DECISIONS = ("auto", "approved", "manual")
+POLICY_DECISION = {"auto": "auto", "approval": "awaiting_approval", "manual": "not_invited"}
+# Interviews that are under way and follow the departure's dates.
+LIVE = ("invited", "in_progress", "paused")
+# Interviews that end a departure's story: never invite for it again.
+FINAL = {
+    "declined": "the employee declined the interview",
+    "completed": "the interview has taken place",
+    "stopped": "the employee stopped the interview",
+    "deleted": "the employee deleted their answers",
+    "unreachable": "the employee could not be reached in chat",
+}
+CHAT_ORDER = ("slack", "teams")
+NOT_FOR_INVITES = ("console", "web")
+WEBHOOK_ID_DAYS = 30  # kept at least 7 days (senders retry for ~3 days)
+
+
+@dataclass(frozen=True, slots=True)
+class DepartureOutcome:
+    """What applying one event (or decision) did; the webhook answers this as JSON."""
+
+    status: str  # scheduled | awaiting_approval | not_invited | cancelled | duplicate
+    departure_id: str | None = None
+    reason: str | None = None
+    invite_at: datetime | None = None
+    expires_at: datetime | None = None
+    timezone: str | None = None
+    interview_status: str | None = None
+    stale: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"status": self.status}
+        if self.departure_id is not None:
+            data["departure_id"] = self.departure_id
+        if self.reason:
+            data["reason"] = self.reason
+        for name in ("invite_at", "expires_at"):
+            moment = getattr(self, name)
+            if moment is not None:
+                data[name] = moment.isoformat().replace("+00:00", "Z")
+        if self.timezone:
+            data["timezone"] = self.timezone
+        if self.interview_status:
+            data["interview"] = self.interview_status
+        if self.stale:
+            data["stale"] = True
+            data["detail"] = "a newer event for this departure was applied before; nothing changed"
+        return data
+
+
+# ---------------------------------------------------------------------- calendar
+
+
+@cache
+def calendar_for(country: str | None) -> BusinessCalendar:
+    return BusinessCalendar(country=country)
+
+
+def zone_named(name: str | None, settings: Settings) -> ZoneInfo:
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("ignoring unknown time zone from a platform profile")
+    return settings.zone
+
+
+async def zone_of(session: AsyncSession, employee: Employee | None, settings: Settings) -> ZoneInfo:
+    """The employee's own zone (HR system, then chat platform), else the company's."""
+    if employee is None:
+        return settings.zone
+    if employee.timezone:
+        return zone_named(employee.timezone, settings)
+    reported = await session.scalar(
+        select(PlatformIdentity.timezone)
+        .where(PlatformIdentity.employee_id == employee.id, PlatformIdentity.timezone.is_not(None))
+        .order_by(PlatformIdentity.updated_at.desc())
+        .limit(1)
+    )
+    return zone_named(reported, settings)
+
+
+def plan_for(settings: Settings, last_day: date, tz: ZoneInfo, now: datetime) -> InvitePlan:
+    return plan_invite(
+        calendar_for(settings.holidays),
+        last_day,
+        settings.invite_lead_days,
+        tz,
+        now,
+        grace=timedelta(hours=settings.expiry_grace_hours),
+    )
+
+
+# ---------------------------------------------------------------------- webhook events
+
+
+class _Duplicate(Exception):
+    pass
+
+
+async def apply_event(
+    runtime: Runtime, event: DepartureEvent, *, webhook_id: str, event_at: datetime
+) -> DepartureOutcome:
+    """Record the webhook id and apply the event, in one transaction.
+
+    Raises `bot.db.StorageUnavailable` (nothing stored) when the database is down.
+    """
+    now = runtime.clock.now()
+    try:
+        async with runtime.db.transaction() as session:
+            inserted = await session.scalar(
+                insert_ignoring_conflicts(session, WebhookEvent)
+                .values(webhook_id=webhook_id, event_type=event.type, received_at=now)
+                .on_conflict_do_nothing(index_elements=["webhook_id"])
+                .returning(WebhookEvent.webhook_id)
+            )
+            if inserted is None:
+                raise _Duplicate
+            outcome = await _apply(session, runtime, event, event_at, now)
+    except _Duplicate:
+        log.info("departure webhook %s: duplicate delivery, nothing changed", webhook_id)
+        return DepartureOutcome("duplicate", event.departure_id)
+    log.info(
+        "departure webhook %s: %s %s%s",
+        webhook_id,
+        event.type,
+        outcome.status,
+        " (stale)" if outcome.stale else "",
+    )
+    return outcome
+
+
+async def _apply(
+    session: AsyncSession,
+    runtime: Runtime,
+    event: DepartureEvent,
+    event_at: datetime,
+    now: datetime,
+) -> DepartureOutcome:
+    settings = runtime.settings
+    cancelling = event.type == "departure.cancelled"
+    departure, created = await _lock_departure(session, event, now, settings)
+    if not created and _is_stale(departure, event_at, cancelling):
+        return await _current_outcome(session, departure, stale=True)
+    departure.event_at = event_at
+    departure.updated_at = now
+    if cancelling:
+        departure.status = "cancelled"
+        interview = await _latest_interview(session, departure.id)
+        if interview is not None:
+            await cancel_interview(session, interview, now)
+        return DepartureOutcome("cancelled", departure.external_id)
+
+    employee = await upsert_employee(session, event.employee, now)
+    reactivated = departure.status == "cancelled"
+    kind_changed = departure.kind != event.kind
+    departure.employee_id = employee.id
+    departure.kind = event.kind
+    departure.last_working_day = event.last_working_day
+    departure.status = "active"
+    if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
+        departure.decision = policy_decision(settings, event.kind)
+    return await schedule(session, runtime, departure, employee, now)
+
+
+def policy_decision(settings: Settings, kind: str) -> str:
+    return POLICY_DECISION[settings.policy.get(kind, "manual")]
+
+
+def _is_stale(departure: Departure, event_at: datetime, cancelling: bool) -> bool:
+    if departure.event_at is None:
+        return False
+    if event_at < departure.event_at:
+        return True
+    return event_at == departure.event_at and departure.status == "cancelled" and not cancelling
+
+
+async def _lock_departure(
+    session: AsyncSession, event: DepartureEvent, now: datetime, settings: Settings
+) -> tuple[Departure, bool]:
+    """The departure row, locked; created (as the event describes it) when new."""
+    new_id = await session.scalar(
+        insert_ignoring_conflicts(session, Departure)
+        .values(
+            external_id=event.departure_id,
+            kind=event.kind,
+            last_working_day=event.last_working_day,
+            status="active",
+            decision=policy_decision(settings, event.kind),
+            event_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(Departure.id)
+    )
+    departure = await session.scalar(
+        select(Departure)
+        .where(Departure.external_id == event.departure_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert departure is not None
+    return departure, new_id is not None
+
+
+async def upsert_employee(session: AsyncSession, data: EmployeeData, now: datetime) -> Employee:
+    """Create or update the employee the HR system describes (safe under concurrency)."""
+    await session.execute(
+        insert_ignoring_conflicts(session, Employee)
+        .values(email=data.email, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+    employee = await session.scalar(
+        select(Employee)
+        .where(Employee.email == data.email)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert employee is not None
+    manager = data.manager
+    for name, value in (
+        ("external_id", data.id),
+        ("name", data.name),
+        ("language", data.language),
+        ("timezone", data.timezone),
+        ("department", data.department),
+        ("personal_email", data.personal_email),
+        ("manager_email", manager.email if manager else None),
+        ("manager_name", manager.name if manager else None),
+    ):
+        if value is not None:
+            setattr(employee, name, value)
+    employee.updated_at = now
+    return employee
+
+
+async def _latest_interview(session: AsyncSession, departure_id: int) -> Interview | None:
+    return await session.scalar(
+        select(Interview)
+        .where(Interview.departure_id == departure_id)
+        .order_by(Interview.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+async def _current_outcome(
+    session: AsyncSession, departure: Departure, *, stale: bool
+) -> DepartureOutcome:
+    """The departure's state as it stands (answer to a stale event)."""
+    if departure.status == "cancelled":
+        return DepartureOutcome("cancelled", departure.external_id, stale=stale)
+    if departure.decision == "awaiting_approval":
+        return DepartureOutcome("awaiting_approval", departure.external_id, stale=stale)
+    interview = await _latest_interview(session, departure.id)
+    if interview is not None and interview.status in ("scheduled", *LIVE):
+        return DepartureOutcome(
+            "scheduled",
+            departure.external_id,
+            invite_at=interview.invite_at,
+            expires_at=interview.expires_at,
+            interview_status=interview.status,
+            stale=stale,
+        )
+    return DepartureOutcome(
+        "not_invited",
+        departure.external_id,
+        reason=_not_inviting_reason(departure, interview),
+        stale=stale,
+    )
+
+
+def _not_inviting_reason(departure: Departure, interview: Interview | None) -> str:
+    if interview is not None and interview.status in FINAL:
+        return FINAL[interview.status]
+    if departure.decision == "skipped":
+        return "an HR admin chose to skip the interview"
+    if departure.decision == "not_invited":
+        return f"{departure.kind.replace('_', ' ')} needs an HR admin to start the interview"
+    return "last working day has passed"
+
+
+# ---------------------------------------------------------------------- scheduling
+
+
+async def schedule(
+    session: AsyncSession,
+    runtime: Runtime,
+    departure: Departure,
+    employee: Employee,
+    now: datetime,
+) -> DepartureOutcome:
+    """Bring the departure's interview and jobs in line with its decision and dates."""
+    settings = runtime.settings
+    interview = await _latest_interview(session, departure.id)
+    if departure.decision == "awaiting_approval":
+        await _drop_unsent(session, interview, now)
+        await ensure_job(
+            session,
+            kind="notify_approval",
+            key=f"approval:{departure.id}",
+            due_at=now,
+            now=now,
+            payload={"departure_id": departure.id},
+        )
+        return DepartureOutcome("awaiting_approval", departure.external_id)
+    if departure.decision not in INVITING_DECISIONS:
+        await _drop_unsent(session, interview, now)
+        return DepartureOutcome(
+            "not_invited",
+            departure.external_id,
+            reason=_not_inviting_reason(departure, None),
+        )
+    if interview is not None and interview.status in FINAL:
+        return DepartureOutcome(
+            "not_invited", departure.external_id, reason=FINAL[interview.status]
+        )
+    assert departure.last_working_day is not None
+    tz = await zone_of(session, employee, settings)
+    plan = plan_for(settings, departure.last_working_day, tz, now)
+    assert plan.expires_at is not None
+    if interview is not None and interview.status in LIVE:
+        # Already invited: only the expiry (and so the reminders' horizon) moves.
+        interview.expires_at = plan.expires_at
+        interview.updated_at = now
+        await set_job(
+            session,
+            kind="expire",
+            key=f"expire:{interview.id}",
+            due_at=max(plan.expires_at, now),
+            now=now,
+            interview_id=interview.id,
+        )
+        return DepartureOutcome(
+            "scheduled",
+            departure.external_id,
+            invite_at=interview.invited_at,
+            expires_at=plan.expires_at,
+            timezone=tz.key,
+            interview_status=interview.status,
+        )
+    if plan.invite_at is None:
+        await _drop_unsent(session, interview, now)
+        return DepartureOutcome(
+            "not_invited", departure.external_id, reason="last working day has passed"
+        )
+    if interview is None or interview.status != "scheduled":
+        interview = runtime.service.new_interview(
+            employee_id=employee.id,
+            language=employee.language or settings.language,
+            now=now,
+            departure_id=departure.id,
+            status="scheduled",
+        )
+        session.add(interview)
+        await session.flush()
+    interview.employee_id = employee.id
+    interview.invite_at = plan.invite_at
+    interview.expires_at = plan.expires_at
+    interview.note = None
+    interview.updated_at = now
+    for kind, due_at in (("invite", plan.invite_at), ("expire", plan.expires_at)):
+        await set_job(
+            session,
+            kind=kind,
+            key=f"{kind}:{interview.id}",
+            due_at=due_at,
+            now=now,
+            interview_id=interview.id,
+        )
+    return DepartureOutcome(
+        "scheduled",
+        departure.external_id,
+        invite_at=plan.invite_at,
+        expires_at=plan.expires_at,
+        timezone=tz.key,
+        interview_status="scheduled",
+    )
+
+
+async def _drop_unsent(session: AsyncSession, interview: Interview | None, now: datetime) -> None:
+    """Withdraw an invite that has not gone out yet (the decision or the dates changed)."""
+    if interview is not None and interview.status == "scheduled":
+        interview.status = "cancelled"
+        interview.updated_at = now
+        await cancel_jobs(session, interview.id, now)
+
+
+async def cancel_interview(session: AsyncSession, interview: Interview, now: datetime) -> None:
+    """The departure was withdrawn: stop the interview, delete its answers, say goodbye."""
+    if interview.status not in ("scheduled", *LIVE):
+        return
+    heard_from_us = interview.status in LIVE
+    await cancel_jobs(session, interview.id, now)
+    await session.execute(delete(AnswerRow).where(AnswerRow.interview_id == interview.id))
+    await facts_mod.remove(session, interview.id)
+    interview.state_enc = None
+    interview.status = "cancelled"
+    interview.updated_at = now
+    if heard_from_us and interview.channel and interview.address:
+        await ensure_job(
+            session,
+            kind="close",
+            key=f"close:{interview.id}",
+            due_at=now,
+            now=now,
+            interview_id=interview.id,
+            payload={"reason": "cancelled"},
+        )
+    log.info("interview %s cancelled with its departure", interview.id)
+
+
+# ---------------------------------------------------------------------- HR admins
+
+
+@dataclass(frozen=True, slots=True)
+class PendingApproval:
+    departure_id: str
+    kind: str
+    last_working_day: date | None
+    employee_name: str | None
+    department: str | None
+    announced_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    """What an approval decision did; `message` is a sentence for the HR admin."""
+
+    status: str  # scheduled | not_invited | skipped | not_found | not_pending | not_allowed
+    message: str
+    outcome: DepartureOutcome | None = None
+
+
+async def pending_approvals(runtime: Runtime) -> list[PendingApproval]:
+    async with runtime.db.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Departure, Employee)
+                .outerjoin(Employee, Employee.id == Departure.employee_id)
+                .where(Departure.decision == "awaiting_approval", Departure.status == "active")
+                .order_by(Departure.last_working_day, Departure.id)
+            )
+        ).all()
+    return [
+        PendingApproval(
+            departure_id=departure.external_id,
+            kind=departure.kind,
+            last_working_day=departure.last_working_day,
+            employee_name=employee.name if employee else None,
+            department=employee.department if employee else None,
+            announced_at=departure.created_at,
+        )
+        for departure, employee in rows
+    ]
+
+
+async def decide(
+    runtime: Runtime, departure_external_id: str, approve: bool, by_email: str | None
+) -> DecisionResult:
+    """An HR admin approves or skips a departure awaiting approval.
+
+    `by_email` is the admin who clicked (checked against `EXITBOT_HR_ADMINS`); None means
+    the command line, whose user already has the server's configuration.
+    """
+    if by_email is not None and not runtime.settings.is_hr_admin(by_email):
+        return DecisionResult("not_allowed", "Only HR admins can decide on approvals.")
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        departure = await session.scalar(
+            select(Departure)
+            .where(Departure.external_id == departure_external_id)
+            .with_for_update()
+        )
+        if departure is None:
+            return DecisionResult("not_found", f"No departure {departure_external_id!r} found.")
+        if departure.decision != "awaiting_approval" or departure.status != "active":
+            return DecisionResult(
+                "not_pending",
+                f"Departure {departure_external_id} is not awaiting approval"
+                f" (decision: {departure.decision.replace('_', ' ')}).",
+            )
+        departure.decided_by = (by_email or "command line").strip().lower()
+        departure.updated_at = now
+        if not approve:
+            departure.decision = "skipped"
+            return DecisionResult(
+                "skipped", f"Skipped: no interview for departure {departure_external_id}."
+            )
+        departure.decision = "approved"
+        employee = (
+            await session.get(Employee, departure.employee_id)
+            if departure.employee_id is not None
+            else None
+        )
+        if employee is None:
+            return DecisionResult("not_found", "The departure's employee is no longer stored.")
+        outcome = await schedule(session, runtime, departure, employee, now)
+    log.info("departure %s: %s by an HR admin", departure.id, outcome.status)
+    if outcome.status == "scheduled" and outcome.invite_at is not None:
+        when = describe_moment(outcome.invite_at, outcome.timezone)
+        return DecisionResult(
+            "scheduled",
+            f"Approved: the invite for {departure_external_id} goes out {when}.",
+            outcome,
+        )
+    return DecisionResult(
+        outcome.status, f"Approved, but not invited: {outcome.reason or outcome.status}.", outcome
+    )
+
+
+def describe_moment(moment: datetime, timezone: str | None) -> str:
+    zone = ZoneInfo(timezone) if timezone else None
+    local = moment.astimezone(zone) if zone else moment
+    label = timezone or "UTC"
+    return f"{local:%a %d %b %Y %H:%M} {label}"
+
+
+async def invite_by_hand(
+    runtime: Runtime,
+    email: str,
+    last_day: date,
+    *,
+    kind: str | None = None,
+    language: str | None = None,
+    by: str | None = None,
+) -> DepartureOutcome:
+    """An HR admin starts an interview: reuse the employee's open departure or make one."""
+    now = runtime.clock.now()
+    email = email.strip().lower()
+    async with runtime.db.transaction() as session:
+        employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
+        departure = await session.scalar(
+            select(Departure)
+            .where(Departure.employee_id == employee.id, Departure.status == "active")
+            .order_by(Departure.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if departure is None:
+            departure = Departure(
+                external_id=f"manual-{uuid.uuid4().hex[:12]}",
+                employee_id=employee.id,
+                kind=kind or "other",
+                status="active",
+                decision="manual",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(departure)
+        departure.kind = kind or departure.kind
+        departure.last_working_day = last_day
+        departure.decision = "manual"
+        departure.decided_by = (by or "command line").strip().lower()
+        departure.updated_at = now
+        await session.flush()
+        return await schedule(session, runtime, departure, employee, now)
+
+
+# ---------------------------------------------------------------------- telling HR admins
+
+
+def chat_channels(runtime: Runtime, preferred: Sequence[str] = ()) -> list[str]:
+    """Configured chat channels that can open a DM: `preferred` first, then Slack, Teams."""
+    names = [n for n in runtime.service.channels if n not in NOT_FOR_INVITES]
+    ordered = [n for n in preferred if n in names]
+    ordered += [n for n in CHAT_ORDER if n in names and n not in ordered]
+    ordered += [n for n in names if n not in ordered]
+    return ordered
+
+
+async def notify_admins(
+    runtime: Runtime,
+    text: str,
+    choices: Sequence[Choice] = (),
+    *,
+    key: str | None = None,
+) -> int:
+    """Send `text` (with buttons) to each HR admin by DM on the first chat channel that
+    reaches them; returns how many admins were reached. Without a chat channel: nothing."""
+    from bot.jobs import send_once
+
+    names = chat_channels(runtime)
+    if not names:
+        return 0
+    message = OutMessage(kind="info", text=text, choices=tuple(choices))
+    key = key or f"admin:{uuid.uuid4().hex}"
+    reached = 0
+    for number, admin in enumerate(runtime.settings.hr_admins):
+        for name in names:
+            channel = runtime.service.channels[name]
+            try:
+                opened = await channel.open_conversation(admin)
+                await send_once(
+                    runtime, channel, opened.conversation_id, [message], key=f"{key}:{number}"
+                )
+            except Unreachable:
+                continue
+            except Exception as exc:  # one platform's outage must not stop the others
+                log.warning("could not notify HR admin #%d on %s: %s", number, name, type(exc))
+                continue
+            reached += 1
+            break
+    return reached
+
+
+def approval_choices(departure_external_id: str, language: str) -> tuple[Choice, ...]:
+    labels = {"nl": ("Goedkeuren", "Overslaan")}.get(language, ("Approve", "Skip"))
+    return (
+        Choice(f"approve:{departure_external_id}", labels[0]),
+        Choice(f"skip:{departure_external_id}", labels[1]),
+    )
+
+
+def parse_decision(value: str) -> tuple[bool, str] | None:
+    """(approve?, departure id) from a button value "approve:<id>" / "skip:<id>"."""
+    action, sep, departure_id = value.partition(":")
+    if not sep or not departure_id or action not in ("approve", "skip"):
+        return None
+    return action == "approve", departure_id

@@ -1,0 +1,349 @@
+"""When invites are planned (through the webhook, on a frozen clock), and the policies:
+approval, manual starts, skips, and the HR admin commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot import departures
+from bot.cli import main
+from bot.departure_events import parse_departure_event
+from bot.models import Departure, Interview, Job
+from bot.runtime import Runtime
+from bot.tick import run_tick
+from tests.support.departures import (
+    Harness,
+    RecordingChannel,
+    departure,
+    fast_database_url,  # noqa: F401  (overrides the shared, slower `database_url`)
+    fast_sqlite_url_fixture,  # noqa: F401
+    harness,
+    settings_for,
+)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args).replace(tzinfo=UTC)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- business days
+
+NL: dict[str, Any] = {"timezone": "Europe/Amsterdam", "holidays": "NL"}
+NO_HOLIDAYS: dict[str, Any] = {"timezone": "Europe/Amsterdam"}
+
+CALENDAR_CASES = [
+    # (what, now, last working day, settings, expected invite_at)
+    ("weekend", utc(2026, 11, 30, 12), "2026-12-14", NL, utc(2026, 12, 7, 9)),
+    # Koningsdag Mon 27 April 2026 is skipped: 30, 29, 28, 24, 23 April.
+    ("Koningsdag", utc(2026, 4, 13, 12), "2026-05-01", NL, utc(2026, 4, 23, 8)),
+    ("no Koningsdag", utc(2026, 4, 13, 12), "2026-05-01", NO_HOLIDAYS, utc(2026, 4, 24, 8)),
+    # Christmas Fri 25 Dec (and Sat 26) are skipped: 28, 24, 23, 22, 21 December.
+    ("Christmas", utc(2026, 12, 1, 12), "2026-12-29", NL, utc(2026, 12, 21, 9)),
+    ("no Christmas", utc(2026, 12, 1, 12), "2026-12-29", NO_HOLIDAYS, utc(2026, 12, 22, 9)),
+    # Easter Monday 6 April and Good Friday 3 April are skipped: 8, 7, 2, 1 April, 31 March;
+    # 10:00 on 31 March is summer time (CEST, UTC+2) after the switch of 29 March.
+    ("Easter Monday", utc(2026, 3, 20, 12), "2026-04-09", NL, utc(2026, 3, 31, 8)),
+    ("no Easter", utc(2026, 3, 20, 12), "2026-04-09", NO_HOLIDAYS, utc(2026, 4, 2, 8)),
+]
+
+
+@pytest.mark.parametrize(
+    ("last_day", "now", "settings", "expected"),
+    [pytest.param(c[2], c[1], c[3], c[4], id=c[0]) for c in CALENDAR_CASES],
+)
+async def test_invite_is_planned_lead_business_days_ahead_at_ten(
+    fast_sqlite_url: str,
+    last_day: str,
+    now: datetime,
+    settings: dict[str, Any],
+    expected: datetime,
+) -> None:
+    async with harness(fast_sqlite_url, now, **settings) as h:
+        status, answer = await h.post(departure(last_day=last_day))
+        assert (status, answer["status"]) == (202, "scheduled")
+        assert answer["invite_at"] == expected.isoformat().replace("+00:00", "Z")
+        assert answer["timezone"] == "Europe/Amsterdam"
+        job = await h.one(Job, Job.kind == "invite")
+        assert job.due_at == expected
+
+
+async def test_daylight_saving_change(fast_sqlite_url: str) -> None:
+    """10:00 local is 09:00 UTC in winter and 08:00 UTC after the spring switch (29 March)."""
+    async with harness(fast_sqlite_url, utc(2026, 3, 27, 11), invite_lead_days=2, **NL) as h:
+        _, after_switch = await h.post(departure(last_day="2026-04-01"))
+        _, before_switch = await h.post(departure(id_="hr-2", last_day="2026-03-27"))
+    assert after_switch["invite_at"] == "2026-03-30T08:00:00Z"  # Mon 10:00 CEST
+    assert after_switch["expires_at"] == "2026-04-01T21:59:59.999999Z"  # end of Wed, CEST
+    # Lead passed (Wed 25 March) but it is Fri 12:00 CET: within working hours, so now.
+    assert before_switch["invite_at"] == "2026-03-27T11:00:00Z"
+
+
+async def test_lead_moment_passed_means_next_working_moment(fast_sqlite_url: str) -> None:
+    evening = utc(2026, 12, 16, 17, 30)  # Wed 18:30 in Amsterdam: after working hours
+    async with harness(fast_sqlite_url, evening, **NL) as h:
+        status, answer = await h.post(departure(last_day="2026-12-18"))
+    assert (status, answer["status"]) == (202, "scheduled")
+    assert answer["invite_at"] == "2026-12-17T08:00:00Z"  # Thu 09:00 CET
+
+
+async def test_employees_own_time_zone_wins(fast_sqlite_url: str) -> None:
+    async with harness(fast_sqlite_url, utc(2026, 11, 30, 12), **NL) as h:
+        _, answer = await h.post(departure(timezone="America/New_York"))
+    assert answer["timezone"] == "America/New_York"
+    assert answer["invite_at"] == "2026-12-11T15:00:00Z"  # 10:00 EST
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        utc(2026, 12, 19, 9),  # the day after the last working day
+        utc(2026, 12, 18, 16, 30),  # last day 17:30 CET: no working moment left
+    ],
+)
+async def test_last_day_passed_is_not_invited(fast_sqlite_url: str, now: datetime) -> None:
+    async with harness(fast_sqlite_url, now, **NL) as h:
+        status, answer = await h.post(departure(last_day="2026-12-18"))
+        assert (status, answer) == (
+            202,
+            {
+                "status": "not_invited",
+                "departure_id": "hr-4711",
+                "reason": "last working day has passed",
+            },
+        )
+        assert await h.count(Interview) == 0
+        assert await h.count(Job) == 0
+
+
+# ---------------------------------------------------------------------- policies
+
+NOW = utc(2026, 11, 30, 12)
+
+
+@pytest.fixture
+async def h(database_url: str) -> AsyncIterator[Harness]:
+    async with harness(database_url, NOW, **NL) as built:
+        yield built
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "reason"),
+    [
+        ("resignation", "scheduled", None),
+        ("retirement", "scheduled", None),
+        ("contract_end", "awaiting_approval", None),
+        ("dismissal", "not_invited", "dismissal needs an HR admin to start the interview"),
+        ("other", "not_invited", "other needs an HR admin to start the interview"),
+    ],
+)
+async def test_default_policy_per_kind(
+    h: Harness, kind: str, status: str, reason: str | None
+) -> None:
+    _, answer = await h.post(departure(kind=kind))
+    assert (answer["status"], answer.get("reason")) == (status, reason)
+    assert await h.count(Interview) == (1 if status == "scheduled" else 0)
+
+
+async def test_policy_is_configurable(fast_sqlite_url: str) -> None:
+    policy = {"dismissal": "auto", "resignation": "approval"}
+    async with harness(fast_sqlite_url, NOW, policy=policy) as h:
+        assert (await h.post(departure(kind="dismissal")))[1]["status"] == "scheduled"
+        resigned = departure(id_="hr-2", kind="resignation", email="bob@example.com")
+        assert (await h.post(resigned))[1]["status"] == "awaiting_approval"
+
+
+async def test_contract_end_waits_for_an_hr_admin_in_chat(h: Harness) -> None:
+    _, answer = await h.post(departure(kind="contract_end", department="Sales"))
+    assert answer["status"] == "awaiting_approval"
+    report = await run_tick(h.runtime)
+    assert report["approval requests sent"] == 1
+    [request] = h.channel.to("hr@example.com")
+    assert "Anna de Vries (Sales)" in request.text and "contract end" in request.text
+    [message] = request.messages
+    assert [c.value for c in message.choices] == ["approve:hr-4711", "skip:hr-4711"]
+    assert [c.label for c in message.choices] == ["Approve", "Skip"]
+    # An update while waiting neither schedules nor asks again.
+    await h.post(departure("departure.updated", kind="contract_end", last_day="2026-12-23"))
+    assert (await run_tick(h.runtime))["approval requests sent"] == 0
+
+    [pending] = await departures.pending_approvals(h.runtime)
+    assert (pending.departure_id, pending.kind, str(pending.last_working_day)) == (
+        "hr-4711",
+        "contract_end",
+        "2026-12-23",
+    )
+    refused = await departures.decide(h.runtime, "hr-4711", True, "anna@example.com")
+    assert refused.status == "not_allowed"
+    assert departures.parse_decision(message.choices[0].value) == (True, "hr-4711")
+    result = await departures.decide(h.runtime, "hr-4711", True, "HR@example.com")
+    assert result.status == "scheduled"
+    assert "Wed 16 Dec 2026 10:00 Europe/Amsterdam" in result.message
+    stored = await h.one(Departure)
+    assert (stored.decision, stored.decided_by) == ("approved", "hr@example.com")
+    assert await h.count(Interview, Interview.status == "scheduled") == 1
+    again = await departures.decide(h.runtime, "hr-4711", False, "hr@example.com")
+    assert again.status == "not_pending"
+    assert await departures.pending_approvals(h.runtime) == []
+
+
+async def test_skipped_departure_stays_skipped(h: Harness) -> None:
+    await h.post(departure(kind="contract_end"))
+    result = await departures.decide(h.runtime, "hr-4711", False, None)
+    assert result.status == "skipped"
+    _, answer = await h.post(departure("departure.updated", kind="contract_end"))
+    assert answer == {
+        "status": "not_invited",
+        "departure_id": "hr-4711",
+        "reason": "an HR admin chose to skip the interview",
+    }
+    assert (await departures.decide(h.runtime, "nope", True, None)).status == "not_found"
+
+
+async def test_kind_change_withdraws_an_unsent_invite(h: Harness) -> None:
+    await h.post(departure(kind="resignation"), at=NOW - timedelta(seconds=1))
+    _, answer = await h.post(departure("departure.updated", kind="contract_end"))
+    assert answer["status"] == "awaiting_approval"
+    assert await h.count(Interview, Interview.status == "scheduled") == 0
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+
+
+async def test_hr_admin_starts_a_dismissal_by_hand(h: Harness) -> None:
+    _, answer = await h.post(departure(kind="dismissal"))
+    assert answer["status"] == "not_invited"
+    last_day = datetime(2026, 12, 18).date()
+    outcome = await departures.invite_by_hand(h.runtime, "Anna@Example.com", last_day)
+    assert (outcome.status, outcome.departure_id) == ("scheduled", "hr-4711")
+    assert outcome.invite_at == utc(2026, 12, 11, 9)
+    stored = await h.one(Departure)
+    assert (stored.kind, stored.decision) == ("dismissal", "manual")
+    # Someone the HR system never announced: a departure is made for them.
+    fresh = await departures.invite_by_hand(
+        h.runtime, "bob@example.com", last_day, kind="other", language="nl"
+    )
+    assert fresh.status == "scheduled"
+    assert (fresh.departure_id or "").startswith("manual-")
+    bob = await h.one(Interview, Interview.departure_id != stored.id)
+    assert bob.language == "nl"
+
+
+async def test_manual_invite_after_the_lead_moment_goes_out_asap(h: Harness) -> None:
+    h.clock.set(utc(2026, 12, 16, 10))  # Wed 11:00 CET, last day Friday
+    outcome = await departures.invite_by_hand(
+        h.runtime, "bob@example.com", datetime(2026, 12, 18).date()
+    )
+    assert outcome.invite_at == utc(2026, 12, 16, 10)
+
+
+async def test_notify_admins_without_a_chat_channel_is_silent(fast_sqlite_url: str) -> None:
+    async with harness(fast_sqlite_url, NOW, channels=[]) as h:
+        assert await departures.notify_admins(h.runtime, "hello") == 0
+        # An approval request waits for a chat channel (or a decision on the command line).
+        await h.post(departure(kind="contract_end"))
+        assert (await run_tick(h.runtime))["approval requests sent"] == 0
+        job = await h.one(Job, Job.kind == "notify_approval")
+        assert (job.status, job.due_at) == ("due", NOW + timedelta(hours=1))
+        await departures.decide(h.runtime, "hr-4711", False, None)
+        await run_tick(h.runtime, NOW + timedelta(hours=1))
+        assert (await h.one(Job, Job.kind == "notify_approval")).status == "done"
+
+
+async def test_notify_admins_tries_the_next_channel(fast_sqlite_url: str) -> None:
+    slack = RecordingChannel("slack", unreachable={"hr@example.com"})
+    teams = RecordingChannel("teams")
+    async with harness(fast_sqlite_url, NOW, channels=[slack, teams]) as h:
+        assert await departures.notify_admins(h.runtime, "hello", key="k") == 1
+        assert await departures.notify_admins(h.runtime, "hello", key="k") == 1
+    assert slack.sent == [] and len(teams.sent) == 1  # the same key is delivered once
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(list(argv))
+    finally:  # `main` installs its own root handler: give pytest's back
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_approvals_and_invite_commands(
+    fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", settings.encryption_key or "")
+    runtime = Runtime.open(settings)
+    document = departure(kind="contract_end", last_day="2099-06-30", department="Sales")
+    event = parse_departure_event(json.dumps(document).encode())
+    await departures.apply_event(runtime, event, webhook_id="msg_cli", event_at=datetime.now(UTC))
+    await runtime.close()
+
+    code, out, _ = await _in_thread(run_cli, "approvals")
+    assert code == 0
+    assert "1 departure(s) awaiting approval" in out
+    assert "hr-4711  contract end  last day 2099-06-30  Anna de Vries (Sales)" in out
+    code, out, _ = await _in_thread(run_cli, "approvals", "--approve", "hr-4711")
+    assert (code, out.startswith("Approved: the invite for hr-4711 goes out")) == (0, True)
+    code, out, _ = await _in_thread(run_cli, "approvals")
+    assert "No departures are awaiting approval." in out
+    code, _, _ = await _in_thread(run_cli, "approvals", "--skip", "hr-4711")
+    assert code == 1
+
+    code, out, _ = await _in_thread(
+        run_cli, "invite", "bob@example.com", "--last-day", "2099-06-30", "--kind", "dismissal"
+    )
+    assert (code, out.startswith("Scheduled: the invite goes out")) == (0, True)
+    code, _, err = await _in_thread(
+        run_cli, "invite", "carol@example.com", "--last-day", "2020-01-31"
+    )
+    assert (code, err.strip().splitlines()[-1]) == (1, "Not invited: last working day has passed.")
+
+
+async def _in_thread(fn: object, *args: str) -> tuple[int, str, str]:
+    """The CLI runs its own event loop (asyncio.run): call it outside this test's loop."""
+    import asyncio
+
+    assert callable(fn)
+    return await asyncio.to_thread(fn, *args)
+
+
+async def test_approvals_prompt_on_a_terminal(
+    fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", settings.encryption_key or "")
+    runtime = Runtime.open(settings)
+    for n in range(3):
+        document = departure(id_=f"hr-{n}", kind="contract_end", last_day=f"2099-06-1{n}")
+        event = parse_departure_event(json.dumps(document).encode())
+        await departures.apply_event(runtime, event, webhook_id=f"m{n}", event_at=datetime.now(UTC))
+    await runtime.close()
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    answers = iter(["a", "s", ""])
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    code, out, _ = await _in_thread(run_cli, "approvals")
+    assert code == 0
+    assert "Approved: the invite for hr-0 goes out" in out
+    assert "Skipped: no interview for departure hr-1." in out
+    code, out, _ = await _in_thread(run_cli, "approvals")
+    assert "1 departure(s) awaiting approval" in out and "hr-2" in out

@@ -1,0 +1,411 @@
+"""POST /webhooks/departures through real HTTP: signatures, schema, size, duplicates, order,
+and storage outages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot import departures
+from bot.app import create_app
+from bot.clock import FrozenClock
+from bot.db import Database
+from bot.models import Departure, Employee, Interview, Job, WebhookEvent
+from bot.runtime import Runtime
+from tests.support import pg
+from tests.support.departures import (
+    OTHER_SECRET,
+    SECRET,
+    WRONG_SECRET,
+    Harness,
+    departure,
+    fast_database_url,  # noqa: F401  (overrides the shared, slower `database_url`)
+    fast_sqlite_url_fixture,  # noqa: F401
+    harness,
+    settings_for,
+    signed,
+)
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+async def h(database_url: str) -> AsyncIterator[Harness]:
+    """On both backends: for what storage does."""
+    async with harness(database_url, NOW) as built:
+        yield built
+
+
+@pytest.fixture
+async def sh(fast_sqlite_url: str) -> AsyncIterator[Harness]:
+    """On SQLite only: for HTTP-level checks (signature, schema, size) before any storage."""
+    async with harness(fast_sqlite_url, NOW) as built:
+        yield built
+
+
+async def raw_post(h: Harness, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    response = await h.client.post("/webhooks/departures", data=body, headers=headers)
+    return response.status, await response.json()
+
+
+async def nothing_stored(h: Harness) -> bool:
+    return all(
+        [
+            await h.count(WebhookEvent) == 0,
+            await h.count(Departure) == 0,
+            await h.count(Employee) == 0,
+            await h.count(Interview) == 0,
+            await h.count(Job) == 0,
+        ]
+    )
+
+
+# ---------------------------------------------------------------------- signatures
+
+
+async def test_valid_signature_schedules_the_invite(h: Harness) -> None:
+    status, answer = await h.post(departure())
+    assert status == 202
+    assert answer == {
+        "status": "scheduled",
+        "departure_id": "hr-4711",
+        "invite_at": "2026-12-11T10:00:00Z",  # 5 business days before Fri 18 Dec, 10:00
+        "expires_at": "2026-12-18T23:59:59.999999Z",
+        "timezone": "UTC",
+        "interview": "scheduled",
+    }
+    employee = await h.one(Employee)
+    assert (employee.email, employee.name) == ("anna@example.com", "Anna de Vries")
+    assert await h.count(Job, Job.kind == "invite") == 1
+    assert h.metrics.webhooks.labels("scheduled")._value.get() == 1
+
+
+async def test_one_valid_signature_among_several(sh: Harness) -> None:
+    body = json.dumps(departure()).encode()
+    headers = signed(body, NOW)
+    bogus = "v1," + base64.b64encode(b"x" * 32).decode()
+    headers["webhook-signature"] = f"{bogus} {headers['webhook-signature']} v1a,abcd"
+    assert (await raw_post(sh, body, headers))[0] == 202
+
+
+@pytest.mark.parametrize("signing_secret", [SECRET, OTHER_SECRET])
+async def test_any_of_several_configured_secrets(fast_sqlite_url: str, signing_secret: str) -> None:
+    async with harness(fast_sqlite_url, NOW, webhook_secret=f"{OTHER_SECRET}, {SECRET}") as h:
+        status, _ = await h.post(departure(), secret=signing_secret)
+        assert status == 202
+
+
+async def test_tampered_body_is_refused(sh: Harness) -> None:
+    body = json.dumps(departure()).encode()
+    headers = signed(body, NOW)
+    status, answer = await raw_post(sh, body.replace(b"hr-4711", b"hr-4712"), headers)
+    assert (status, answer) == (401, {"error": "signature: no matching signature"})
+    assert await nothing_stored(sh)
+    assert sh.metrics.webhooks.labels("bad_signature")._value.get() == 1
+
+
+async def test_wrong_secret_is_refused(sh: Harness) -> None:
+    status, _ = await sh.post(departure(), secret=WRONG_SECRET)
+    assert status == 401
+    assert await nothing_stored(sh)
+
+
+@pytest.mark.parametrize(
+    ("age", "problem"),
+    [
+        (timedelta(minutes=5, seconds=1), "timestamp too old"),
+        (timedelta(hours=3), "timestamp too old"),
+        (-timedelta(minutes=6), "timestamp too far in the future"),
+    ],
+)
+async def test_timestamp_outside_five_minutes_is_refused(
+    sh: Harness, age: timedelta, problem: str
+) -> None:
+    status, answer = await sh.post(departure(), at=NOW - age)
+    assert (status, answer["error"]) == (401, f"signature: {problem}")
+    assert await nothing_stored(sh)
+
+
+async def test_timestamp_within_five_minutes_is_accepted(sh: Harness) -> None:
+    assert (await sh.post(departure(), at=NOW - timedelta(minutes=4, seconds=59)))[0] == 202
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+async def test_missing_header_is_refused(sh: Harness, missing: str) -> None:
+    body = json.dumps(departure()).encode()
+    headers = signed(body, NOW)
+    del headers[missing]
+    status, answer = await raw_post(sh, body, headers)
+    assert (status, answer["error"]) == (401, f"signature: missing header {missing}")
+    assert await nothing_stored(sh)
+
+
+async def test_body_parsed_and_reserialised_is_refused(sh: Harness) -> None:
+    original = json.dumps(departure(), indent=2).encode()
+    headers = signed(original, NOW)
+    reserialised = json.dumps(json.loads(original)).encode()  # what a JSON proxy would do
+    assert reserialised != original and json.loads(reserialised) == json.loads(original)
+    assert (await raw_post(sh, reserialised, headers))[0] == 401
+    assert (await raw_post(sh, original, headers))[0] == 202
+
+
+async def test_without_a_configured_secret_everything_is_refused(fast_sqlite_url: str) -> None:
+    async with harness(fast_sqlite_url, NOW, webhook_secret=None) as h:
+        status, answer = await h.post(departure())
+        assert status == 401
+        assert "not configured" in answer["error"]
+        assert await nothing_stored(h)
+
+
+# ---------------------------------------------------------------------- schema
+
+
+def _without(path: str) -> dict[str, Any]:
+    document: dict[str, Any] = departure()
+    *parents, last = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    del target[last]
+    return document
+
+
+def _with(path: str, value: object) -> dict[str, Any]:
+    document: dict[str, Any] = departure()
+    *parents, last = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    return document
+
+
+SCHEMA_ERRORS = [
+    (_without("type"), "type"),
+    (_with("type", "departure.deleted"), "type"),
+    (_without("departure"), "departure"),
+    (_with("departure", []), "departure"),
+    (_without("departure.id"), "departure.id"),
+    (_with("departure.id", ""), "departure.id"),
+    (_without("departure.kind"), "departure.kind"),
+    (_with("departure.kind", "sabbatical"), "departure.kind"),
+    (_without("departure.last_working_day"), "departure.last_working_day"),
+    (_with("departure.last_working_day", "18-12-2026"), "departure.last_working_day"),
+    (_with("departure.last_working_day", "2026-02-30"), "departure.last_working_day"),
+    (_without("departure.employee"), "departure.employee"),
+    (_without("departure.employee.email"), "departure.employee.email"),
+    (_with("departure.employee.email", "anna.example.com"), "departure.employee.email"),
+    (_with("departure.employee.language", "Nederlands"), "departure.employee.language"),
+    (_with("departure.employee.timezone", "Mars/Olympus"), "departure.employee.timezone"),
+    (_with("departure.employee.name", 42), "departure.employee.name"),
+    (_with("departure.employee.personal_email", "x@"), "departure.employee.personal_email"),
+    (_with("departure.employee.manager", "Jan"), "departure.employee.manager"),
+    (
+        _with("departure.employee.manager", {"email": "jan"}),
+        "departure.employee.manager.email",
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "field"), SCHEMA_ERRORS)
+async def test_schema_error_names_the_field(
+    sh: Harness, document: dict[str, Any], field: str
+) -> None:
+    status, answer = await sh.post(document)
+    assert status == 400
+    assert answer["field"] == field
+    assert answer["error"].startswith(field + ":")
+    assert "anna" not in answer["error"]  # personal data is never echoed
+    assert await nothing_stored(sh)
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[]", b'{"type": "departure.created", "type": "x"}', b"NaN"]
+)
+async def test_a_body_that_is_no_event_is_a_400_for_body(sh: Harness, body: bytes) -> None:
+    status, answer = await sh.post(body)
+    assert (status, answer["field"]) == (400, "body")
+
+
+# ---------------------------------------------------------------------- size
+
+
+async def test_over_64_kib_is_413_by_content_length(sh: Harness) -> None:
+    document = departure(department="x" * 100)
+    body = json.dumps({**document, "padding": "p" * (64 * 1024)}).encode()
+    status, answer = await raw_post(sh, body, signed(body, NOW))
+    assert status == 413
+    assert "64" in answer["error"] or "65536" in answer["error"]
+    assert await nothing_stored(sh)
+
+
+async def test_over_64_kib_is_413_when_streamed_without_length(sh: Harness) -> None:
+    body = json.dumps({**departure(), "padding": "p" * (64 * 1024)}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    response = await sh.client.post(
+        "/webhooks/departures", data=chunks(), headers=signed(body, NOW)
+    )
+    assert response.status == 413
+    assert await nothing_stored(sh)
+
+
+async def test_exactly_64_kib_is_accepted(sh: Harness) -> None:
+    base = json.dumps({**departure(), "padding": ""}).encode()
+    body = json.dumps({**departure(), "padding": "p" * (64 * 1024 - len(base))}).encode()
+    assert len(body) == 64 * 1024
+    status, _ = await raw_post(sh, body, signed(body, NOW))
+    assert status == 202
+
+
+# ---------------------------------------------------------------------- duplicates and order
+
+
+async def test_repeated_webhook_id_is_a_duplicate_and_changes_nothing(h: Harness) -> None:
+    assert (await h.post(departure(), msg_id="msg_1"))[0] == 202
+    before = await h.one(Departure)
+    cancel = departure("departure.cancelled")
+    status, answer = await h.post(cancel, msg_id="msg_1", at=NOW + timedelta(seconds=30))
+    assert (status, answer) == (202, {"status": "duplicate", "departure_id": "hr-4711"})
+    after = await h.one(Departure)
+    assert (after.status, after.event_at, after.updated_at) == (
+        before.status,
+        before.event_at,
+        before.updated_at,
+    )
+    assert await h.count(Interview, Interview.status == "scheduled") == 1
+    assert await h.count(WebhookEvent) == 1
+
+
+async def test_update_before_create_acts_as_create(h: Harness) -> None:
+    update = departure("departure.updated", last_day="2026-12-18")
+    status, answer = await h.post(update, at=NOW)
+    assert (status, answer["status"], answer["invite_at"]) == (
+        202,
+        "scheduled",
+        "2026-12-11T10:00:00Z",
+    )
+    # The older create arrives late: it must not undo the update's last day.
+    create = departure(last_day="2026-12-31")
+    status, answer = await h.post(create, at=NOW - timedelta(seconds=60))
+    assert (status, answer["status"], answer["stale"]) == (202, "scheduled", True)
+    stored = await h.one(Departure)
+    assert str(stored.last_working_day) == "2026-12-18"
+    assert await h.count(Interview) == 1
+
+
+async def test_cancel_before_create_stays_cancelled(h: Harness) -> None:
+    status, answer = await h.post(departure("departure.cancelled"), at=NOW)
+    assert (status, answer["status"]) == (202, "cancelled")
+    status, answer = await h.post(departure(), at=NOW - timedelta(seconds=5))
+    assert (status, answer["status"], answer["stale"]) == (202, "cancelled", True)
+    # Equal timestamps: the cancellation still wins.
+    status, answer = await h.post(departure("departure.updated"), at=NOW)
+    assert answer["status"] == "cancelled"
+    assert (await h.one(Departure)).status == "cancelled"
+    assert await h.count(Interview) == 0
+    assert await h.count(Employee) == 0  # nothing kept about a withdrawn departure
+
+
+async def test_stale_update_after_newer_changes_nothing(h: Harness) -> None:
+    await h.post(departure(), at=NOW - timedelta(seconds=100))
+    await h.post(departure("departure.updated", last_day="2026-12-23"), at=NOW)
+    status, answer = await h.post(
+        departure("departure.updated", last_day="2027-01-29", department="Sales"),
+        at=NOW - timedelta(seconds=50),
+    )
+    assert (status, answer["stale"], answer["invite_at"]) == (202, True, "2026-12-16T10:00:00Z")
+    assert str((await h.one(Departure)).last_working_day) == "2026-12-23"
+    assert (await h.one(Employee)).department is None
+    job = await h.one(Job, Job.kind == "invite")
+    assert job.due_at == datetime(2026, 12, 16, 10, tzinfo=UTC)
+
+
+async def test_newer_event_after_cancel_reactivates(h: Harness) -> None:
+    await h.post(departure(), at=NOW - timedelta(seconds=10))
+    await h.post(departure("departure.cancelled"), at=NOW - timedelta(seconds=5))
+    assert await h.count(Interview, Interview.status == "cancelled") == 1
+    status, answer = await h.post(departure("departure.updated"), at=NOW)
+    assert (status, answer["status"]) == (202, "scheduled")
+    assert await h.count(Interview, Interview.status == "scheduled") == 1
+
+
+# ---------------------------------------------------------------------- storage down
+
+
+async def test_storage_down_sqlite_is_503_and_nothing_is_stored(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    url = f"sqlite:///{folder / 'exitbot.db'}"
+    async with harness(url, NOW) as h:
+        await h.runtime.db.engine.dispose()  # no pooled connection outlives the volume
+        shutil.move(folder, tmp_path / "away")  # the volume disappears under the server
+        status, answer = await h.post(departure(), msg_id="msg_down")
+        assert status == 503
+        assert "retry" in answer["error"]
+        assert h.metrics.webhooks.labels("storage_unavailable")._value.get() == 1
+        shutil.rmtree(folder, ignore_errors=True)  # anything created while it was away
+        shutil.move(tmp_path / "away", folder)
+        assert await nothing_stored(h)
+        # The sender retries with the same webhook-id: now it is stored, not a duplicate.
+        status, answer = await h.post(departure(), msg_id="msg_down")
+        assert (status, answer["status"]) == (202, "scheduled")
+
+
+@pytest.mark.postgres
+async def test_storage_down_postgres_is_503_and_nothing_is_stored() -> None:
+    if pg.admin_url() is None:
+        pytest.skip(f"PostgreSQL tests need {pg.ENV}")
+    url = pg.create_database()
+    try:
+        real = Runtime.open(settings_for(url), clock=FrozenClock(NOW))
+        await real.close()
+        unreachable = Database("postgresql://postgres@127.0.0.1:1/nowhere")
+        runtime = Runtime(
+            real.settings, unreachable, real.cipher, real.questionnaire, real.service, real.clock
+        )
+        client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
+        await client.start_server()
+        try:
+            body = json.dumps(departure()).encode()
+            response = await client.post(
+                "/webhooks/departures", data=body, headers=signed(body, NOW)
+            )
+            assert response.status == 503
+        finally:
+            await client.close()
+        check = Database(url)
+        async with check.sessions() as session:
+            assert (await session.scalars(select(WebhookEvent))).all() == []
+            assert (await session.scalars(select(Departure))).all() == []
+        await check.dispose()
+    finally:
+        pg.drop_database(url)
+
+
+async def test_failure_mid_transaction_leaves_nothing_half_stored(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.db import StorageUnavailable
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise StorageUnavailable("connection lost")
+
+    monkeypatch.setattr(departures, "schedule", broken)
+    status, _ = await h.post(departure(), msg_id="msg_half")
+    assert status == 503
+    assert await nothing_stored(h)  # webhook id, employee, departure all rolled back
+    monkeypatch.undo()
+    status, answer = await h.post(departure(), msg_id="msg_half")
+    assert (status, answer["status"]) == (202, "scheduled")
