@@ -58,6 +58,8 @@ class Settings:
     fallback_after_last_day: bool = True
     policy: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_POLICY))
     tick_seconds: float = 30.0
+    job_lease_seconds: int = 300  # a claimed job whose worker died is redone after this
+    inbox_retry_seconds: int = 60  # an acknowledged message left unprocessed is redone after this
     playground: str | None = None  # "on" / "off"; unset: on when no chat platform is configured
     teams_service_url: str | None = None  # Bot Connector URL for posting digests to Teams
 
@@ -193,6 +195,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
         fallback_after_last_day=flag("EXITBOT_FALLBACK_AFTER_LAST_DAY", True),
         policy=policy,
         tick_seconds=float(integer("EXITBOT_TICK_SECONDS", 30, minimum=1)),
+        job_lease_seconds=integer("EXITBOT_JOB_LEASE_SECONDS", 300, minimum=5),
+        inbox_retry_seconds=integer("EXITBOT_INBOX_RETRY_SECONDS", 60, minimum=1),
         playground=_on_off(get("EXITBOT_PLAYGROUND")),
         teams_service_url=get("EXITBOT_TEAMS_SERVICE_URL"),
     )

@@ -46,6 +46,20 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+async def release(db: Database, worker: str) -> int:
+    """Hand back every job this worker still holds (graceful shutdown): due again at once."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(Job)
+            .where(Job.status == "claimed", Job.claimed_by == worker)
+            .values(status="due", claimed_by=None, lease_until=None)
+        )
+    released = int(getattr(result, "rowcount", 0) or 0)
+    if released:
+        log.info("released %d claimed job(s) on shutdown", released)
+    return released
+
+
 def insert_ignoring_conflicts(session: AsyncSession, model: type[Any]) -> Any:
     """`INSERT ... ON CONFLICT DO NOTHING` in the session's dialect."""
     dialect = session.get_bind().dialect.name

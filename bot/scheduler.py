@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import METRICS
 from bot.db import StorageUnavailable
-from bot.jobs import worker_id
+from bot.jobs import release, worker_id
 from bot.runtime import Runtime
 from bot.tick import run_tick
 
@@ -83,6 +83,10 @@ def plugin(app: web.Application, runtime: Runtime) -> None:
                 await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_WAIT)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
+        try:
+            await release(runtime.db, ticker.worker)
+        except StorageUnavailable:
+            log.warning("could not release claimed jobs: their leases will expire")
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)

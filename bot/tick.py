@@ -96,13 +96,15 @@ async def run_tick(
             log.exception("periodic %s failed", name)
             _count_error(ctx, f"periodic:{name}")
     kinds = list(ctx.registry.handlers)
+    lease = timedelta(seconds=runtime.settings.job_lease_seconds)
     while ctx.report.jobs_run < max_jobs:
-        batch = await claim(runtime.db, ctx.worker, ctx.now, kinds=kinds)
+        batch = await claim(runtime.db, ctx.worker, ctx.now, kinds=kinds, lease=lease)
         if not batch:
             break
         for job in batch:
             await _run_job(ctx, job)
-    ctx.report.add("inbox messages redone", await runtime.service.process_pending())
+    retry_after = timedelta(seconds=runtime.settings.inbox_retry_seconds)
+    ctx.report.add("inbox messages redone", await runtime.service.process_pending(retry_after))
     return ctx.report
 
 
