@@ -12,6 +12,7 @@ ENCRYPTED = (
     (AnswerRow, "id", "text_enc"),
     (Interview, "id", "state_enc"),
     (InboundMessage, "key", "payload_enc"),
+    (InboundMessage, "key", "reply_enc"),
 )
 
 

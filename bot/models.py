@@ -190,9 +190,11 @@ class InboundMessage(Base):
     interview_id: Mapped[int | None] = mapped_column(
         ForeignKey("interviews.id", ondelete="CASCADE"), index=True
     )
-    # pending | done
+    # pending (acknowledged, not yet processed) | replying (turn stored, reply not yet
+    # confirmed sent) | done
     status: Mapped[str] = mapped_column(String(16), default="pending")
     payload_enc: Mapped[str | None] = mapped_column(Text)
+    reply_enc: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

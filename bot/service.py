@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -91,7 +92,7 @@ class InterviewService:
                     session.add(row)
                     await session.flush()  # a redelivery stops here (unique key)
                     outcome = await self._apply(session, incoming)
-                    row.interview_id = outcome.interview_id
+                    self._keep_reply(row, incoming, outcome)
             except IntegrityError:
                 log.info("duplicate %s message ignored", incoming.channel)
                 return Outcome(duplicate=True)
@@ -123,12 +124,28 @@ class InterviewService:
                     return Outcome(duplicate=True)
                 incoming = _incoming_from_json(json.loads(self.cipher.decrypt(row.payload_enc)))
                 outcome = await self._apply(session, incoming)
-                row.status = "done"
                 row.processed_at = self.clock.now()
                 row.payload_enc = None  # the text now lives (encrypted) in answers only
-                row.interview_id = outcome.interview_id
+                self._keep_reply(row, incoming, outcome)
             self._observe(incoming.channel, started)
         return outcome
+
+    def _keep_reply(self, row: InboundMessage, incoming: Incoming, outcome: Outcome) -> None:
+        """Store the reply with the turn: a crash before it is sent must not lose it."""
+        row.interview_id = outcome.interview_id
+        if not outcome.messages:
+            row.status = "done"
+            return
+        row.status = "replying"
+        row.reply_enc = self.cipher.encrypt(
+            json.dumps(
+                {
+                    "channel": incoming.channel,
+                    "conversation_id": incoming.conversation_id,
+                    "messages": [_message_to_json(m) for m in outcome.messages],
+                }
+            )
+        )
 
     def _inbox_row(self, incoming: Incoming, *, status: str, payload: str | None) -> InboundMessage:
         return InboundMessage(
@@ -167,6 +184,7 @@ class InterviewService:
     async def deliver(
         self, channel_name: str, conversation_id: str, outcome: Outcome, key: str
     ) -> None:
+        """Send a turn's reply, then mark it delivered (until then the tick would resend it)."""
         if not outcome.messages:
             return
         channel = self.channels.get(channel_name)
@@ -174,38 +192,54 @@ class InterviewService:
             log.warning("no channel %r to deliver %d messages", channel_name, len(outcome.messages))
             return
         await channel.send(conversation_id, outcome.messages, key=f"reply:{key}")
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.key == key, InboundMessage.status == "replying")
+                .values(status="done", reply_enc=None)
+            )
 
     async def process_pending(self, older_than: timedelta = timedelta(seconds=60)) -> int:
-        """Finish messages whose processing was cut short (a crash after the platform's ack)."""
+        """Finish what a crash cut short: messages acknowledged but not processed (Slack acks
+        first), and replies stored with their turn but never sent."""
         cutoff = self.clock.now() - older_than
         async with self.db.sessions() as session:
-            keys = (
-                await session.scalars(
-                    select(InboundMessage.key)
-                    .where(InboundMessage.status == "pending", InboundMessage.received_at < cutoff)
+            rows = (
+                await session.execute(
+                    select(InboundMessage.key, InboundMessage.status, InboundMessage.reply_enc)
+                    .where(
+                        InboundMessage.status.in_(("pending", "replying")),
+                        InboundMessage.received_at < cutoff,
+                    )
                     .order_by(InboundMessage.received_at)
                     .limit(200)
                 )
             ).all()
         done = 0
-        for key in keys:
-            outcome = await self.process(key)
-            if outcome.duplicate:
-                continue
-            incoming = await self._address_of(outcome.interview_id)
-            if incoming is not None:
-                await self.deliver(incoming[0], incoming[1], outcome, key)
+        for key, status, reply_enc in rows:
+            if status == "pending":
+                outcome = await self.process(key)
+                if outcome.duplicate:
+                    continue
+                reply_enc = await self._stored_reply(key)
+            if reply_enc is not None:
+                channel, conversation_id, messages = self._reply_of(reply_enc)
+                await self.deliver(channel, conversation_id, Outcome(messages=messages), key)
             done += 1
         return done
 
-    async def _address_of(self, interview_id: int | None) -> tuple[str, str] | None:
-        if interview_id is None:
-            return None
+    async def _stored_reply(self, key: str) -> str | None:
         async with self.db.sessions() as session:
-            interview = await session.get(Interview, interview_id)
-        if interview is None or not interview.channel or not interview.address:
-            return None
-        return interview.channel, interview.address
+            return await session.scalar(
+                select(InboundMessage.reply_enc).where(
+                    InboundMessage.key == key, InboundMessage.status == "replying"
+                )
+            )
+
+    def _reply_of(self, reply_enc: str) -> tuple[str, str, list[conv.OutMessage]]:
+        data = json.loads(self.cipher.decrypt(reply_enc))
+        messages = [_message_from_json(m) for m in data["messages"]]
+        return str(data["channel"]), str(data["conversation_id"]), messages
 
     async def _apply(self, session: AsyncSession, incoming: Incoming) -> Outcome:
         interview = await self._find_interview(session, incoming)
@@ -517,6 +551,24 @@ def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
 
 def _incoming_from_json(data: dict[str, object]) -> Incoming:
     return Incoming(**data)  # type: ignore[arg-type]
+
+
+def _message_to_json(message: conv.OutMessage) -> dict[str, object]:
+    return {
+        "kind": message.kind,
+        "text": message.text,
+        "choices": [[c.value, c.label] for c in message.choices],
+        "question_id": message.question_id,
+    }
+
+
+def _message_from_json(data: dict[str, Any]) -> conv.OutMessage:
+    return conv.OutMessage(
+        kind=data["kind"],
+        text=data["text"],
+        choices=tuple(conv.Choice(value, label) for value, label in data["choices"]),
+        question_id=data["question_id"],
+    )
 
 
 def messages_json(messages: Sequence[conv.OutMessage]) -> list[dict[str, object]]:

@@ -340,7 +340,7 @@ async def test_approvals_prompt_on_a_terminal(
 
     answers = iter(["a", "s", ""])
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers, ""))
     code, out, _ = await _in_thread(run_cli, "approvals")
     assert code == 0
     assert "Approved: the invite for hr-0 goes out" in out

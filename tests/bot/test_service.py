@@ -229,3 +229,42 @@ async def test_a_finished_interview_can_still_be_deleted(runtime: Runtime) -> No
     deleted = await runtime.service.handle(msg("yes", 5))
     assert deleted.status == "deleted"
     assert await count(runtime, AnswerRow) == 0
+
+
+class FlakyChannel(RecordingChannel):
+    """The platform is unreachable for the first send (or the process died right there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def send(self, conversation_id: str, messages: Sequence[OutMessage], *, key: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("platform unreachable")
+        await super().send(conversation_id, messages, key=key)
+
+
+async def test_a_reply_lost_after_the_commit_is_sent_by_the_tick(database_url: str) -> None:
+    from datetime import timedelta
+
+    channel = FlakyChannel()
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": channel})
+    try:
+        await rt.service.begin_chat(
+            channel="console", email="anna@example.com", conversation_id="anna@example.com"
+        )
+        with pytest.raises(ConnectionError):
+            await rt.service.handle(msg("Career growth", 1))
+        assert await count(rt, AnswerRow) == 1  # the answer is safe
+        assert channel.sent == []
+        assert await rt.service.process_pending(timedelta(0)) == 1
+        assert len(channel.sent) == 1
+        assert "value most" in channel.sent[0][1][-1].text  # the very reply that was lost
+        assert await rt.service.process_pending(timedelta(0)) == 0  # and only once
+        async with rt.db.sessions() as s:
+            row = await s.get(InboundMessage, "console:m1")
+        assert row is not None and row.status == "done" and row.reply_enc is None
+    finally:
+        await rt.close()
