@@ -90,6 +90,9 @@ class Channel(Protocol):
         """Post messages in order; `key` identifies this batch for idempotent delivery."""
         ...
 
+    # Optional: `async already_sent(conversation_id, key) -> bool` lets the service check,
+    # after a crash, whether a reply batch reached the platform before sending it again.
+
     async def post_report(self, target: str, report: Report) -> None:
         """Post a report (the HR digest) into a channel, rendered natively."""
         ...

@@ -34,6 +34,7 @@ from adapters.slack_blocks import (
 from adapters.slack_pacing import Limits, Pacer
 from conversations import OutMessage
 
+SENT_EVENT = "exitbot_reply"  # message metadata type marking our replies
 log = logging.getLogger(__name__)
 
 # Errors that mean "this person cannot be reached in Slack", not "try again later".
@@ -195,17 +196,49 @@ class SlackChannel:
     # ------------------------------------------------------------------ messages
 
     async def send(self, conversation_id: str, messages: Sequence[OutMessage], *, key: str) -> None:
-        """Post in order; questions with choices get buttons, every message a text fallback."""
-        for message in messages:
-            await self.post(conversation_id, fallback_text(message), message_blocks(message))
+        """Post in order; questions with choices get buttons, every message a text fallback.
+
+        Each message carries the batch key as message metadata, so `already_sent` can tell
+        after a crash whether the batch reached Slack.
+        """
+        for part, message in enumerate(messages):
+            metadata = {"event_type": SENT_EVENT, "event_payload": {"key": key, "part": part}}
+            await self.post(
+                conversation_id, fallback_text(message), message_blocks(message), metadata
+            )
         log.debug("sent %d Slack message(s) for %s", len(messages), key)
 
-    async def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> str:
+    async def already_sent(self, conversation_id: str, key: str) -> bool:
+        """Did a batch with this key reach the conversation? (Recent history, by metadata.)"""
+        await self.pacer.before("conversations.history")
+        history = await self.client.conversations_history(
+            channel=conversation_id, limit=50, include_all_metadata=True
+        )
+        for message in history.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") != SENT_EVENT:
+                continue
+            if (metadata.get("event_payload") or {}).get("key") == key:
+                return True
+        return False
+
+    async def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         """chat.postMessage; returns the message ts."""
         await self.pacer.before("chat.postMessage", channel)
         try:
             posted = await self.client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
             )
         except SlackApiError as exc:
             error = api_error(exc)

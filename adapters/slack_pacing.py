@@ -4,7 +4,8 @@ rate-limit tiers instead of collecting 429s, without blocking the event loop for
 Slack's published limits apply per method, per app and workspace: Tier 3 ≈ 50+/min
 (users.lookupByEmail, conversations.open, chat.update), Tier 4 ≈ 100+/min (users.info,
 files.*), and chat.postMessage's special limit of about one message per second per channel
-with short bursts, plus several hundred per minute across the workspace. Each limit is a
+with short bursts, plus an undocumented workspace-wide ceiling (a generous guard here).
+Each limit is a
 token bucket (one per method, one per channel for posting);
 a caller that finds the bucket empty reserves the next token and sleeps until it is due, so
 waiting callers are served in arrival order and callers of other buckets are not delayed.
@@ -30,7 +31,9 @@ class Limits:
     tier3: Rate = Rate(50 / 60, 10)
     tier4: Rate = Rate(100 / 60, 20)
     post_per_channel: Rate = Rate(1.0, 4)
-    post_workspace: Rate = Rate(300 / 60, 30)
+    # Slack documents no fixed workspace-wide figure for chat.postMessage; this only keeps a
+    # runaway loop from flooding. Conversations must never queue behind each other here.
+    post_workspace: Rate = Rate(100.0, 200)
 
     @classmethod
     def unlimited(cls) -> Limits:
@@ -39,7 +42,9 @@ class Limits:
         return cls(fast, fast, fast, fast)
 
 
-TIER3 = frozenset({"users.lookupByEmail", "conversations.open", "chat.update"})
+TIER3 = frozenset(
+    {"users.lookupByEmail", "conversations.open", "chat.update", "conversations.history"}
+)
 TIER4 = frozenset({"users.info", "files.getUploadURLExternal", "files.completeUploadExternal"})
 
 

@@ -192,6 +192,9 @@ class InterviewService:
             log.warning("no channel %r to deliver %d messages", channel_name, len(outcome.messages))
             return
         await channel.send(conversation_id, outcome.messages, key=f"reply:{key}")
+        await self._mark_delivered(key)
+
+    async def _mark_delivered(self, key: str) -> None:
         async with self.db.transaction() as session:
             await session.execute(
                 update(InboundMessage)
@@ -222,11 +225,40 @@ class InterviewService:
                 if outcome.duplicate:
                     continue
                 reply_enc = await self._stored_reply(key)
+            elif not await self._claim_resend(key, cutoff):
+                continue  # another replica's tick is resending it
             if reply_enc is not None:
                 channel, conversation_id, messages = self._reply_of(reply_enc)
-                await self.deliver(channel, conversation_id, Outcome(messages=messages), key)
+                if status == "replying" and await self._reached(channel, conversation_id, key):
+                    await self._mark_delivered(key)  # sent just before a crash: not twice
+                else:
+                    await self.deliver(channel, conversation_id, Outcome(messages=messages), key)
             done += 1
         return done
+
+    async def _reached(self, channel_name: str, conversation_id: str, key: str) -> bool:
+        check = getattr(self.channels.get(channel_name), "already_sent", None)
+        if check is None:
+            return False
+        try:
+            return bool(await check(conversation_id, f"reply:{key}"))
+        except Exception:  # cannot tell: sending again is better than never
+            log.warning("could not check whether reply %s was delivered", key, exc_info=True)
+            return False
+
+    async def _claim_resend(self, key: str, cutoff: datetime) -> bool:
+        """Take a stale unsent reply for this process (moves its clock, so nobody else does)."""
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(InboundMessage)
+                .where(
+                    InboundMessage.key == key,
+                    InboundMessage.status == "replying",
+                    InboundMessage.received_at < cutoff,
+                )
+                .values(received_at=self.clock.now())
+            )
+        return bool(getattr(result, "rowcount", 0))
 
     async def _stored_reply(self, key: str) -> str | None:
         async with self.db.sessions() as session:

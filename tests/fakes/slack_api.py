@@ -521,6 +521,20 @@ class FakeSlackAPI:
         self.messages[channel][ts] = msg
         return {"channel": channel, "ts": ts, "message": msg}
 
+    def _conversations_history(self, args):
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        channel = self._resolve_channel(str(channel))
+        limit = int(args.get("limit") or 100)
+        newest_first = sorted(self.messages[channel].values(), key=lambda m: m["ts"], reverse=True)
+        keep_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        history = [
+            m if keep_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in newest_first[:limit]
+        ]
+        return {"messages": history, "has_more": len(newest_first) > limit}
+
     def _chat_update(self, args):
         channel, ts = args.get("channel"), args.get("ts")
         if not channel:
@@ -646,6 +660,7 @@ class FakeSlackAPI:
         "users.info": _users_info,
         "conversations.open": _conversations_open,
         "chat.postMessage": _chat_post_message,
+        "conversations.history": _conversations_history,
         "chat.update": _chat_update,
         "chat.postEphemeral": _chat_post_ephemeral,
         "views.open": _views_open,

@@ -104,3 +104,15 @@ async def test_bot_not_in_the_hr_channel_says_how_to_fix_it(channel, fake, caplo
     with caplog.at_level(logging.ERROR), pytest.raises(SlackApiError):
         await channel.post_report(HR_CHANNEL, Report("Digest", ()))
     assert "invite the bot into it" in caplog.text
+
+
+async def test_a_sent_batch_is_recognised_after_a_crash(channel, fake):
+    """Replies carry their batch key as message metadata; recovery asks before resending."""
+    fake.add_user("U77", "tess@example.com", "Tess")
+    opened = await channel.open_conversation("tess@example.com")
+    batch = [OutMessage(kind="info", text="one"), OutMessage(kind="question", text="two?")]
+    await channel.send(opened.conversation_id, batch, key="reply:slack:Ev1")
+    posted = fake.calls_to("chat.postMessage")
+    assert [c.args["metadata"]["event_payload"]["key"] for c in posted] == ["reply:slack:Ev1"] * 2
+    assert await channel.already_sent(opened.conversation_id, "reply:slack:Ev1")
+    assert not await channel.already_sent(opened.conversation_id, "reply:slack:Ev2")

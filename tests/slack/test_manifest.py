@@ -15,6 +15,7 @@ SCOPES_OF = {
     "users_lookupByEmail": {"users:read", "users:read.email"},
     "users_info": {"users:read", "users:read.email"},  # the email in the profile
     "conversations_open": {"im:write"},
+    "conversations_history": {"im:history"},  # did a reply reach the DM before a crash?
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
     "files_upload_v2": {"files:write"},
