@@ -52,7 +52,7 @@ def questionnaire_check(args: argparse.Namespace, settings: Settings) -> int:
     problems = conv.check_questionnaire(text, str(path))
     if problems:
         for problem in problems:
-            print(f"{path}: {problem}")
+            print(problem)
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     questionnaire = conv.load_questionnaire(text)
