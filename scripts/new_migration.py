@@ -1,7 +1,7 @@
 """Developer tool: autogenerate a migration from bot/models.py.
 
-    python scripts/new_migration.py "add web links"          # a new revision on top of head
-    python scripts/new_migration.py --replace-initial          # rebuild 0001 (before any release)
+python scripts/new_migration.py "add web links"          # a new revision on top of head
+python scripts/new_migration.py --replace-initial          # rebuild 0001 (before any release)
 """
 
 from __future__ import annotations
