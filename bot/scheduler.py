@@ -42,6 +42,10 @@ class Ticker:
         except StorageUnavailable:
             log.warning("tick skipped: the database is unavailable")
             return
+        except asyncio.CancelledError:
+            # Shutdown ran out of patience; claimed jobs are handed back or their leases expire.
+            log.info("tick cancelled by shutdown")
+            return
         except Exception:
             log.exception("tick failed")
             return
