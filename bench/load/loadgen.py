@@ -466,7 +466,11 @@ class Stack:
                 "EXITBOT_HOST": "127.0.0.1",
             }
         )
-        script = self.args.serve_script or str(here / "serve.py")
+        script = (
+            str(Path(self.args.serve_script).resolve())
+            if self.args.serve_script
+            else str(here / "serve.py")
+        )
         serve = [python, script, "--pacing", self.args.pacing]
         for _ in range(target.replicas):
             self._spawn(target, serve, env)
@@ -564,7 +568,7 @@ class PhaseResult:
     bad_outros: int
     machine_busy_pct: float  # of all CPUs together (100 % = every core busy)
     steal_pct: float  # of all CPUs: taken by the hypervisor
-    other_cpu_pct: float  # of one core: busy but not the load generator, target or postgres
+    other_cpu_pct: float  # of one core: run here but not by load generator, target, postgres
     loadgen_cpu_pct: float  # of one core
     target_cpu_pct: float
     postgres_cpu_pct: float
@@ -819,6 +823,7 @@ class Driver:
         cpus = os.cpu_count() or 1
         elapsed = max(1e-9, cpu_marks["total1"] - cpu_marks["total"])
         busy_pct = 100 * (cpu_marks["busy1"] - cpu_marks["busy"]) / elapsed
+        steal_pct = 100 * (cpu_marks["steal1"] - cpu_marks["steal"]) / elapsed
         ours = sum(cpu_marks[k + "1"] - cpu_marks[k] for k in ("lg", "tg", "pg"))
         return PhaseResult(
             target=self.target.name,
@@ -834,8 +839,8 @@ class Driver:
             completed_interviews=completed,
             bad_outros=bad_outros,
             machine_busy_pct=busy_pct,
-            steal_pct=100 * (cpu_marks["steal1"] - cpu_marks["steal"]) / elapsed,
-            other_cpu_pct=max(0.0, busy_pct * cpus - 100 * ours / wall),
+            steal_pct=steal_pct,
+            other_cpu_pct=max(0.0, (busy_pct - steal_pct) * cpus - 100 * ours / wall),
             loadgen_cpu_pct=100 * (cpu_marks["lg1"] - cpu_marks["lg"]) / wall,
             target_cpu_pct=100 * (cpu_marks["tg1"] - cpu_marks["tg"]) / wall,
             postgres_cpu_pct=100 * (cpu_marks["pg1"] - cpu_marks["pg"]) / wall,
@@ -1017,7 +1022,11 @@ def machine() -> dict[str, Any]:
             return "?"
         return done.stdout.strip()
 
-    dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if line[:2] != "??"]
+    dirty = [
+        line.split(maxsplit=1)[-1]
+        for line in git("status", "--porcelain").splitlines()
+        if not line.startswith("??")
+    ]
     return {
         "commit": git("rev-parse", "--short", "HEAD"),
         "modified_files": dirty,
