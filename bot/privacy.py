@@ -225,17 +225,9 @@ def register(built: TickRegistry) -> None:
 
 
 async def _ensure_daily(ctx: TickContext) -> None:
-    from bot.jobs import ensure_job
+    from bot.tick import ensure_daily
 
-    day = ctx.now.date().isoformat()
-    async with ctx.runtime.db.transaction() as session:
-        await ensure_job(
-            session,
-            kind="retention_purge",
-            key=f"retention_purge:{day}",
-            due_at=ctx.now,
-            now=ctx.now,
-        )
+    await ensure_daily(ctx, "retention_purge")
 
 
 async def _purge_job(ctx: TickContext, job: ClaimedJob) -> datetime | None:

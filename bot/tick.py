@@ -138,16 +138,15 @@ def _register_housekeeping(built: TickRegistry) -> None:
     built.periodic["purge_webhooks"] = _ensure_daily_purge
 
 
-async def _ensure_daily_purge(ctx: TickContext) -> None:
+async def ensure_daily(ctx: TickContext, kind: str) -> None:
+    """Create today's job of `kind` once (keyed by the date), due now."""
     day = ctx.now.date().isoformat()
     async with ctx.runtime.db.transaction() as session:
-        await ensure_job(
-            session,
-            kind="purge_webhooks",
-            key=f"purge_webhooks:{day}",
-            due_at=ctx.now,
-            now=ctx.now,
-        )
+        await ensure_job(session, kind=kind, key=f"{kind}:{day}", due_at=ctx.now, now=ctx.now)
+
+
+async def _ensure_daily_purge(ctx: TickContext) -> None:
+    await ensure_daily(ctx, "purge_webhooks")
 
 
 async def purge_webhooks(ctx: TickContext, job: ClaimedJob) -> datetime | None:
