@@ -58,6 +58,12 @@ async def run(url: str, interviews: int) -> list[float]:
     rt = await asyncio.to_thread(Runtime.open, settings, channels={"console": NullChannel()})
     timings: list[float] = []
     try:
+        # Warm-up, not measured: SQLAlchemy compiles each statement once per process.
+        for n in range(-2, 0):
+            email = f"warm{n}@example.com"
+            await rt.service.begin_chat(channel="console", email=email, conversation_id=email)
+            for i, answer in enumerate(ANSWERS):
+                await rt.service.handle(Incoming("console", email, email, answer, f"{n}-{i}"))
         for n in range(interviews):
             email = f"bench{n}@example.com"
             await rt.service.begin_chat(channel="console", email=email, conversation_id=email)

@@ -7,10 +7,13 @@ A custom questionnaire feeds the digest by reusing the model form's question ids
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.models import AnswerRow, Departure, Employee, FactTheme, Interview, InterviewFact
@@ -26,57 +29,108 @@ def period_of(moment: datetime, timezone: str) -> str:
 async def record(
     session: AsyncSession, interview: Interview, settings: Settings, now: datetime
 ) -> InterviewFact:
-    """Write the facts of a just-confirmed interview (replacing any unpublished earlier ones).
+    """`record_sync` on an async session."""
+    return await session.run_sync(record_sync, interview, settings, now)
+
+
+def record_sync(
+    session: Session, interview: Interview, settings: Settings, now: datetime
+) -> InterviewFact:
+    """`write` for an ORM interview; the fact row."""
+    session.flush()
+    fact_id = write(
+        session.connection(),
+        interview.id,
+        interview.employee_id,
+        interview.departure_id,
+        settings,
+        now,
+    )
+    fact = session.get(InterviewFact, fact_id)
+    assert fact is not None
+    return fact
+
+
+_FACTS = cast(Table, InterviewFact.__table__)
+_THEMES = cast(Table, FactTheme.__table__)
+_REMOVE = delete(_FACTS).where(
+    _FACTS.c.interview_id == bindparam("interview_id"), _FACTS.c.digest_id.is_(None)
+)
+_PUBLISHED = select(_FACTS.c.id).where(_FACTS.c.interview_id == bindparam("interview_id"))
+_ANSWERS = select(AnswerRow.question_id, AnswerRow.seq, AnswerRow.value, AnswerRow.themes).where(
+    AnswerRow.interview_id == bindparam("interview_id")
+)
+_ORIGIN = select(
+    select(Employee.department).where(Employee.id == bindparam("employee")).scalar_subquery(),
+    select(Departure.kind).where(Departure.id == bindparam("departure")).scalar_subquery(),
+)
+_INSERT_FACT = insert(_FACTS).returning(_FACTS.c.id)
+_INSERT_THEMES = insert(_THEMES)
+
+
+def write(
+    conn: Connection,
+    interview_id: int,
+    employee_id: int | None,
+    departure_id: int | None,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Write the facts of a just-confirmed interview (replacing any unpublished earlier ones);
+    the fact id.
 
     Facts a digest already published are kept as they are: changing them afterwards would
     let the next digest reveal one person's change by comparison.
     """
-    await remove(session, interview.id)
-    published = await session.scalar(
-        select(InterviewFact).where(InterviewFact.interview_id == interview.id)
-    )
+    conn.execute(_REMOVE, {"interview_id": interview_id})
+    published = conn.scalar(_PUBLISHED, {"interview_id": interview_id})
     if published is not None:
-        return published
-    rows = (
-        await session.execute(
-            select(AnswerRow.question_id, AnswerRow.seq, AnswerRow.value, AnswerRow.themes).where(
-                AnswerRow.interview_id == interview.id
-            )
-        )
-    ).all()
-    fact = InterviewFact(interview_id=interview.id, period=period_of(now, settings.timezone))
-    if interview.employee_id is not None:
-        employee = await session.get(Employee, interview.employee_id)
-        fact.department = employee.department if employee else None
-    if interview.departure_id is not None:
-        departure = await session.get(Departure, interview.departure_id)
-        fact.departure_kind = departure.kind if departure else None
+        return int(published)
+    fact: dict[str, object] = {
+        "interview_id": interview_id,
+        "period": period_of(now, settings.timezone),
+        "department": None,
+        "departure_kind": None,
+        "main_reason": None,
+        "come_back": None,
+        "recommend": None,
+        "manager_score": None,
+        "digest_id": None,
+    }
+    if employee_id is not None or departure_id is not None:
+        origin = conn.execute(_ORIGIN, {"employee": employee_id, "departure": departure_id}).one()
+        fact["department"], fact["departure_kind"] = origin
     themes: set[tuple[str, str]] = set()
-    for question_id, seq, value, theme_list in rows:
+    for question_id, seq, value, theme_list in conn.execute(
+        _ANSWERS, {"interview_id": interview_id}
+    ):
         if seq == 0 and value is not None:
             if question_id == "main_reason":
-                fact.main_reason = value
+                fact["main_reason"] = value
             elif question_id == "come_back":
-                fact.come_back = value
+                fact["come_back"] = value
             elif question_id in SCORE_QUESTIONS and value.lstrip("-").isdigit():
-                setattr(fact, SCORE_QUESTIONS[question_id], int(value))
+                fact[SCORE_QUESTIONS[question_id]] = int(value)
         for theme in (theme_list or "").split(","):
             if theme:
                 themes.add((question_id, theme))
-    session.add(fact)
-    await session.flush()
-    for source, theme in sorted(themes):
-        session.add(FactTheme(fact_id=fact.id, source=source, theme=theme))
-    return fact
+    fact_id = int(conn.execute(_INSERT_FACT, fact).scalar_one())
+    if themes:
+        conn.execute(
+            _INSERT_THEMES,
+            [{"fact_id": fact_id, "source": src, "theme": theme} for src, theme in sorted(themes)],
+        )
+    return fact_id
 
 
 async def remove(session: AsyncSession, interview_id: int) -> None:
+    """`remove_sync` on an async session."""
+    await session.run_sync(remove_sync, interview_id)
+
+
+def remove_sync(session: Session | Connection, interview_id: int) -> None:
     """Drop the facts of one interview unless a digest already published them."""
-    await session.execute(
-        delete(InterviewFact).where(
-            InterviewFact.interview_id == interview_id, InterviewFact.digest_id.is_(None)
-        )
-    )
+    session.execute(_REMOVE, {"interview_id": interview_id})
 
 
 async def forget_departures(session: AsyncSession, employee_id: int) -> None:

@@ -202,7 +202,7 @@ async def _invite_on(
         turn = conv.invite(
             runtime.questionnaire, interview.language, min_group=settings.min_group_size
         )
-        await service._store_turn(session, interview, turn, message_key=job.key, now=now)
+        await service.store_turn(session, interview, turn, message_key=job.key, now=now)
         interview.status = "invited"
         interview.invited_at = now
         interview.channel = channel.name

@@ -62,4 +62,5 @@ class Runtime:
         self.service.channels[channel.name] = channel
 
     async def close(self) -> None:
+        await self.service.close()
         await self.db.dispose()

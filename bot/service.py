@@ -1,8 +1,10 @@
 """The one place that joins the engine, storage and channels.
 
-Data flow of one answer: an adapter builds an `Incoming` → `accept` records it durably (the
-inbox; a redelivery is recognised here) → `process` locks the interview, runs the pure engine,
-stores answers and the new state in one short transaction → after commit, replies are sent.
+Data flow of one answer: an adapter builds an `Incoming` → `record` hands it to the turn
+writer (`bot.writer`), which records it in the inbox (a redelivery is recognised here), locks
+the interview, runs the pure engine and stores answers, state and the reply in one short
+transaction (shared with whatever other turns arrived meanwhile) → after commit the reply is
+sent (`deliver`) and marked sent; until then the tick would resend it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,35 +23,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import conversations as conv
 from adapters.base import Channel, Incoming
 from bot import facts as facts_mod
-from bot import privacy, texts
+from bot import privacy
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.db import Database
-from bot.models import (
-    AnswerRow,
-    Employee,
-    InboundMessage,
-    Interview,
-    Job,
-    PlatformIdentity,
+from bot.models import Employee, InboundMessage, Interview, PlatformIdentity
+from bot.turns import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    REOPENABLE_STATUSES,
+    Outcome,
+    Turns,
+    message_from_json,
 )
+from bot.writer import TurnWriter
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "REOPENABLE_STATUSES",
+    "InterviewService",
+    "Outcome",
+    "TurnObserver",
+    "messages_json",
+]
 
 log = logging.getLogger(__name__)
-
-OPEN_STATUSES = ("invited", "in_progress", "paused")
-REOPENABLE_STATUSES = ("completed", "stopped")
-CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What handling one incoming message did."""
-
-    duplicate: bool = False
-    interview_id: int | None = None
-    status: str | None = None
-    messages: list[conv.OutMessage] = field(default_factory=list)
 
 
 class InterviewService:
@@ -70,6 +68,8 @@ class InterviewService:
         self.questionnaire = questionnaire
         self.channels: dict[str, Channel] = dict(channels or {})
         self.clock = clock or SystemClock()
+        self.turns = Turns(settings, cipher, questionnaire, self.clock)
+        self.writer = TurnWriter(db, self.turns)
         self.observers: list[TurnObserver] = []
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -78,37 +78,39 @@ class InterviewService:
     # ------------------------------------------------------------------ inbound messages
 
     async def handle(self, incoming: Incoming) -> Outcome:
-        """Record, process and answer one message in a single transaction, then reply.
+        """Record and process one message, then send the reply.
 
         For channels that wait for our answer (terminal, web, Teams): if anything fails
         before the commit, nothing is stored and the platform's redelivery starts afresh.
         """
         with self._tracking():
+            outcome = await self.record(incoming)
+            await self.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
+        return outcome
+
+    async def record(self, incoming: Incoming) -> Outcome:
+        """Record the message, run the turn and store it with its reply, in one transaction;
+        nothing is sent yet (`deliver` does). A message seen before comes back a duplicate.
+
+        Slack calls this before acknowledging an event: once it returns, the answer and the
+        reply are durable, and a crash before `deliver` is repaired by the tick.
+        """
+        with self._tracking():
             started = self.clock.now()
-            try:
-                async with self.db.transaction() as session:
-                    row = self._inbox_row(incoming, status="done", payload=None)
-                    row.processed_at = started
-                    session.add(row)
-                    await session.flush()  # a redelivery stops here (unique key)
-                    outcome = await self._apply(session, incoming)
-                    self._keep_reply(row, incoming, outcome)
-            except IntegrityError:
+            outcome = await self.writer.record(incoming)
+            if outcome.duplicate:
                 log.info("duplicate %s message ignored", incoming.channel)
-                return Outcome(duplicate=True)
-            self._observe(incoming.channel, started)
-        await self.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
+            else:
+                self._observe(incoming.channel, started)
         return outcome
 
     async def accept(self, incoming: Incoming) -> bool:
-        """Record the message durably before acting on it; False when it was seen before.
-
-        For platforms that are acknowledged before the work is done (Slack's Events API).
-        """
+        """Record the message durably without processing it yet (`process` does, or the
+        tick); False when it was seen before."""
         payload = self.cipher.encrypt(json.dumps(_incoming_to_json(incoming)))
         try:
             async with self.db.transaction() as session:
-                session.add(self._inbox_row(incoming, status="pending", payload=payload))
+                session.add(self.turns.inbox_row(incoming, status="pending", payload=payload))
         except IntegrityError:
             log.info("duplicate %s message ignored", incoming.channel)
             return False
@@ -123,39 +125,31 @@ class InterviewService:
                 if row is None or row.status == "done" or row.payload_enc is None:
                     return Outcome(duplicate=True)
                 incoming = _incoming_from_json(json.loads(self.cipher.decrypt(row.payload_enc)))
-                outcome = await self._apply(session, incoming)
+                outcome = await session.run_sync(self.turns.apply, incoming)
                 row.processed_at = self.clock.now()
                 row.payload_enc = None  # the text now lives (encrypted) in answers only
-                self._keep_reply(row, incoming, outcome)
+                self.turns.keep_reply(row, incoming, outcome)
             self._observe(incoming.channel, started)
         return outcome
 
-    def _keep_reply(self, row: InboundMessage, incoming: Incoming, outcome: Outcome) -> None:
-        """Store the reply with the turn: a crash before it is sent must not lose it."""
-        row.interview_id = outcome.interview_id
-        if not outcome.messages:
-            row.status = "done"
-            return
-        row.status = "replying"
-        row.reply_enc = self.cipher.encrypt(
-            json.dumps(
-                {
-                    "channel": incoming.channel,
-                    "conversation_id": incoming.conversation_id,
-                    "messages": [_message_to_json(m) for m in outcome.messages],
-                }
+    async def store_turn(
+        self,
+        session: AsyncSession,
+        interview: Interview,
+        turn: conv.Turn,
+        *,
+        message_key: str,
+        now: datetime,
+    ) -> None:
+        """`Turns.store_turn` inside an async transaction (invites, web chat, begin_chat)."""
+        await session.run_sync(
+            lambda sync: self.turns.store_turn(
+                sync, interview, turn, message_key=message_key, now=now
             )
         )
 
-    def _inbox_row(self, incoming: Incoming, *, status: str, payload: str | None) -> InboundMessage:
-        return InboundMessage(
-            key=incoming.key,
-            channel=incoming.channel,
-            interview_id=incoming.interview_id,
-            status=status,
-            payload_enc=payload,
-            received_at=self.clock.now(),
-        )
+    def state_of(self, interview: Interview) -> dict[str, object]:
+        return self.turns.state_of(interview)
 
     @contextmanager
     def _tracking(self) -> Iterator[None]:
@@ -191,16 +185,20 @@ class InterviewService:
         if channel is None:
             log.warning("no channel %r to deliver %d messages", channel_name, len(outcome.messages))
             return
-        await channel.send(conversation_id, outcome.messages, key=f"reply:{key}")
-        await self._mark_delivered(key)
+        with self._tracking():
+            await channel.send(conversation_id, outcome.messages, key=f"reply:{key}")
+            self.writer.mark_sent(key)
+
+    async def flush(self) -> None:
+        """Wait until every turn and "reply sent" mark handed in so far is stored."""
+        await self.writer.flush()
+
+    async def close(self) -> None:
+        await self.writer.close()
 
     async def _mark_delivered(self, key: str) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.key == key, InboundMessage.status == "replying")
-                .values(status="done", reply_enc=None)
-            )
+        self.writer.mark_sent(key)
+        await self.writer.flush()
 
     async def process_pending(self, older_than: timedelta = timedelta(seconds=60)) -> int:
         """Finish what a crash cut short: messages acknowledged but not processed (Slack acks
@@ -234,6 +232,7 @@ class InterviewService:
                 else:
                     await self.deliver(channel, conversation_id, Outcome(messages=messages), key)
             done += 1
+        await self.writer.flush()  # the "sent" marks, before the tick reports
         return done
 
     async def _reached(self, channel_name: str, conversation_id: str, key: str) -> bool:
@@ -270,138 +269,8 @@ class InterviewService:
 
     def _reply_of(self, reply_enc: str) -> tuple[str, str, list[conv.OutMessage]]:
         data = json.loads(self.cipher.decrypt(reply_enc))
-        messages = [_message_from_json(m) for m in data["messages"]]
+        messages = [message_from_json(m) for m in data["messages"]]
         return str(data["channel"]), str(data["conversation_id"]), messages
-
-    async def _apply(self, session: AsyncSession, incoming: Incoming) -> Outcome:
-        interview = await self._find_interview(session, incoming)
-        if interview is None:
-            language = _language_of(incoming.locale, self.settings.language)
-            return Outcome(messages=[texts.no_interview(language)])
-        state = self._state_of(interview)
-        now = self.clock.now()
-        turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
-        await self._store_turn(session, interview, turn, message_key=incoming.key, now=now)
-        interview.channel = incoming.channel
-        interview.address = incoming.conversation_id
-        return Outcome(
-            interview_id=interview.id, status=interview.status, messages=list(turn.messages)
-        )
-
-    async def _find_interview(self, session: AsyncSession, incoming: Incoming) -> Interview | None:
-        if incoming.interview_id is not None:
-            interview = await session.get(Interview, incoming.interview_id, with_for_update=True)
-            usable = (*OPEN_STATUSES, *REOPENABLE_STATUSES)
-            return interview if interview and interview.status in usable else None
-        employee_id = await session.scalar(
-            select(PlatformIdentity.employee_id).where(
-                PlatformIdentity.platform == incoming.channel,
-                PlatformIdentity.user_id == incoming.user_id,
-            )
-        )
-        if employee_id is None and incoming.email:
-            employee_id = await session.scalar(
-                select(Employee.id).where(Employee.email == incoming.email.lower())
-            )
-        if employee_id is None:
-            return None
-        interview = await session.scalar(
-            select(Interview)
-            .where(Interview.employee_id == employee_id, Interview.status.in_(OPEN_STATUSES))
-            .order_by(Interview.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
-        if interview is not None:
-            return interview
-        # A finished interview still answers ("delete my answers" after stop or completion)
-        # until retention purges it.
-        return await session.scalar(
-            select(Interview)
-            .where(
-                Interview.employee_id == employee_id,
-                Interview.status.in_(REOPENABLE_STATUSES),
-                Interview.purged_at.is_(None),
-                Interview.state_enc.is_not(None),
-            )
-            .order_by(Interview.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
-
-    # ------------------------------------------------------------------ state and answers
-
-    def _state_of(self, interview: Interview) -> dict[str, object]:
-        if not interview.state_enc:
-            return {}
-        loaded: dict[str, object] = json.loads(self.cipher.decrypt(interview.state_enc))
-        return loaded
-
-    async def _store_turn(
-        self,
-        session: AsyncSession,
-        interview: Interview,
-        turn: conv.Turn,
-        *,
-        message_key: str,
-        now: datetime,
-    ) -> None:
-        if turn.erase_all:
-            await session.execute(delete(AnswerRow).where(AnswerRow.interview_id == interview.id))
-        elif turn.discard:
-            await session.execute(
-                delete(AnswerRow).where(
-                    AnswerRow.interview_id == interview.id,
-                    AnswerRow.question_id.in_(turn.discard),
-                )
-            )
-        for position, answer in enumerate(turn.store):
-            session.add(
-                AnswerRow(
-                    interview_id=interview.id,
-                    question_id=answer.question_id,
-                    seq=answer.seq,
-                    message_key=message_key if position == 0 else f"{message_key}#{position}",
-                    text_enc=self.cipher.encrypt(answer.text) if answer.text else None,
-                    value=answer.value,
-                    themes=",".join(answer.themes) or None,
-                    created_at=now,
-                )
-            )
-        previous = interview.status
-        interview.status = turn.status
-        interview.state_enc = self.cipher.encrypt(json.dumps(turn.state))
-        interview.last_activity_at = now
-        interview.updated_at = now
-        if turn.status == "in_progress" and interview.started_at is None:
-            interview.started_at = now
-        if turn.status != previous:
-            await self._on_status_change(session, interview, previous, now)
-
-    async def _on_status_change(
-        self, session: AsyncSession, interview: Interview, previous: str, now: datetime
-    ) -> None:
-        if interview.status in CLOSED_STATUSES or interview.status == "in_progress":
-            # Pending invite reminders no longer apply once the invite was answered.
-            await session.execute(
-                update(Job)
-                .where(
-                    Job.interview_id == interview.id,
-                    Job.status == "due",
-                    Job.kind.in_(
-                        ("remind_invite",)
-                        if interview.status == "in_progress"
-                        else ("invite", "remind_invite", "remind_idle", "expire")
-                    ),
-                )
-                .values(status="cancelled", done_at=now)
-            )
-        if interview.status == "completed":
-            interview.completed_at = now
-            await facts_mod.record(session, interview, self.settings, now)
-        if interview.status == "deleted":
-            await facts_mod.remove(session, interview.id)
-        log.info("interview %s: %s -> %s", interview.id, previous, interview.status)
 
     # ------------------------------------------------------------------ starting interviews
 
@@ -435,7 +304,7 @@ class InterviewService:
                 .with_for_update()
             )
             if interview is not None:
-                turn = conv.resume(self.questionnaire, self._state_of(interview))
+                turn = conv.resume(self.questionnaire, self.state_of(interview))
             else:
                 lang = language or employee.language or self.settings.language
                 interview = self.new_interview(employee_id=employee.id, language=lang, now=now)
@@ -447,7 +316,7 @@ class InterviewService:
                     min_group=self.settings.min_group_size,
                     retention_days=self.settings.retention_days,
                 )
-            await self._store_turn(
+            await self.store_turn(
                 session, interview, turn, message_key=f"{channel}:begin:{interview.id}", now=now
             )
             interview.channel = channel
@@ -560,12 +429,6 @@ TurnObserver = Callable[[str, timedelta], None]
 """Called after each processed turn with (channel, duration); used for metrics."""
 
 
-def _language_of(locale: str | None, default: str) -> str:
-    if locale and locale[:2].lower() in {"en", "nl"}:
-        return locale[:2].lower()
-    return default
-
-
 def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
     return {
         "channel": incoming.channel,
@@ -583,24 +446,6 @@ def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
 
 def _incoming_from_json(data: dict[str, object]) -> Incoming:
     return Incoming(**data)  # type: ignore[arg-type]
-
-
-def _message_to_json(message: conv.OutMessage) -> dict[str, object]:
-    return {
-        "kind": message.kind,
-        "text": message.text,
-        "choices": [[c.value, c.label] for c in message.choices],
-        "question_id": message.question_id,
-    }
-
-
-def _message_from_json(data: dict[str, Any]) -> conv.OutMessage:
-    return conv.OutMessage(
-        kind=data["kind"],
-        text=data["text"],
-        choices=tuple(conv.Choice(value, label) for value, label in data["choices"]),
-        question_id=data["question_id"],
-    )
 
 
 def messages_json(messages: Sequence[conv.OutMessage]) -> list[dict[str, object]]:

@@ -99,7 +99,7 @@ class WebDesk:
                 raise LinkRefused(404)
             language = interview.language
             ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
-            state = runtime.service._state_of(interview) if ready else {}
+            state = runtime.service.state_of(interview) if ready else {}
         if not ready:
             return await self._open_fresh(interview_id)
         # A page view changes nothing: it shows where the interview stands. A chat begun a
@@ -117,7 +117,7 @@ class WebDesk:
             if interview is None or interview.status not in links.LINKABLE_STATUSES:
                 raise LinkRefused(410, interview.language if interview else None)
             if interview.state_enc:
-                turn = conv.resume(runtime.questionnaire, runtime.service._state_of(interview))
+                turn = conv.resume(runtime.questionnaire, runtime.service.state_of(interview))
             else:
                 turn = conv.invite(
                     runtime.questionnaire,
@@ -125,7 +125,7 @@ class WebDesk:
                     min_group=runtime.settings.min_group_size,
                     retention_days=runtime.settings.retention_days,
                 )
-            await runtime.service._store_turn(
+            await runtime.service.store_turn(
                 session, interview, turn, message_key=f"web:open:{interview.id}", now=now
             )
             interview.invited_at = interview.invited_at or now

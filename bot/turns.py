@@ -1,0 +1,463 @@
+"""One interview turn against storage: find the interview, run the engine, store the result.
+
+Synchronous SQLAlchemy on purpose: the same code runs in the turn writer's thread (a whole
+batch of turns in one transaction, see `bot.writer`) and, through `AsyncSession.run_sync`,
+inside the async transactions of invites, the web chat and the tick.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+import conversations as conv
+from adapters.base import Incoming
+from bot import facts as facts_mod
+from bot import texts
+from bot.clock import Clock
+from bot.config import Settings
+from bot.crypto import Cipher
+from bot.models import AnswerRow, Employee, InboundMessage, Interview, Job, PlatformIdentity
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = ("invited", "in_progress", "paused")
+REOPENABLE_STATUSES = ("completed", "stopped")
+CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one incoming message did."""
+
+    duplicate: bool = False
+    interview_id: int | None = None
+    status: str | None = None
+    messages: list[conv.OutMessage] = field(default_factory=list)
+
+
+# Built once: constructing a statement costs more Python than executing a cached one.
+_SEEN = select(InboundMessage.key).where(InboundMessage.key.in_(bindparam("keys", expanding=True)))
+_INBOX = cast(Table, InboundMessage.__table__)
+_ANSWERS = cast(Table, AnswerRow.__table__)
+_INTERVIEWS = cast(Table, Interview.__table__)
+_INSERT_INBOX = insert(_INBOX)
+_INSERT_ANSWERS = insert(_ANSWERS)
+_UPDATE_STATE = (
+    update(_INTERVIEWS)
+    .where(_INTERVIEWS.c.id == bindparam("_id"))
+    .values(
+        status=bindparam("_status"),
+        state_enc=bindparam("_state"),
+        last_activity_at=bindparam("_now"),
+        updated_at=bindparam("_now"),
+        started_at=func.coalesce(_INTERVIEWS.c.started_at, bindparam("_started")),
+        completed_at=func.coalesce(bindparam("_completed"), _INTERVIEWS.c.completed_at),
+        channel=bindparam("_channel"),
+        address=bindparam("_address"),
+    )
+)
+_JOBS = cast(Table, Job.__table__)
+_CANCEL_JOBS = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.interview_id == bindparam("_id"),
+        _JOBS.c.status == "due",
+        _JOBS.c.kind.in_(bindparam("_kinds", expanding=True)),
+    )
+    .values(status="cancelled", done_at=bindparam("_now"))
+)
+# The sender's open interview, as plain columns (the fast path of `record_batch`).
+_OPEN_ROW_BY_USER = (
+    select(
+        _INTERVIEWS.c.id,
+        _INTERVIEWS.c.status,
+        _INTERVIEWS.c.state_enc,
+        _INTERVIEWS.c.employee_id,
+        _INTERVIEWS.c.departure_id,
+    )
+    .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
+    .where(
+        PlatformIdentity.platform == bindparam("platform"),
+        PlatformIdentity.user_id == bindparam("user_id"),
+        _INTERVIEWS.c.status.in_(OPEN_STATUSES),
+    )
+    .order_by(_INTERVIEWS.c.id.desc())
+    .limit(1)
+    .with_for_update(of=_INTERVIEWS)
+)
+_OPEN_BY_USER = (
+    select(Interview)
+    .join(PlatformIdentity, PlatformIdentity.employee_id == Interview.employee_id)
+    .where(
+        PlatformIdentity.platform == bindparam("platform"),
+        PlatformIdentity.user_id == bindparam("user_id"),
+        Interview.status.in_(OPEN_STATUSES),
+    )
+    .order_by(Interview.id.desc())
+    .limit(1)
+    .with_for_update(of=Interview)
+)
+_MARK_SENT = (
+    update(InboundMessage)
+    .where(
+        InboundMessage.key.in_(bindparam("keys", expanding=True)),
+        InboundMessage.status == "replying",
+    )
+    .values(status="done", reply_enc=None)
+    .execution_options(synchronize_session=False)
+)
+
+
+class Turns:
+    """The storage side of a turn, shared by every path that advances an interview."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cipher: Cipher,
+        questionnaire: conv.Questionnaire,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.cipher = cipher
+        self.questionnaire = questionnaire
+        self.clock = clock
+
+    # ------------------------------------------------------------------ whole messages
+
+    def record_batch(self, session: Session, batch: list[Incoming]) -> list[Outcome]:
+        """Record, process and keep the reply of several messages in one transaction.
+
+        A message whose key was seen before (a platform retry or redelivery, also one
+        repeated inside the batch) changes nothing and comes back as a duplicate. The
+        common turn (an answer to an open interview that does not change its status) is
+        written with three Core statements shared by the whole batch; anything else goes
+        through the ORM (`apply`). One person appears at most once per batch (the writer
+        sees to that), so no turn in it depends on another.
+        """
+        conn = session.connection()
+        # Alone, a message seen before fails on the inbox's primary key instead (one
+        # statement less for the common case; the writer reports it as a duplicate).
+        seen = (
+            set(conn.scalars(_SEEN, {"keys": [m.key for m in batch]})) if len(batch) > 1 else set()
+        )
+        now = self.clock.now()
+        inbox: list[dict[str, Any]] = []
+        answers: list[dict[str, Any]] = []
+        states: list[dict[str, Any]] = []
+        outcomes: list[Outcome] = []
+        for incoming in batch:
+            if incoming.key in seen:
+                outcomes.append(Outcome(duplicate=True))
+                continue
+            seen.add(incoming.key)
+            outcome = self._fast(conn, incoming, now, answers, states)
+            if outcome is None:  # the ORM path: rare turns, same transaction
+                row = self.inbox_row(incoming, status="done", payload=None)
+                row.processed_at = now
+                session.add(row)
+                outcome = self.apply(session, incoming)
+                self.keep_reply(row, incoming, outcome)
+            else:
+                inbox.append(self._inbox_values(incoming, outcome, now))
+            outcomes.append(outcome)
+        session.flush()
+        if inbox:
+            conn.execute(_INSERT_INBOX, inbox)
+        if answers:
+            conn.execute(_INSERT_ANSWERS, answers)
+        if states:
+            conn.execute(_UPDATE_STATE, states)
+        return outcomes
+
+    def _fast(
+        self,
+        conn: Connection,
+        incoming: Incoming,
+        now: datetime,
+        answers: list[dict[str, Any]],
+        states: list[dict[str, Any]],
+    ) -> Outcome | None:
+        """The turn as plain rows, or None when it needs the ORM path."""
+        if incoming.interview_id is not None:
+            return None
+        found = conn.execute(
+            _OPEN_ROW_BY_USER, {"platform": incoming.channel, "user_id": incoming.user_id}
+        ).first()
+        if found is None or not found.state_enc:
+            return None
+        state: dict[str, object] = json.loads(self.cipher.decrypt(found.state_enc))
+        turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
+        if turn.erase_all or turn.discard:
+            return None  # deleting answers: the ORM path
+        turn_answers = self.answer_values(found.id, turn, incoming.key, now)
+        changed = turn.status != found.status
+        values = {
+            "_id": found.id,
+            "_status": turn.status,
+            "_state": self.cipher.encrypt(json.dumps(turn.state)),
+            "_now": now,
+            "_started": now if turn.status == "in_progress" else None,
+            "_completed": now if changed and turn.status == "completed" else None,
+            "_channel": incoming.channel,
+            "_address": incoming.conversation_id,
+        }
+        if not changed:
+            answers.extend(turn_answers)
+            states.append(values)
+        else:  # what a status change implies reads this turn's answers: write them now
+            if turn_answers:
+                conn.execute(_INSERT_ANSWERS, turn_answers)
+            conn.execute(_UPDATE_STATE, values)
+            self.status_changed(
+                conn,
+                found.id,
+                found.employee_id,
+                found.departure_id,
+                found.status,
+                turn.status,
+                now,
+            )
+        return Outcome(interview_id=found.id, status=turn.status, messages=list(turn.messages))
+
+    def _inbox_values(self, incoming: Incoming, outcome: Outcome, now: datetime) -> dict[str, Any]:
+        return {
+            "key": incoming.key,
+            "channel": incoming.channel,
+            "interview_id": outcome.interview_id,
+            "status": "replying" if outcome.messages else "done",
+            "payload_enc": None,
+            "reply_enc": self._reply_enc(incoming, outcome) if outcome.messages else None,
+            "received_at": now,
+            "processed_at": now,
+        }
+
+    def answer_values(
+        self, interview_id: int, turn: conv.Turn, message_key: str, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The answer rows of one turn (text encrypted); the first carries the message key."""
+        return [
+            {
+                "interview_id": interview_id,
+                "question_id": answer.question_id,
+                "seq": answer.seq,
+                "message_key": message_key if position == 0 else f"{message_key}#{position}",
+                "text_enc": self.cipher.encrypt(answer.text) if answer.text else None,
+                "value": answer.value,
+                "themes": ",".join(answer.themes) or None,
+                "created_at": now,
+            }
+            for position, answer in enumerate(turn.store)
+        ]
+
+    def inbox_row(self, incoming: Incoming, *, status: str, payload: str | None) -> InboundMessage:
+        return InboundMessage(
+            key=incoming.key,
+            channel=incoming.channel,
+            interview_id=incoming.interview_id,
+            status=status,
+            payload_enc=payload,
+            received_at=self.clock.now(),
+        )
+
+    def keep_reply(self, row: InboundMessage, incoming: Incoming, outcome: Outcome) -> None:
+        """Store the reply with the turn: a crash before it is sent must not lose it."""
+        row.interview_id = outcome.interview_id
+        if not outcome.messages:
+            row.status = "done"
+            return
+        row.status = "replying"
+        row.reply_enc = self._reply_enc(incoming, outcome)
+
+    def _reply_enc(self, incoming: Incoming, outcome: Outcome) -> str:
+        return self.cipher.encrypt(
+            json.dumps(
+                {
+                    "channel": incoming.channel,
+                    "conversation_id": incoming.conversation_id,
+                    "messages": [message_to_json(m) for m in outcome.messages],
+                }
+            )
+        )
+
+    def apply(self, session: Session, incoming: Incoming) -> Outcome:
+        """Advance the sender's interview with one message (never raises on user input)."""
+        interview = self.find_interview(session, incoming)
+        if interview is None:
+            language = language_of(incoming.locale, self.settings.language)
+            return Outcome(messages=[texts.no_interview(language)])
+        state = self.state_of(interview)
+        now = self.clock.now()
+        turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
+        self.store_turn(session, interview, turn, message_key=incoming.key, now=now)
+        interview.channel = incoming.channel
+        interview.address = incoming.conversation_id
+        return Outcome(
+            interview_id=interview.id, status=interview.status, messages=list(turn.messages)
+        )
+
+    def find_interview(self, session: Session, incoming: Incoming) -> Interview | None:
+        """The sender's open interview (locked), else their latest finished one, else None."""
+        if incoming.interview_id is not None:
+            interview = session.get(Interview, incoming.interview_id, with_for_update=True)
+            usable = (*OPEN_STATUSES, *REOPENABLE_STATUSES)
+            return interview if interview and interview.status in usable else None
+        interview = session.scalar(
+            _OPEN_BY_USER, {"platform": incoming.channel, "user_id": incoming.user_id}
+        )
+        if interview is not None:
+            return interview  # the common case: one query
+        employee_id = session.scalar(
+            select(PlatformIdentity.employee_id).where(
+                PlatformIdentity.platform == incoming.channel,
+                PlatformIdentity.user_id == incoming.user_id,
+            )
+        )
+        if employee_id is None and incoming.email:
+            employee_id = session.scalar(
+                select(Employee.id).where(Employee.email == incoming.email.lower())
+            )
+        if employee_id is None:
+            return None
+        interview = session.scalar(
+            select(Interview)
+            .where(Interview.employee_id == employee_id, Interview.status.in_(OPEN_STATUSES))
+            .order_by(Interview.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if interview is not None:
+            return interview
+        # A finished interview still answers ("delete my answers" after stop or completion)
+        # until retention purges it.
+        return session.scalar(
+            select(Interview)
+            .where(
+                Interview.employee_id == employee_id,
+                Interview.status.in_(REOPENABLE_STATUSES),
+                Interview.purged_at.is_(None),
+                Interview.state_enc.is_not(None),
+            )
+            .order_by(Interview.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+
+    # ------------------------------------------------------------------ state and answers
+
+    def state_of(self, interview: Interview) -> dict[str, object]:
+        """The engine state of an interview (decrypted); {} before it started."""
+        if not interview.state_enc:
+            return {}
+        loaded: dict[str, object] = json.loads(self.cipher.decrypt(interview.state_enc))
+        return loaded
+
+    def store_turn(
+        self,
+        session: Session,
+        interview: Interview,
+        turn: conv.Turn,
+        *,
+        message_key: str,
+        now: datetime,
+    ) -> None:
+        """Answers, state and status of one engine turn (plus what a status change implies)."""
+        if turn.erase_all:
+            session.execute(delete(AnswerRow).where(AnswerRow.interview_id == interview.id))
+        elif turn.discard:
+            session.execute(
+                delete(AnswerRow).where(
+                    AnswerRow.interview_id == interview.id,
+                    AnswerRow.question_id.in_(turn.discard),
+                )
+            )
+        for values in self.answer_values(interview.id, turn, message_key, now):
+            session.add(AnswerRow(**values))
+        previous = interview.status
+        interview.status = turn.status
+        interview.state_enc = self.cipher.encrypt(json.dumps(turn.state))
+        interview.last_activity_at = now
+        interview.updated_at = now
+        if turn.status == "in_progress" and interview.started_at is None:
+            interview.started_at = now
+        if turn.status != previous:
+            session.flush()  # facts read the answers just added
+            self.on_status_change(session, interview, previous, now)
+
+    def on_status_change(
+        self, session: Session, interview: Interview, previous: str, now: datetime
+    ) -> None:
+        if interview.status == "completed":
+            interview.completed_at = now
+        session.flush()
+        self.status_changed(
+            session.connection(),
+            interview.id,
+            interview.employee_id,
+            interview.departure_id,
+            previous,
+            interview.status,
+            now,
+        )
+
+    def status_changed(
+        self,
+        conn: Connection,
+        interview_id: int,
+        employee_id: int | None,
+        departure_id: int | None,
+        previous: str,
+        status: str,
+        now: datetime,
+    ) -> None:
+        """What a new status implies: reminders cancelled, facts recorded or removed."""
+        if status in CLOSED_STATUSES or status == "in_progress":
+            # Pending invite reminders no longer apply once the invite was answered.
+            kinds = (
+                ["remind_invite"]
+                if status == "in_progress"
+                else ["invite", "remind_invite", "remind_idle", "expire"]
+            )
+            conn.execute(_CANCEL_JOBS, {"_id": interview_id, "_kinds": kinds, "_now": now})
+        if status == "completed":
+            facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)
+        if status == "deleted":
+            facts_mod.remove_sync(conn, interview_id)
+        log.info("interview %s: %s -> %s", interview_id, previous, status)
+
+
+def mark_sent(session: Session, keys: list[str]) -> None:
+    """Replies that reached the person: the tick must not send them again."""
+    session.execute(_MARK_SENT, {"keys": keys})
+
+
+def language_of(locale: str | None, default: str) -> str:
+    if locale and locale[:2].lower() in {"en", "nl"}:
+        return locale[:2].lower()
+    return default
+
+
+def message_to_json(message: conv.OutMessage) -> dict[str, object]:
+    return {
+        "kind": message.kind,
+        "text": message.text,
+        "choices": [[c.value, c.label] for c in message.choices],
+        "question_id": message.question_id,
+    }
+
+
+def message_from_json(data: dict[str, Any]) -> conv.OutMessage:
+    return conv.OutMessage(
+        kind=data["kind"],
+        text=data["text"],
+        choices=tuple(conv.Choice(value, label) for value, label in data["choices"]),
+        question_id=data["question_id"],
+    )
