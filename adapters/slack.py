@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -138,6 +139,19 @@ class SlackChannel:
     def __init__(self, client: AsyncWebClient, *, pacer: Pacer | None = None) -> None:
         self.client = client
         self.pacer = pacer or Pacer(Limits())
+
+    async def start(self) -> None:
+        """Keep one HTTP connection pool for the server's lifetime: without one, slack_sdk
+        opens (and closes) a new aiohttp session, and a new connection, for every call."""
+        session = self.client.session
+        if session is None or session.closed:
+            timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+            self.client.session = aiohttp.ClientSession(timeout=timeout)
+
+    async def stop(self) -> None:
+        session, self.client.session = self.client.session, None
+        if session is not None and not session.closed:
+            await session.close()
 
     # ------------------------------------------------------------------ people
 

@@ -1,15 +1,17 @@
 """Slack → ExitBot: the Bolt app with its inbox middleware, listeners and slash command.
 
 Exactly once, crash-safe: Bolt acknowledges Events API requests *before* listeners run, so a
-global middleware records each DM durably (`ports.accept`, keyed by the envelope's
-`event_id`) while the request is still open; a redelivery (`X-Slack-Retry-Num`) finds the
-key and is answered `200` without doing anything (a bare return would make Bolt answer 404
-and Slack would keep retrying). The listener then processes the accepted message after the
-ack; if the process dies in between, the row stays pending and the tick finishes it.
+global middleware hands each DM to ExitBot (`ports.record`, keyed by the envelope's
+`event_id`) while the request is still open: the answer is stored and the reply kept with it
+before Slack gets its `200`. A redelivery (`X-Slack-Retry-Num`) finds the key and is answered
+`200` without doing anything (a bare return would make Bolt answer 404 and Slack would keep
+retrying); a storage failure answers 500 and Slack delivers the event again. The listener
+then sends the reply after the ack; if the process dies in between, the tick sends it (after
+checking the DM's history, so never twice).
 
-Button clicks are not retried by Slack: the listener accepts the click (keyed by the
-clicked message, so a double click counts once), acks within 3 s, processes, and replaces
-the buttons with the chosen answer (`chat.update`).
+Button clicks are not retried by Slack: the listener records the click (keyed by the
+clicked message, so a double click counts once), acks within 3 s, sends the reply, and
+replaces the buttons with the chosen answer (`chat.update`).
 
 This module knows Bolt and slack_sdk, never the application: everything it needs from
 ExitBot arrives through `SlackPorts`.
@@ -53,6 +55,8 @@ COMMAND = "/exitbot"
 INCOMING = "exitbot_incoming"  # context key: the accepted DM, for the listener after the ack
 
 PersonResolver = Callable[[str], Awaitable[str | None]]
+Reply = Callable[[], Awaitable[None]]
+"""Sends the reply of a recorded message (after the ack)."""
 """Turns what an admin typed for a person (`<@U123|anna>`, an email) into an email."""
 
 
@@ -65,12 +69,9 @@ class KnownUser:
 class SlackPorts(Protocol):
     """What the Slack adapter needs from the application."""
 
-    async def accept(self, incoming: Incoming) -> bool:
-        """Record the message durably; False when it was recorded before."""
-        ...
-
-    async def handle(self, incoming: Incoming) -> None:
-        """Process an accepted message and send the replies."""
+    async def record(self, incoming: Incoming) -> Reply | None:
+        """Store the message and its turn durably; what sends the reply, or None when the
+        message was recorded before."""
         ...
 
     async def known_user(self, user_id: str) -> KnownUser | None:
@@ -152,18 +153,20 @@ class SlackInbound:
         locale = await self.locale_of(incoming.user_id, incoming.conversation_id)
         incoming = replace(incoming, locale=locale)
         # Storage errors propagate: Bolt answers 500 and Slack delivers the event again.
-        if not await self.ports.accept(incoming):
+        reply = await self.ports.record(incoming)
+        if reply is None:
             log.info("Slack event %s seen before (retry %s)", incoming.message_id, _retry(request))
             return BoltResponse(status=200, body="")
-        context[INCOMING] = incoming
+        context[INCOMING] = (incoming, reply)
         await next()
         return None
 
     async def on_message(self, context: AsyncBoltContext) -> None:
-        """After the ack: process the DM the middleware accepted; ignore everything else."""
-        incoming = context.get(INCOMING)
-        if isinstance(incoming, Incoming):
-            await self.handle(incoming)
+        """After the ack: send the reply to the DM the middleware recorded."""
+        recorded = context.get(INCOMING)
+        if isinstance(recorded, tuple):
+            incoming, reply = recorded
+            await self.send_reply(incoming, reply)
 
     async def locale_of(self, user_id: str, conversation_id: str | None = None) -> str | None:
         """The user's Slack locale; links a not-yet-known user to their employee by email."""
@@ -180,11 +183,11 @@ class SlackInbound:
         await self.ports.remember_user(profile, conversation_id)
         return profile.locale
 
-    async def handle(self, incoming: Incoming) -> bool:
+    async def send_reply(self, incoming: Incoming, reply: Reply) -> bool:
         try:
-            await self.ports.handle(incoming)
-        except Exception as exc:  # the inbox row stays pending; the tick redoes it
-            log.error("Slack message %s not finished: %s", incoming.message_id, type(exc).__name__)
+            await reply()
+        except Exception as exc:  # the reply stays stored; the tick sends it
+            log.error("Slack reply to %s not sent: %s", incoming.message_id, type(exc).__name__)
             return False
         return True
 
@@ -215,9 +218,9 @@ class SlackInbound:
             locale=await self.locale_of(str(user), str(channel)),
             reply_to=str(ts),
         )
-        fresh = await self.ports.accept(incoming)  # raises → no ack → Slack shows an error
+        reply = await self.ports.record(incoming)  # raises → no ack → Slack shows an error
         await ack()
-        if fresh and await self.handle(incoming):
+        if reply is not None and await self.send_reply(incoming, reply):
             await self._mark(str(channel), str(ts), body.get("message") or {}, label)
 
     async def _mark(self, channel: str, ts: str, message: Mapping[str, Any], label: str) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from adapters.base import Incoming, Report
 from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
-from adapters.slack_inbound import KnownUser, PersonResolver, build_app
+from adapters.slack_inbound import KnownUser, PersonResolver, Reply, build_app
 from adapters.slack_pacing import Limits, Pacer
 from bot import departures, hr_commands, texts
 from bot.models import Employee, PlatformIdentity
@@ -36,6 +36,7 @@ from conversations import OutMessage
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+LINKED_CACHE_SIZE = 50_000  # Slack users linked to an employee, remembered per process
 EVENTS_PATH = "/slack/events"
 
 
@@ -77,6 +78,8 @@ def plugin(app: web.Application, runtime: Runtime) -> None:
     slack = build(runtime)
     runtime.add_channel(slack.channel)
     app[SLACK] = slack
+    app.on_startup.append(_open_client)
+    app.on_cleanup.append(_close_client)
     if slack.socket_mode:
         app.on_startup.append(_connect_socket)
         app.on_cleanup.append(_close_socket)
@@ -91,6 +94,14 @@ async def events(request: web.Request) -> web.Response:
     slack = request.app[SLACK]
     response = await slack.bolt.async_dispatch(await to_bolt_request(request))
     return await to_aiohttp_response(response)
+
+
+async def _open_client(app: web.Application) -> None:
+    await app[SLACK].channel.start()
+
+
+async def _close_client(app: web.Application) -> None:
+    await app[SLACK].channel.stop()
 
 
 async def _connect_socket(app: web.Application) -> None:
@@ -147,21 +158,36 @@ class SlackStore:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._linked: dict[str, KnownUser] = {}
 
-    async def accept(self, incoming: Incoming) -> bool:
-        return await self.runtime.service.accept(incoming)
-
-    async def handle(self, incoming: Incoming) -> None:
+    async def record(self, incoming: Incoming) -> Reply | None:
         service = self.runtime.service
-        outcome = await service.process(incoming.key)
-        await service.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
+        outcome = await service.record(incoming)
+        if outcome.duplicate:
+            return None
+
+        async def reply() -> None:
+            await service.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
+
+        return reply
 
     async def known_user(self, user_id: str) -> KnownUser | None:
+        """From memory once linked (every DM asks: no database read before the ack)."""
+        known = self._linked.get(user_id)
+        if known is not None:
+            return known
         async with self.runtime.db.sessions() as session:
             identity = await session.get(PlatformIdentity, (PLATFORM, user_id))
         if identity is None:
             return None
-        return KnownUser(linked=identity.employee_id is not None, locale=identity.locale)
+        known = KnownUser(linked=identity.employee_id is not None, locale=identity.locale)
+        if known.linked:
+            # A link only changes when the person is erased; their turn then finds no
+            # interview either way, so a stale entry changes nothing they see.
+            if len(self._linked) >= LINKED_CACHE_SIZE:
+                self._linked.pop(next(iter(self._linked)))
+            self._linked[user_id] = known
+        return known
 
     async def remember_user(self, profile: SlackProfile, conversation_id: str | None) -> None:
         await link_slack_user(self.runtime, profile, conversation_id)

@@ -57,8 +57,7 @@ class TurnWriter:
         self.turns = turns
         self.max_batch = max_batch
         self._engine = db.writer_engine()
-        path = db.sqlite_path
-        self._checkpointer = Checkpointer(path) if path is not None else None
+        self._checkpointer: Checkpointer | None = None  # SQLite: started with the loop
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="exitbot-writer")
         self._queue: deque[_Waiting] = deque()
@@ -138,6 +137,9 @@ class TurnWriter:
             self._wake = asyncio.Event()
             self._settled = asyncio.Event()
             self._task = loop.create_task(self._run(self._wake), name="exitbot-turn-writer")
+            path = self.db.sqlite_path
+            if path is not None and self._checkpointer is None:
+                self._checkpointer = Checkpointer(path)
         assert self._wake is not None and self._settled is not None
         self._settled.clear()
         return self._wake

@@ -201,6 +201,7 @@ class SlackHarness:
         return found
 
     async def inbox(self) -> list[InboundMessage]:
+        await self.runtime.service.flush()  # "reply sent" marks ride with the next batch
         async with self.runtime.db.sessions() as session:
             return list((await session.scalars(select(InboundMessage))).all())
 
@@ -231,13 +232,20 @@ async def open_harness(fake: FakeSlackAPI, settings: Settings) -> SlackHarness:
     slack = app[SLACK]
     slack.channel.pacer = Pacer(Limits.unlimited())  # pacing has its own tests
     store = slack.store
-    original = store.handle
+    original = store.record
 
-    async def counting(incoming: Any) -> None:
-        try:
-            await original(incoming)
-        finally:
-            harness.handled += 1
+    async def counting(incoming: Any) -> Any:
+        reply = await original(incoming)
+        if reply is None:
+            return None  # a redelivery: nothing to handle
 
-    store.handle = counting  # type: ignore[method-assign]
+        async def counted() -> None:
+            try:
+                await reply()
+            finally:
+                harness.handled += 1
+
+        return counted
+
+    store.record = counting  # type: ignore[method-assign]
     return harness

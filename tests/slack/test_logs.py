@@ -38,10 +38,10 @@ async def test_nothing_personal_reaches_the_logs(slack, everything, monkeypatch)
     await slack.dm(ANNA_ID, SECRET_ANSWER)
     with monkeypatch.context() as patch:  # a crash after the ack, redone by the tick
 
-        async def crash(key: str) -> None:
+        async def crash(*args: object) -> None:
             raise RuntimeError(f"boom while handling {SECRET_ANSWER}")
 
-        patch.setattr(slack.runtime.service, "process", crash)
+        patch.setattr(slack.runtime.service, "deliver", crash)
         await slack.dm(ANNA_ID, f"{SECRET_ANSWER} again")
     slack.clock.advance(timedelta(minutes=5))
     await slack.tick()

@@ -51,37 +51,46 @@ async def test_a_crash_after_the_ack_loses_nothing(make_slack, database_url, mon
     dm = slack.fake.dm_channel_id(ANNA_ID)
     posted = len(slack.messages(dm))
 
-    async def crash(key: str) -> None:
+    async def crash(*args: object) -> None:
         raise RuntimeError("the process died here")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(slack.runtime.service, "process", crash)
+    with monkeypatch.context() as patch:  # acknowledged, then dead before the reply went out
+        patch.setattr(slack.runtime.service, "deliver", crash)
         assert await slack.dm(ANNA_ID, "my manager") == 200  # Slack got its 200: no retry
     assert len(slack.messages(dm)) == posted  # nothing was answered...
-    pending = [m for m in await slack.inbox() if m.status == "pending"]
-    assert len(pending) == 1 and pending[0].payload_enc  # ...but the answer is stored
-
-    slack.clock.advance(timedelta(minutes=2))
-    report = await slack.tick()
-    assert report["inbox messages redone"] == 1
-    assert {m.status for m in await slack.inbox()} == {"done"}
-    assert len(slack.messages(dm)) == posted + 1  # the reply went out after all
+    waiting = [m for m in await slack.inbox() if m.status == "replying"]
+    assert len(waiting) == 1 and waiting[0].reply_enc  # ...but answer and reply are stored
+    assert waiting[0].payload_enc is None  # the text lives (encrypted) in the answer only
     async with slack.runtime.db.sessions() as session:
         answer = await session.scalar(
             select(AnswerRow).where(AnswerRow.question_id == "main_reason")
         )
     assert answer is not None and answer.value == "manager"
 
+    report = await slack.tick()
+    assert report["inbox messages redone"] == 0  # not yet: it might still be on its way
+    slack.clock.advance(timedelta(minutes=2))
+    history_checks = len(slack.fake.calls_to("conversations.history"))
+    report = await slack.tick()
+    assert report["inbox messages redone"] == 1
+    assert len(slack.fake.calls_to("conversations.history")) == history_checks + 1
+    assert {m.status for m in await slack.inbox()} == {"done"}
+    assert len(slack.messages(dm)) == posted + 1  # the reply went out after all
+    assert "main reason" not in slack.messages(dm)[-1]["text"]  # the next question, once
+    report = await slack.tick(slack.clock.now() + timedelta(minutes=5))
+    assert report["inbox messages redone"] == 0
+    assert len(slack.messages(dm)) == posted + 1
+
 
 async def test_storage_down_before_the_ack_makes_slack_retry(slack, monkeypatch):
     await invite(slack)
     body = slack.event(ANNA_ID, "start")
 
-    async def down(incoming: object) -> bool:
+    async def down(incoming: object) -> object:
         raise StorageUnavailable("database unreachable")
 
     with monkeypatch.context() as patch:
-        patch.setattr(slack.runtime.service, "accept", down)
+        patch.setattr(slack.runtime.service.writer, "record", down)
         status, _ = await slack.post(body)
     assert status == 500  # not acknowledged: Slack delivers it again
     assert await slack.inbox() == []
