@@ -45,8 +45,14 @@ def _urls(database_url: str) -> tuple[URL, URL]:
     )
 
 
-def _sqlite_setup(engine: Engine) -> None:
-    """WAL + busy timeout + BEGIN IMMEDIATE: pysqlite's own transactions lose updates."""
+WRITE = "exitbot_write"  # execution option: this connection's transactions will write
+
+
+def _sqlite_setup(engine: Engine, *, writes: bool = True) -> None:
+    """WAL + busy timeout + BEGIN IMMEDIATE for writers: pysqlite's own transactions lose
+    updates. Readers (`writes=False`, unless the `WRITE` option says otherwise) begin a
+    plain deferred transaction: in WAL mode they never block a writer, nor wait for one.
+    """
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -61,7 +67,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        write = conn.get_execution_options().get(WRITE, writes)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class Checkpointer:
@@ -117,7 +124,7 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 async_url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30
             )
-            _sqlite_setup(self.engine.sync_engine)
+            _sqlite_setup(self.engine.sync_engine, writes=False)
             self._sync_url = sync_url
         else:
             self.engine = create_async_engine(
@@ -130,7 +137,11 @@ class Database:
                 connect_args={"connect_timeout": 5},
             )
             self._sync_url = sync_url
+        # Reads: `sessions()`; writes: `transaction()` (BEGIN IMMEDIATE on SQLite).
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(
+            self.engine.execution_options(**{WRITE: True}), expire_on_commit=False
+        )
         self._write_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     def write_lock(self) -> contextlib.AbstractAsyncContextManager[object]:
@@ -194,6 +205,16 @@ class Database:
             connect_args={"connect_timeout": 5},
         )
 
+    def reader_engine(self) -> Engine:
+        """SQLite only: a sync engine for small reads on the event loop (deferred BEGIN:
+        in WAL mode a reader never waits for a writer)."""
+        assert self.is_sqlite
+        engine = create_engine(
+            self._sync_url, pool_size=1, max_overflow=2, connect_args={"check_same_thread": False}
+        )
+        _sqlite_setup(engine, writes=False)
+        return engine
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One short write transaction; commits on success, rolls back on error.
@@ -201,7 +222,7 @@ class Database:
         Connection failures surface as `StorageUnavailable`.
         """
         try:
-            async with self.write_lock(), self.sessions() as session, session.begin():
+            async with self.write_lock(), self._writes() as session, session.begin():
                 yield session
         except (OperationalError, DBAPIError, OSError, sqlite3.OperationalError) as exc:
             if is_connection_problem(exc):

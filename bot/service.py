@@ -15,10 +15,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 import conversations as conv
 from adapters.base import Channel, Incoming
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class InterviewService:
@@ -147,6 +150,10 @@ class InterviewService:
                 sync, interview, turn, message_key=message_key, now=now
             )
         )
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """A small read on the hot path (see `TurnWriter.read`)."""
+        return await self.writer.read(work)
 
     def state_of(self, interview: Interview) -> dict[str, object]:
         return self.turns.state_of(interview)

@@ -23,6 +23,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from adapters.base import Incoming, Report
 from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
@@ -176,11 +177,16 @@ class SlackStore:
         known = self._linked.get(user_id)
         if known is not None:
             return known
-        async with self.runtime.db.sessions() as session:
-            identity = await session.get(PlatformIdentity, (PLATFORM, user_id))
-        if identity is None:
+
+        def lookup(session: Session) -> KnownUser | None:
+            identity = session.get(PlatformIdentity, (PLATFORM, user_id))
+            if identity is None:
+                return None
+            return KnownUser(linked=identity.employee_id is not None, locale=identity.locale)
+
+        known = await self.runtime.service.read(lookup)
+        if known is None:
             return None
-        known = KnownUser(linked=identity.employee_id is not None, locale=identity.locale)
         if known.linked:
             # A link only changes when the person is erased; their turn then finds no
             # interview either way, so a stale entry changes nothing they see.

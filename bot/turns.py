@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 import conversations as conv
@@ -74,9 +74,11 @@ _CANCEL_JOBS = (
     )
     .values(status="cancelled", done_at=bindparam("_now"))
 )
-# The sender's open interview, as plain columns (the fast path of `record_batch`).
-_OPEN_ROW_BY_USER = (
+# The senders' open interviews, as plain columns (the fast path of `record_batch`): one
+# query for the whole batch, rows locked in id order (two replicas never deadlock on them).
+_OPEN_ROWS_BY_USERS = (
     select(
+        PlatformIdentity.user_id,
         _INTERVIEWS.c.id,
         _INTERVIEWS.c.status,
         _INTERVIEWS.c.state_enc,
@@ -86,11 +88,10 @@ _OPEN_ROW_BY_USER = (
     .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
     .where(
         PlatformIdentity.platform == bindparam("platform"),
-        PlatformIdentity.user_id == bindparam("user_id"),
+        PlatformIdentity.user_id.in_(bindparam("users", expanding=True)),
         _INTERVIEWS.c.status.in_(OPEN_STATUSES),
     )
-    .order_by(_INTERVIEWS.c.id.desc())
-    .limit(1)
+    .order_by(_INTERVIEWS.c.id)
     .with_for_update(of=_INTERVIEWS)
 )
 _OPEN_BY_USER = (
@@ -150,6 +151,7 @@ class Turns:
             set(conn.scalars(_SEEN, {"keys": [m.key for m in batch]})) if len(batch) > 1 else set()
         )
         now = self.clock.now()
+        found = self._open_rows(conn, [m for m in batch if m.key not in seen])
         inbox: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         states: list[dict[str, Any]] = []
@@ -159,7 +161,10 @@ class Turns:
                 outcomes.append(Outcome(duplicate=True))
                 continue
             seen.add(incoming.key)
-            outcome = self._fast(conn, incoming, now, answers, states)
+            open_row = found.get((incoming.channel, incoming.user_id))
+            outcome = (
+                self._fast(conn, incoming, open_row, now, answers, states) if open_row else None
+            )
             if outcome is None:  # the ORM path: rare turns, same transaction
                 row = self.inbox_row(incoming, status="done", payload=None)
                 row.processed_at = now
@@ -178,21 +183,31 @@ class Turns:
             conn.execute(_UPDATE_STATE, states)
         return outcomes
 
+    def _open_rows(
+        self, conn: Connection, batch: list[Incoming]
+    ) -> dict[tuple[str, str], Row[Any]]:
+        """(channel, user) → their latest open interview, for the messages of a batch."""
+        users: dict[str, list[str]] = {}
+        for incoming in batch:
+            if incoming.interview_id is None:
+                users.setdefault(incoming.channel, []).append(incoming.user_id)
+        found: dict[tuple[str, str], Row[Any]] = {}
+        for channel, ids in users.items():
+            for row in conn.execute(_OPEN_ROWS_BY_USERS, {"platform": channel, "users": ids}):
+                found[(channel, row.user_id)] = row  # ascending ids: the latest wins
+        return found
+
     def _fast(
         self,
         conn: Connection,
         incoming: Incoming,
+        found: Row[Any],
         now: datetime,
         answers: list[dict[str, Any]],
         states: list[dict[str, Any]],
     ) -> Outcome | None:
         """The turn as plain rows, or None when it needs the ORM path."""
-        if incoming.interview_id is not None:
-            return None
-        found = conn.execute(
-            _OPEN_ROW_BY_USER, {"platform": incoming.channel, "user_id": incoming.user_id}
-        ).first()
-        if found is None or not found.state_enc:
+        if not found.state_enc:
             return None
         state: dict[str, object] = json.loads(self.cipher.decrypt(found.state_enc))
         turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)

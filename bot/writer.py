@@ -57,6 +57,8 @@ class TurnWriter:
         self.turns = turns
         self.max_batch = max_batch
         self._engine = db.writer_engine()
+        self._reader = db.reader_engine() if db.is_sqlite else None
+        self._reader_sessions = sessionmaker(self._reader, expire_on_commit=False)
         self._checkpointer: Checkpointer | None = None  # SQLite: started with the loop
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="exitbot-writer")
@@ -67,7 +69,13 @@ class TurnWriter:
         self._settled: asyncio.Event | None = None  # set while nothing waits
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        # SQLite runs the batch on the event loop itself: a local file answers in
+        # microseconds, and a hand-off to a thread costs more than the whole transaction
+        # (the in-process write lock keeps the loop from ever waiting on itself).
+        # PostgreSQL's round trips overlap with other work on the writer's thread.
         self._inline = db.is_sqlite
+        self.batches = 0  # transactions committed with at least one turn
+        self.turns_written = 0
         self._down = False
         self._lock = threading.Lock()  # the writer thread vs. a close from another loop
 
@@ -82,6 +90,16 @@ class TurnWriter:
         self._queue.append(_Waiting(incoming, future))
         wake.set()
         return await future
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """A small read for the hot path. SQLite: straight from the file, on the event loop
+        (an aiosqlite session costs a handful of thread hand-offs, each waiting for a turn
+        of a busy loop); PostgreSQL: an ordinary async session."""
+        if self._reader is None:
+            async with self.db.sessions() as session:
+                return await session.run_sync(work)
+        with self._reader_sessions() as session:
+            return work(session)
 
     def mark_sent(self, key: str) -> None:
         """The reply of `key` reached the person; stored with the next batch (soon)."""
@@ -122,6 +140,8 @@ class TurnWriter:
                 )
         self._thread.shutdown(wait=True)
         self._engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -165,6 +185,9 @@ class TurnWriter:
                         results = self._execute(batch)
                     else:
                         results = await loop.run_in_executor(self._thread, self._execute, batch)
+                if batch.turns:
+                    self.batches += 1
+                    self.turns_written += sum(isinstance(r, Outcome) for r in results)
                 for waiting, result in zip(batch.turns, results, strict=True):
                     if waiting.future.done():
                         continue  # the caller gave up (cancelled)

@@ -1,0 +1,163 @@
+"""The turn writer: group commit, duplicates, failures, and no waiting on itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from adapters.base import Incoming
+from bot.config import Settings
+from bot.crypto import Cipher
+from bot.db import StorageUnavailable
+from bot.models import AnswerRow, InboundMessage, Interview
+from bot.runtime import Runtime
+from tests.bot.test_service import RecordingChannel
+
+PEOPLE = [f"p{n}@example.com" for n in range(12)]
+
+
+@pytest.fixture
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+def message(who: str, text: str, key: str) -> Incoming:
+    return Incoming("console", who, who, text, key)
+
+
+async def started(rt: Runtime, people: list[str]) -> None:
+    for who in people:
+        await rt.service.begin_chat(channel="console", email=who, conversation_id=who)
+
+
+async def answers(rt: Runtime) -> list[tuple[int, str, str | None]]:
+    async with rt.db.sessions() as s:
+        rows = await s.execute(
+            select(AnswerRow.interview_id, AnswerRow.message_key, AnswerRow.value).order_by(
+                AnswerRow.message_key
+            )
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_turns_arriving_together_share_a_transaction(runtime: Runtime) -> None:
+    await started(runtime, PEOPLE)
+    writer = runtime.service.writer
+    before = writer.batches
+    outcomes = await asyncio.gather(
+        *(runtime.service.handle(message(w, "Career growth", f"k-{w}")) for w in PEOPLE)
+    )
+    assert all(not o.duplicate for o in outcomes)
+    assert len({o.interview_id for o in outcomes}) == len(PEOPLE)  # each their own
+    assert all("value most" in o.messages[-1].text for o in outcomes)  # the next question
+    stored = await answers(runtime)
+    assert sorted(key for _, key, _ in stored) == sorted(f"console:k-{w}" for w in PEOPLE)
+    assert {value for _, _, value in stored} == {"career_growth"}
+    assert writer.batches - before < len(PEOPLE)  # fewer commits than turns
+    sent = runtime.service.channels["console"].sent  # type: ignore[attr-defined]
+    assert sorted(c for c, _, _ in sent) == sorted(PEOPLE)
+
+
+async def test_one_persons_quick_messages_build_on_each_other(runtime: Runtime) -> None:
+    await started(runtime, ["anna@example.com"])
+    who = "anna@example.com"
+    first, second = await asyncio.gather(
+        runtime.service.handle(message(who, "Career growth", "a1")),
+        runtime.service.handle(message(who, "The people, and the freedom to plan", "a2")),
+    )
+    assert not first.duplicate and not second.duplicate
+    stored = await answers(runtime)
+    assert [key for _, key, _ in stored] == ["console:a1", "console:a2"]
+    async with runtime.db.sessions() as s:
+        interview = await s.scalar(select(Interview))
+    assert interview is not None
+    state = runtime.service.state_of(interview)
+    assert state["question"] == "role_improvement"  # both answers counted, in order
+
+
+async def test_a_repeated_message_is_one_turn_inside_a_batch_and_after_it(
+    runtime: Runtime,
+) -> None:
+    await started(runtime, PEOPLE[:3])
+    again = message(PEOPLE[0], "Career growth", "same")
+    outcomes = await asyncio.gather(
+        runtime.service.handle(again),
+        runtime.service.handle(again),
+        runtime.service.handle(message(PEOPLE[1], "Pay and benefits", "other")),
+    )
+    assert [o.duplicate for o in outcomes] == [False, True, False]
+    assert (await runtime.service.handle(again)).duplicate  # later, alone: the key says so
+    assert len(await answers(runtime)) == 2
+    async with runtime.db.sessions() as s:
+        statuses = (await s.scalars(select(InboundMessage.status))).all()
+    assert sorted(statuses) == ["done", "done"]
+
+
+async def test_a_turn_never_waits_for_an_open_read(runtime: Runtime) -> None:
+    """SQLite: readers must not hold the write lock the turn writer needs (it runs on the
+    event loop, so a reader holding it would wait for the writer and the writer for it)."""
+    await started(runtime, PEOPLE[:1])
+    async with runtime.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Interview)) == 1
+        outcome = await asyncio.wait_for(
+            runtime.service.handle(message(PEOPLE[0], "Career growth", "r1")), 5
+        )
+        assert await session.scalar(select(func.count()).select_from(Interview)) == 1
+    assert not outcome.duplicate
+    assert [k for _, k, _ in await answers(runtime)] == ["console:r1"]
+
+
+async def test_database_gone_fails_every_waiting_turn_and_stores_nothing(
+    sqlite_url: str, tmp_path
+) -> None:
+    settings = Settings(database_url=sqlite_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        await started(rt, PEOPLE[:2])
+        await rt.service.writer.close()  # its connection is gone, like a database away
+        for who in PEOPLE[:2]:
+            with pytest.raises(StorageUnavailable):
+                await rt.service.handle(message(who, "Career growth", f"x-{who}"))
+        assert await answers(rt) == []
+    finally:
+        await rt.close()
+
+
+async def test_a_key_another_replica_records_meanwhile_is_a_duplicate(
+    runtime: Runtime, database_url: str
+) -> None:
+    """PostgreSQL: another process inserts the same inbox key while our batch runs; the
+    batch fails on the key, is redone turn by turn, and only that turn is a duplicate."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs two writers at once (PostgreSQL)")
+    await started(runtime, PEOPLE[:3])
+    other = await psycopg.AsyncConnection.connect(
+        make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        await other.execute(
+            "INSERT INTO inbound_messages (key, channel, status, received_at)"
+            " VALUES ('console:raced', 'console', 'done', now())"
+        )  # not committed yet: invisible to our batch, but its key is taken
+        turns = asyncio.gather(
+            runtime.service.handle(message(PEOPLE[0], "Career growth", "fine-0")),
+            runtime.service.handle(message(PEOPLE[1], "Career growth", "raced")),
+            runtime.service.handle(message(PEOPLE[2], "Career growth", "fine-2")),
+        )
+        await asyncio.sleep(0.5)  # our INSERT now waits for the other transaction
+        await other.commit()
+        outcomes = await asyncio.wait_for(turns, 10)
+    finally:
+        await other.close()
+    assert [o.duplicate for o in outcomes] == [False, True, False]
+    assert [k for _, k, _ in await answers(runtime)] == ["console:fine-0", "console:fine-2"]
