@@ -177,29 +177,34 @@ class Database:
         )
 
     def writer_engine(self) -> Engine:
-        """The turn writer's own sync engine (`bot.writer`): one connection, one thread.
+        """SQLite: the turn writer's sync engine (`bot.writer`), used on the event loop.
 
-        On SQLite its commits never checkpoint; a `Checkpointer` does that beside it.
+        Its commits never checkpoint; a `Checkpointer` does that beside it.
         """
-        if self.is_sqlite:
-            engine = create_engine(
-                self._sync_url,
-                pool_size=1,
-                max_overflow=1,
-                connect_args={"check_same_thread": False},
-            )
-            _sqlite_setup(engine)
-
-            @event.listens_for(engine, "connect")
-            def _no_checkpoints(dbapi_conn: Any, _record: Any) -> None:
-                dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
-
-            return engine
-        return create_engine(
+        assert self.is_sqlite
+        engine = create_engine(
             self._sync_url,
             pool_size=1,
             max_overflow=1,
-            pool_pre_ping=True,
+            connect_args={"check_same_thread": False},
+        )
+        _sqlite_setup(engine)
+
+        @event.listens_for(engine, "connect")
+        def _no_checkpoints(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+        return engine
+
+    def writer_async_engine(self) -> AsyncEngine:
+        """PostgreSQL: the turn writer's async engine. No ping per checkout (a round trip
+        per batch); the writer retries a batch once when its connection turns out dead."""
+        assert not self.is_sqlite
+        async_url, _ = _urls(self.url)
+        return create_async_engine(
+            async_url,
+            pool_size=2,
+            max_overflow=2,
             pool_recycle=1800,
             pool_timeout=10,
             connect_args={"connect_timeout": 5},

@@ -49,6 +49,11 @@ _INBOX = cast(Table, InboundMessage.__table__)
 _ANSWERS = cast(Table, AnswerRow.__table__)
 _INTERVIEWS = cast(Table, Interview.__table__)
 _INSERT_INBOX = insert(_INBOX)
+_MARK_SENT = (
+    update(_INBOX)
+    .where(_INBOX.c.key.in_(bindparam("keys", expanding=True)), _INBOX.c.status == "replying")
+    .values(status="done", reply_enc=None)
+)
 _INSERT_ANSWERS = insert(_ANSWERS)
 _UPDATE_STATE = (
     update(_INTERVIEWS)
@@ -105,15 +110,6 @@ _OPEN_BY_USER = (
     .order_by(Interview.id.desc())
     .limit(1)
     .with_for_update(of=Interview)
-)
-_MARK_SENT = (
-    update(InboundMessage)
-    .where(
-        InboundMessage.key.in_(bindparam("keys", expanding=True)),
-        InboundMessage.status == "replying",
-    )
-    .values(status="done", reply_enc=None)
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -451,7 +447,7 @@ class Turns:
 
 def mark_sent(session: Session, keys: list[str]) -> None:
     """Replies that reached the person: the tick must not send them again."""
-    session.execute(_MARK_SENT, {"keys": keys})
+    session.connection().execute(_MARK_SENT, {"keys": keys})
 
 
 def language_of(locale: str | None, default: str) -> str:

@@ -1,13 +1,24 @@
-"""The turn writer: group commit for interview turns, on one thread of its own.
+"""The turn writer: group commit for interview turns.
 
 Every incoming message is recorded, run through the engine and stored with its reply in a
-transaction before anyone is answered. Done one by one on the event loop, that costs a
-transaction, a dozen statements and, with aiosqlite, a thread hand-off per statement for
-every turn. The writer instead takes whatever turns are waiting, runs them all in *one*
-transaction on a dedicated thread with plain synchronous SQLAlchemy (one hand-off per
-batch), and resolves each caller's future with its own outcome. Under load the batches grow
-by themselves (turns queue while the previous batch commits); alone, a turn is a batch of
-one and waits for nobody. "Reply sent" marks ride along with the next batch.
+transaction before anyone is answered. Done one by one, that costs a transaction and a
+handful of statements per turn. The writer instead takes whatever turns are waiting, runs
+them all in *one* transaction, and resolves each caller's future with its own outcome.
+Under load the batches grow by themselves (turns queue while the previous batch commits);
+alone, a turn is a batch of one and waits for nobody. "Reply sent" marks ride along with
+the next batch.
+
+The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
+
+* on SQLite, directly on the event loop with the standard `sqlite3` driver: a local file
+  answers in microseconds, and every alternative costs more than the transaction itself
+  (aiosqlite hands each statement to a thread and back). An in-process lock
+  (`Database.write_lock`) makes every other writer of this process queue in asyncio, so
+  the loop never waits on itself; readers begin deferred and never block it either.
+* on PostgreSQL, inside `AsyncSession.run_sync` on an async engine of its own: each
+  statement awaits the network, so the loop serves other requests meanwhile; no threads.
+  The engine skips the per-checkout ping; a batch that finds its connection dead is retried
+  once on a fresh one (nothing of a failed transaction was stored).
 
 Failure handling: a batch that fails for a reason other than the database being down (a
 key another replica recorded at the same moment, a deadlock) is retried turn by turn, so
@@ -20,14 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import Incoming
@@ -52,16 +62,24 @@ class _Batch:
 
 
 class TurnWriter:
-    def __init__(self, db: Database, turns: Turns, *, max_batch: int = 64) -> None:
+    def __init__(
+        self, db: Database, turns: Turns, *, max_batch: int = 64, mark_delay: float = 0.25
+    ) -> None:
         self.db = db
         self.turns = turns
         self.max_batch = max_batch
-        self._engine = db.writer_engine()
-        self._reader = db.reader_engine() if db.is_sqlite else None
-        self._reader_sessions = sessionmaker(self._reader, expire_on_commit=False)
+        self.mark_delay = mark_delay
+        self._hurry = False  # flush(): no waiting for company
+        self._inline = db.is_sqlite
+        if db.is_sqlite:
+            self._sync = db.writer_engine()
+            self._sync_sessions = sessionmaker(self._sync, expire_on_commit=False)
+            self._reader = db.reader_engine()
+            self._reader_sessions = sessionmaker(self._reader, expire_on_commit=False)
+        else:
+            self._async = db.writer_async_engine()
+            self._async_sessions = async_sessionmaker(self._async, expire_on_commit=False)
         self._checkpointer: Checkpointer | None = None  # SQLite: started with the loop
-        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="exitbot-writer")
         self._queue: deque[_Waiting] = deque()
         self._marks: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,15 +87,9 @@ class TurnWriter:
         self._settled: asyncio.Event | None = None  # set while nothing waits
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        # SQLite runs the batch on the event loop itself: a local file answers in
-        # microseconds, and a hand-off to a thread costs more than the whole transaction
-        # (the in-process write lock keeps the loop from ever waiting on itself).
-        # PostgreSQL's round trips overlap with other work on the writer's thread.
-        self._inline = db.is_sqlite
+        self._down = False
         self.batches = 0  # transactions committed with at least one turn
         self.turns_written = 0
-        self._down = False
-        self._lock = threading.Lock()  # the writer thread vs. a close from another loop
 
     # ------------------------------------------------------------------ callers
 
@@ -95,7 +107,7 @@ class TurnWriter:
         """A small read for the hot path. SQLite: straight from the file, on the event loop
         (an aiosqlite session costs a handful of thread hand-offs, each waiting for a turn
         of a busy loop); PostgreSQL: an ordinary async session."""
-        if self._reader is None:
+        if not self._inline:
             async with self.db.sessions() as session:
                 return await session.run_sync(work)
         with self._reader_sessions() as session:
@@ -103,8 +115,8 @@ class TurnWriter:
 
     def mark_sent(self, key: str) -> None:
         """The reply of `key` reached the person; stored with the next batch (soon)."""
-        if self._closed:
-            self._run_marks([key])
+        if self._closed:  # the tick checks and marks it (Slack: by the DM's history)
+            log.warning("a reply mark arrived after shutdown")
             return
         self._marks.append(key)
         self._started().set()
@@ -112,10 +124,16 @@ class TurnWriter:
     async def flush(self) -> None:
         """Wait until everything handed in so far is stored (tests, shutdown)."""
         if self._settled is not None and self._loop is asyncio.get_running_loop():
-            await self._settled.wait()
+            self._hurry = True
+            assert self._wake is not None
+            self._wake.set()
+            try:
+                await self._settled.wait()
+            finally:
+                self._hurry = False
 
     async def close(self) -> None:
-        """Store what is waiting, stop the thread, close the connections."""
+        """Store what is waiting, stop, close the connections."""
         if self._closed:
             return
         if self._task is not None and self._loop is asyncio.get_running_loop():
@@ -123,25 +141,20 @@ class TurnWriter:
                 await asyncio.wait_for(self.flush(), 5)
             except TimeoutError:
                 log.warning("shutdown: %d reply marks not stored", len(self._marks))
-                self._marks.clear()  # the tick checks and resends those replies
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
         self._closed = True
-        marks, self._marks = self._marks, []
-        if marks:  # handed in from another event loop than the one that ran the writer
-            try:
-                await asyncio.to_thread(self._run_marks, marks)
-            except Exception as exc:  # the tick checks and resends those replies
-                log.warning(
-                    "shutdown: %d reply marks not stored (%s)", len(marks), type(exc).__name__
-                )
-        self._thread.shutdown(wait=True)
-        self._engine.dispose()
-        if self._reader is not None:
+        if self._marks:  # handed in on another event loop than this one: the tick repairs
+            log.warning("shutdown: %d reply marks not stored", len(self._marks))
+            self._marks.clear()
+        if self._inline:
+            self._sync.dispose()
             self._reader.dispose()
+        else:
+            await self._async.dispose()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -165,10 +178,17 @@ class TurnWriter:
         return self._wake
 
     async def _run(self, wake: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await wake.wait()
             wake.clear()
+            if self._marks and not self._queue and not self._hurry:
+                # Only "sent" marks: give the next turn a moment to carry them (one
+                # transaction instead of two); the tick would not look for an hour.
+                try:
+                    await asyncio.wait_for(wake.wait(), self.mark_delay)
+                except TimeoutError:
+                    pass
+                wake.clear()
             while self._queue or self._marks:
                 batch = _Batch(marks=self._marks)
                 self._marks = []
@@ -181,10 +201,7 @@ class TurnWriter:
                     people.add(person)
                     batch.turns.append(self._queue.popleft())
                 async with self.db.write_lock():
-                    if self._inline:
-                        results = self._execute(batch)
-                    else:
-                        results = await loop.run_in_executor(self._thread, self._execute, batch)
+                    results = await self._execute(batch)
                 if batch.turns:
                     self.batches += 1
                     self.turns_written += sum(isinstance(r, Outcome) for r in results)
@@ -201,12 +218,10 @@ class TurnWriter:
             if self._settled is not None and not (self._queue or self._marks):
                 self._settled.set()
 
-    # ------------------------------------------------------------------ the thread
-
-    def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
+    async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]
         try:
-            return list(self._transaction(lambda s: self._all(s, incoming, batch.marks)))
+            return list(await self._transaction(lambda s: self._all(s, incoming, batch.marks)))
         except StorageUnavailable as exc:
             self._marks.extend(batch.marks)  # kept for the next batch
             self._down = True
@@ -220,34 +235,43 @@ class TurnWriter:
                 )
         if batch.marks:
             try:
-                self._run_marks(batch.marks)
-            except Exception:
-                log.warning("could not mark %d replies sent", len(batch.marks), exc_info=True)
-        return [self._one(m) for m in incoming]
+                await self._transaction(lambda s: mark_sent(s, batch.marks))
+            except Exception as exc:  # the tick checks and marks them
+                log.warning(
+                    "could not mark %d replies sent: %s", len(batch.marks), type(exc).__name__
+                )
+        return [await self._one(m) for m in incoming]
 
     def _all(self, session: Session, incoming: list[Incoming], marks: list[str]) -> list[Outcome]:
         if marks:
             mark_sent(session, marks)
         return self.turns.record_batch(session, incoming) if incoming else []
 
-    def _one(self, incoming: Incoming) -> Outcome | BaseException:
+    async def _one(self, incoming: Incoming) -> Outcome | BaseException:
         try:
-            return self._transaction(lambda s: self.turns.record_batch(s, [incoming]))[0]
+            return (await self._transaction(lambda s: self.turns.record_batch(s, [incoming])))[0]
         except IntegrityError:
             log.info("duplicate %s message ignored", incoming.channel)
             return Outcome(duplicate=True)
         except Exception as exc:
             return exc
 
-    def _run_marks(self, marks: list[str]) -> None:
-        self._transaction(lambda s: mark_sent(s, marks))
-
-    def _transaction(self, work: Callable[[Session], T]) -> T:
-        with self._lock:
-            try:
-                with self._sessions() as session, session.begin():
+    async def _transaction(self, work: Callable[[Session], T]) -> T:
+        try:
+            if self._inline:
+                with self._sync_sessions() as session, session.begin():
                     return work(session)
-            except Exception as exc:
-                if is_connection_problem(exc):
-                    raise StorageUnavailable(type(exc).__name__) from exc
-                raise
+            for attempt in (1, 2):
+                try:
+                    async with self._async_sessions() as remote, remote.begin():
+                        return await remote.run_sync(work)
+                except DBAPIError as exc:
+                    # A connection the pool kept across a database restart: nothing of the
+                    # transaction was stored; once more on a fresh one.
+                    if not (exc.connection_invalidated and attempt == 1):
+                        raise
+            raise AssertionError("unreachable")
+        except Exception as exc:
+            if is_connection_problem(exc):
+                raise StorageUnavailable(type(exc).__name__) from exc
+            raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 from collections.abc import Callable
 
@@ -41,10 +42,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         log.warning("rehearsal clock: running as if it were %s", args.as_of.isoformat())
     runtime = Runtime.open(settings, clock=clock)
     app = create_app(runtime)
+    app.on_startup.append(_settle_heap)  # last: after every plugin has started
     web.run_app(
         app, host=host, port=port, print=_announce(settings, host, port), shutdown_timeout=8.0
     )
     return 0
+
+
+async def _settle_heap(_app: web.Application) -> None:
+    """Move everything built at start-up (modules, SQLAlchemy's mappers and statement
+    caches, the form) out of the garbage collector's sight: a full collection then scans
+    only what was made since, instead of pausing every request for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
 
 
 def _announce(settings: Settings, host: str, port: int) -> Callable[[str], None]:
