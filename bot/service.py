@@ -210,6 +210,7 @@ class InterviewService:
     async def process_pending(self, older_than: timedelta = timedelta(seconds=60)) -> int:
         """Finish what a crash cut short: messages acknowledged but not processed (Slack acks
         first), and replies stored with their turn but never sent."""
+        await self.writer.flush()  # replies sent by now are marked first: never resent
         cutoff = self.clock.now() - older_than
         async with self.db.sessions() as session:
             rows = (
