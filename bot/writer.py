@@ -59,6 +59,7 @@ class _Waiting:
 class _Batch:
     turns: list[_Waiting] = field(default_factory=list)
     marks: list[str] = field(default_factory=list)
+    flushes: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 class TurnWriter:
@@ -69,7 +70,6 @@ class TurnWriter:
         self.turns = turns
         self.max_batch = max_batch
         self.mark_delay = mark_delay
-        self._hurry = False  # flush(): no waiting for company
         self._inline = db.is_sqlite
         if db.is_sqlite:
             self._sync = db.writer_engine()
@@ -84,7 +84,7 @@ class TurnWriter:
         self._marks: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._settled: asyncio.Event | None = None  # set while nothing waits
+        self._flushes: list[asyncio.Future[None]] = []  # callers of flush(), for the next batch
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._down = False
@@ -122,15 +122,16 @@ class TurnWriter:
         self._started().set()
 
     async def flush(self) -> None:
-        """Wait until everything handed in so far is stored (tests, shutdown)."""
-        if self._settled is not None and self._loop is asyncio.get_running_loop():
-            self._hurry = True
-            assert self._wake is not None
-            self._wake.set()
-            try:
-                await self._settled.wait()
-            finally:
-                self._hurry = False
+        """Wait until the "sent" marks handed in so far are stored (the next batch takes
+        them all, without waiting for company); turns are awaited by their own callers."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._task is None or self._task.done():
+            return
+        done: asyncio.Future[None] = loop.create_future()
+        self._flushes.append(done)
+        assert self._wake is not None
+        self._wake.set()
+        await done
 
     async def close(self) -> None:
         """Store what is waiting, stop, close the connections."""
@@ -168,20 +169,19 @@ class TurnWriter:
             self._loop = loop
             self._queue.clear()
             self._wake = asyncio.Event()
-            self._settled = asyncio.Event()
+            self._flushes = []
             self._task = loop.create_task(self._run(self._wake), name="exitbot-turn-writer")
             path = self.db.sqlite_path
             if path is not None and self._checkpointer is None:
                 self._checkpointer = Checkpointer(path)
-        assert self._wake is not None and self._settled is not None
-        self._settled.clear()
+        assert self._wake is not None
         return self._wake
 
     async def _run(self, wake: asyncio.Event) -> None:
         while True:
             await wake.wait()
             wake.clear()
-            if self._marks and not self._queue and not self._hurry:
+            if self._marks and not self._queue and not self._flushes:
                 # Only "sent" marks: give the next turn a moment to carry them (one
                 # transaction instead of two); the tick would not look for an hour.
                 try:
@@ -189,9 +189,9 @@ class TurnWriter:
                 except TimeoutError:
                     pass
                 wake.clear()
-            while self._queue or self._marks:
-                batch = _Batch(marks=self._marks)
-                self._marks = []
+            while self._queue or self._marks or self._flushes:
+                batch = _Batch(marks=self._marks, flushes=self._flushes)
+                self._marks, self._flushes = [], []
                 people: set[tuple[str, str, int | None]] = set()
                 while self._queue and len(batch.turns) < self.max_batch:
                     incoming = self._queue[0].incoming
@@ -200,8 +200,10 @@ class TurnWriter:
                         break  # their next message builds on this one: the next batch
                     people.add(person)
                     batch.turns.append(self._queue.popleft())
-                async with self.db.write_lock():
-                    results = await self._execute(batch)
+                results: list[Outcome | BaseException] = []
+                if batch.turns or batch.marks:
+                    async with self.db.write_lock():
+                        results = await self._execute(batch)
                 if batch.turns:
                     self.batches += 1
                     self.turns_written += sum(isinstance(r, Outcome) for r in results)
@@ -212,11 +214,12 @@ class TurnWriter:
                         waiting.future.set_exception(result)
                     else:
                         waiting.future.set_result(result)
+                for flushed in batch.flushes:
+                    if not flushed.done():
+                        flushed.set_result(None)
                 if self._down:
                     self._down = False
                     await asyncio.sleep(0.5)  # kept marks wait a little: no busy loop
-            if self._settled is not None and not (self._queue or self._marks):
-                self._settled.set()
 
     async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]

@@ -200,3 +200,29 @@ async def test_turns_survive_a_postgres_restart_without_a_restart_of_exitbot() -
         await rt.close()
         await proxy.stop()
         pg.drop_database(url)
+
+
+async def test_a_flush_under_constant_traffic_returns_after_the_next_batch(
+    runtime: Runtime,
+) -> None:
+    """The tick flushes the marks before it looks for unsent replies; under load the writer
+    is never idle, and the tick must not wait for it to be."""
+    writer = runtime.service.writer
+    stop = asyncio.Event()
+
+    async def traffic() -> None:
+        n = 0
+        while not stop.is_set():
+            writer.mark_sent(f"console:elsewhere-{n}")
+            n += 1
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(traffic())
+    try:
+        await asyncio.sleep(0.05)
+        for _ in range(3):
+            await asyncio.wait_for(writer.flush(), 2)
+        assert await asyncio.wait_for(runtime.service.process_pending(), 5) == 0
+    finally:
+        stop.set()
+        await task
