@@ -89,6 +89,7 @@ class TurnWriter:
         self._closed = False
         self._down = False
         self.batches = 0  # transactions committed with at least one turn
+        self.transactions = 0  # with turns or only "sent" marks
         self.turns_written = 0
 
     # ------------------------------------------------------------------ callers
@@ -183,12 +184,8 @@ class TurnWriter:
             wake.clear()
             if self._marks and not self._queue and not self._flushes:
                 # Only "sent" marks: give the next turn a moment to carry them (one
-                # transaction instead of two); the tick would not look for an hour.
-                try:
-                    await asyncio.wait_for(wake.wait(), self.mark_delay)
-                except TimeoutError:
-                    pass
-                wake.clear()
+                # transaction instead of two); the tick only looks after a minute.
+                await self._await_a_turn(wake)
             while self._queue or self._marks or self._flushes:
                 batch = _Batch(marks=self._marks, flushes=self._flushes)
                 self._marks, self._flushes = [], []
@@ -204,6 +201,7 @@ class TurnWriter:
                 if batch.turns or batch.marks:
                     async with self.db.write_lock():
                         results = await self._execute(batch)
+                    self.transactions += 1
                 if batch.turns:
                     self.batches += 1
                     self.turns_written += sum(isinstance(r, Outcome) for r in results)
@@ -220,6 +218,19 @@ class TurnWriter:
                 if self._down:
                     self._down = False
                     await asyncio.sleep(0.5)  # kept marks wait a little: no busy loop
+
+    async def _await_a_turn(self, wake: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.mark_delay
+        while not self._queue and not self._flushes:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(wake.wait(), remaining)
+            except TimeoutError:
+                return
+            wake.clear()  # more marks: keep waiting for a turn
 
     async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]

@@ -226,3 +226,16 @@ async def test_a_flush_under_constant_traffic_returns_after_the_next_batch(
     finally:
         stop.set()
         await task
+
+
+async def test_a_reply_mark_rides_with_the_next_turn(runtime: Runtime) -> None:
+    await started(runtime, PEOPLE[:2])
+    writer = runtime.service.writer
+    before = writer.transactions
+    await runtime.service.handle(message(PEOPLE[0], "Career growth", "first"))
+    await runtime.service.handle(message(PEOPLE[1], "Career growth", "second"))  # + mark 1
+    await runtime.service.flush()  # mark 2, alone
+    assert writer.transactions - before == 3  # not 4: a commit saved per turn under load
+    async with runtime.db.sessions() as s:
+        statuses = (await s.scalars(select(InboundMessage.status))).all()
+    assert sorted(statuses) == ["done", "done"]
