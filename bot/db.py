@@ -25,6 +25,17 @@ from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
+
+def _engine(url: URL, **options: Any) -> Engine:
+    """Every engine hides statement parameters from its error messages (they reach logs and
+    tracebacks; answer text is encrypted, but addresses and keys can hold an email)."""
+    return create_engine(url, hide_parameters=True, **options)
+
+
+def _async_engine(url: URL, **options: Any) -> AsyncEngine:
+    return create_async_engine(url, hide_parameters=True, **options)
+
+
 MIGRATION_LOCK_ID = 0x45584954  # "EXIT": pg_advisory_lock key around `db upgrade`
 
 
@@ -121,13 +132,13 @@ class Database:
             if path and path != ":memory:":
                 Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             # A small pool: opening an aiosqlite connection costs a thread and the PRAGMAs.
-            self.engine: AsyncEngine = create_async_engine(
+            self.engine: AsyncEngine = _async_engine(
                 async_url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30
             )
             _sqlite_setup(self.engine.sync_engine, writes=False)
             self._sync_url = sync_url
         else:
-            self.engine = create_async_engine(
+            self.engine = _async_engine(
                 async_url,
                 pool_size=pool_size,
                 max_overflow=pool_size * 2,
@@ -169,12 +180,10 @@ class Database:
     def sync_engine(self) -> Engine:
         """A short-lived sync engine (migrations, key rotation)."""
         if self.is_sqlite:
-            engine = create_engine(self._sync_url, poolclass=NullPool)
+            engine = _engine(self._sync_url, poolclass=NullPool)
             _sqlite_setup(engine)
             return engine
-        return create_engine(
-            self._sync_url, poolclass=NullPool, connect_args={"connect_timeout": 5}
-        )
+        return _engine(self._sync_url, poolclass=NullPool, connect_args={"connect_timeout": 5})
 
     def writer_engine(self) -> Engine:
         """SQLite: the turn writer's sync engine (`bot.writer`), used on the event loop.
@@ -182,7 +191,7 @@ class Database:
         Its commits never checkpoint; a `Checkpointer` does that beside it.
         """
         assert self.is_sqlite
-        engine = create_engine(
+        engine = _engine(
             self._sync_url,
             pool_size=1,
             max_overflow=1,
@@ -193,6 +202,9 @@ class Database:
         @event.listens_for(engine, "connect")
         def _no_checkpoints(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+            # It runs on the event loop: a lock held by another process is waited for in
+            # asyncio by the writer (`TurnWriter._sqlite`), not in SQLite's busy handler.
+            dbapi_conn.execute("PRAGMA busy_timeout=20")
 
         return engine
 
@@ -201,7 +213,7 @@ class Database:
         per batch); the writer retries a batch once when its connection turns out dead."""
         assert not self.is_sqlite
         async_url, _ = _urls(self.url)
-        return create_async_engine(
+        return _async_engine(
             async_url,
             pool_size=2,
             max_overflow=2,
@@ -214,7 +226,7 @@ class Database:
         """SQLite only: a sync engine for small reads on the event loop (deferred BEGIN:
         in WAL mode a reader never waits for a writer)."""
         assert self.is_sqlite
-        engine = create_engine(
+        engine = _engine(
             self._sync_url, pool_size=1, max_overflow=2, connect_args={"check_same_thread": False}
         )
         _sqlite_setup(engine, writes=False)

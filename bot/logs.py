@@ -22,6 +22,13 @@ class RedactEmails(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """Also masks emails in tracebacks (a database error can quote a duplicate key)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _EMAIL.sub("[email]", super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {
@@ -31,7 +38,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
+            data["error"] = _EMAIL.sub("[email]", self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -41,7 +48,7 @@ def setup(log_format: str = "text", level: int = logging.INFO) -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

@@ -30,6 +30,7 @@ from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
 from adapters.slack_inbound import KnownUser, PersonResolver, Reply, build_app
 from adapters.slack_pacing import Limits, Pacer
 from bot import departures, hr_commands, texts
+from bot.db import StorageUnavailable
 from bot.models import Employee, PlatformIdentity
 from bot.runtime import Runtime
 from conversations import OutMessage
@@ -154,6 +155,10 @@ async def link_slack_user(
     return employee_id is not None
 
 
+async def _no_reply() -> None:
+    return None
+
+
 class SlackStore:
     """`adapters.slack_inbound.SlackPorts` on ExitBot's database, service and HR commands."""
 
@@ -163,7 +168,19 @@ class SlackStore:
 
     async def record(self, incoming: Incoming) -> Reply | None:
         service = self.runtime.service
-        outcome = await service.record(incoming)
+        try:
+            outcome = await service.record(incoming)
+        except StorageUnavailable:
+            raise  # 500: Slack delivers it again
+        except Exception as exc:
+            # A turn that fails for another reason would fail on every retry too, and be
+            # gone after Slack's third: keep the message for the tick (and the logs) instead.
+            log.error(
+                "Slack message %s could not be processed (%s): kept for later",
+                incoming.message_id,
+                type(exc).__name__,
+            )
+            return _no_reply if await service.accept(incoming) else None
         if outcome.duplicate:
             return None
 

@@ -24,7 +24,15 @@ from bot import texts
 from bot.clock import Clock
 from bot.config import Settings
 from bot.crypto import Cipher
-from bot.models import AnswerRow, Employee, InboundMessage, Interview, Job, PlatformIdentity
+from bot.models import (
+    AnswerRow,
+    Employee,
+    InboundMessage,
+    Interview,
+    Job,
+    PlatformIdentity,
+    UTCDateTime,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +71,13 @@ _UPDATE_STATE = (
         state_enc=bindparam("_state"),
         last_activity_at=bindparam("_now"),
         updated_at=bindparam("_now"),
-        started_at=func.coalesce(_INTERVIEWS.c.started_at, bindparam("_started")),
-        completed_at=func.coalesce(bindparam("_completed"), _INTERVIEWS.c.completed_at),
+        # typed: inside coalesce() the parameters would skip UTCDateTime's conversion
+        started_at=func.coalesce(
+            _INTERVIEWS.c.started_at, bindparam("_started", type_=UTCDateTime())
+        ),
+        completed_at=func.coalesce(
+            bindparam("_completed", type_=UTCDateTime()), _INTERVIEWS.c.completed_at
+        ),
         channel=bindparam("_channel"),
         address=bindparam("_address"),
     )
@@ -110,6 +123,7 @@ _OPEN_BY_USER = (
     .order_by(Interview.id.desc())
     .limit(1)
     .with_for_update(of=Interview)
+    .execution_options(populate_existing=True)
 )
 
 
@@ -137,8 +151,10 @@ class Turns:
         repeated inside the batch) changes nothing and comes back as a duplicate. The
         common turn (an answer to an open interview that does not change its status) is
         written with three Core statements shared by the whole batch; anything else goes
-        through the ORM (`apply`). One person appears at most once per batch (the writer
-        sees to that), so no turn in it depends on another.
+        through the ORM (`apply`). The writer puts one platform user in a batch at most
+        once; one interview can still come twice (the same person on two channels): the
+        second turn then takes the ORM path after what the batch wrote so far, and reads
+        the interview afresh.
         """
         conn = session.connection()
         # Alone, a message seen before fails on the inbox's primary key instead (one
@@ -151,6 +167,19 @@ class Turns:
         inbox: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         states: list[dict[str, Any]] = []
+        used: set[int] = set()  # interviews this batch has advanced
+
+        def write_pending() -> None:
+            session.flush()
+            for statement, rows in (
+                (_INSERT_INBOX, inbox),
+                (_INSERT_ANSWERS, answers),
+                (_UPDATE_STATE, states),
+            ):
+                if rows:
+                    conn.execute(statement, rows)
+                    rows.clear()
+
         outcomes: list[Outcome] = []
         for incoming in batch:
             if incoming.key in seen:
@@ -158,10 +187,11 @@ class Turns:
                 continue
             seen.add(incoming.key)
             open_row = found.get((incoming.channel, incoming.user_id))
-            outcome = (
-                self._fast(conn, incoming, open_row, now, answers, states) if open_row else None
-            )
+            outcome = None
+            if open_row is not None and open_row.id not in used:
+                outcome = self._fast(conn, incoming, open_row, now, answers, states)
             if outcome is None:  # the ORM path: rare turns, same transaction
+                write_pending()
                 row = self.inbox_row(incoming, status="done", payload=None)
                 row.processed_at = now
                 session.add(row)
@@ -169,14 +199,10 @@ class Turns:
                 self.keep_reply(row, incoming, outcome)
             else:
                 inbox.append(self._inbox_values(incoming, outcome, now))
+            if outcome.interview_id is not None:
+                used.add(outcome.interview_id)
             outcomes.append(outcome)
-        session.flush()
-        if inbox:
-            conn.execute(_INSERT_INBOX, inbox)
-        if answers:
-            conn.execute(_INSERT_ANSWERS, answers)
-        if states:
-            conn.execute(_UPDATE_STATE, states)
+        write_pending()
         return outcomes
 
     def _open_rows(
@@ -317,8 +343,12 @@ class Turns:
 
     def find_interview(self, session: Session, incoming: Incoming) -> Interview | None:
         """The sender's open interview (locked), else their latest finished one, else None."""
+        # Fresh from the database (`populate_existing`): this batch may have written the
+        # row with Core statements the identity map does not know about.
         if incoming.interview_id is not None:
-            interview = session.get(Interview, incoming.interview_id, with_for_update=True)
+            interview = session.get(
+                Interview, incoming.interview_id, with_for_update=True, populate_existing=True
+            )
             usable = (*OPEN_STATUSES, *REOPENABLE_STATUSES)
             return interview if interview and interview.status in usable else None
         interview = session.scalar(
@@ -344,6 +374,7 @@ class Turns:
             .order_by(Interview.id.desc())
             .limit(1)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
         if interview is not None:
             return interview
@@ -360,6 +391,7 @@ class Turns:
             .order_by(Interview.id.desc())
             .limit(1)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
 
     # ------------------------------------------------------------------ state and answers

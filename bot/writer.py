@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,6 +70,7 @@ class TurnWriter:
         self.turns = turns
         self.max_batch = max_batch
         self.mark_delay = mark_delay
+        self.lock_wait = 15.0  # SQLite: how long a batch waits for another process's write
         self._inline = db.is_sqlite
         if db.is_sqlite:
             self._sync = db.writer_engine()
@@ -149,6 +150,8 @@ class TurnWriter:
             except asyncio.CancelledError:
                 pass
         self._closed = True
+        _fail(list(self._queue), StorageUnavailable("shutting down"))
+        self._queue.clear()
         if self._marks:  # handed in on another event loop than this one: the tick repairs
             log.warning("shutdown: %d reply marks not stored", len(self._marks))
             self._marks.clear()
@@ -168,6 +171,7 @@ class TurnWriter:
             # First use, or a new event loop (tests, CLI commands): anything queued on the
             # old loop can never be awaited again.
             self._loop = loop
+            _fail(list(self._queue), StorageUnavailable("the event loop changed"))
             self._queue.clear()
             self._wake = asyncio.Event()
             self._flushes = []
@@ -198,10 +202,18 @@ class TurnWriter:
                     people.add(person)
                     batch.turns.append(self._queue.popleft())
                 results: list[Outcome | BaseException] = []
-                if batch.turns or batch.marks:
-                    async with self.db.write_lock():
-                        results = await self._execute(batch)
-                    self.transactions += 1
+                try:
+                    if batch.turns or batch.marks:
+                        async with self.db.write_lock():
+                            results = await self._execute(batch)
+                        self.transactions += 1
+                except BaseException as exc:  # a bug, or shutdown: nobody may wait forever
+                    _fail(batch.turns, StorageUnavailable(type(exc).__name__))
+                    _release(batch.flushes)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    log.error("turn writer: a batch failed: %s", type(exc).__name__)
+                    continue
                 if batch.turns:
                     self.batches += 1
                     self.turns_written += sum(isinstance(r, Outcome) for r in results)
@@ -212,9 +224,7 @@ class TurnWriter:
                         waiting.future.set_exception(result)
                     else:
                         waiting.future.set_result(result)
-                for flushed in batch.flushes:
-                    if not flushed.done():
-                        flushed.set_result(None)
+                _release(batch.flushes)
                 if self._down:
                     self._down = False
                     await asyncio.sleep(0.5)  # kept marks wait a little: no busy loop
@@ -270,11 +280,25 @@ class TurnWriter:
         except Exception as exc:
             return exc
 
+    async def _sqlite(self, work: Callable[[Session], T]) -> T:
+        """On the event loop; when another process holds the file's write lock (a CLI
+        command), wait for it here in asyncio, not in SQLite's busy handler (which would
+        stop the whole server), up to `lock_wait` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_wait
+        while True:
+            try:
+                with self._sync_sessions() as session, session.begin():
+                    return work(session)
+            except OperationalError as exc:  # rolled back: nothing of it was stored
+                if "database is locked" not in str(exc) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(0.01)
+
     async def _transaction(self, work: Callable[[Session], T]) -> T:
         try:
             if self._inline:
-                with self._sync_sessions() as session, session.begin():
-                    return work(session)
+                return await self._sqlite(work)
             for attempt in (1, 2):
                 try:
                     async with self._async_sessions() as remote, remote.begin():
@@ -289,3 +313,15 @@ class TurnWriter:
             if is_connection_problem(exc):
                 raise StorageUnavailable(type(exc).__name__) from exc
             raise
+
+
+def _fail(waiting: list[_Waiting], exc: BaseException) -> None:
+    for entry in waiting:
+        if not entry.future.done() and not entry.future.get_loop().is_closed():
+            entry.future.set_exception(exc)
+
+
+def _release(flushes: list[asyncio.Future[None]]) -> None:
+    for flushed in flushes:
+        if not flushed.done() and not flushed.get_loop().is_closed():
+            flushed.set_result(None)

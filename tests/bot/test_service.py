@@ -268,3 +268,22 @@ async def test_a_reply_lost_after_the_commit_is_sent_by_the_tick(database_url: s
         assert row is not None and row.status == "done" and row.reply_enc is None
     finally:
         await rt.close()
+
+
+async def test_database_errors_never_carry_the_values_of_a_statement(runtime: Runtime) -> None:
+    """Errors end up in logs and tracebacks; the statement's values must not."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.models import Employee
+
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        session.add(Employee(email="dup@example.com", created_at=now, updated_at=now))
+    with pytest.raises(IntegrityError) as failure:
+        async with runtime.db.transaction() as session:
+            session.add(Employee(email="dup@example.com", created_at=now, updated_at=now))
+    message = str(failure.value)
+    assert "[SQL parameters hidden due to hide_parameters=True]" in message
+    # No parameter dump. (PostgreSQL's own DETAIL line still names the duplicate key: the
+    # log filter of `bot.logs` masks emails in whatever reaches a log.)
+    assert "'dup@example.com'" not in message

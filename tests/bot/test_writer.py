@@ -239,3 +239,126 @@ async def test_a_reply_mark_rides_with_the_next_turn(runtime: Runtime) -> None:
     async with runtime.db.sessions() as s:
         statuses = (await s.scalars(select(InboundMessage.status))).all()
     assert sorted(statuses) == ["done", "done"]
+
+
+async def test_one_person_on_two_channels_in_one_batch_answers_in_order(
+    runtime: Runtime,
+) -> None:
+    """The writer keeps one platform user per batch; the same person on two channels is
+    two users but one interview: the second turn must build on the first, not on the
+    state both read at the start of the batch."""
+    who = "anna@example.com"
+    await started(runtime, [who])
+    async with runtime.db.transaction() as session:
+        employee = await runtime.service.upsert_employee(
+            session, email=who, now=runtime.clock.now()
+        )
+        await runtime.service.link_identity(
+            session,
+            platform="slack",
+            user_id="U1",
+            employee_id=employee.id,
+            now=runtime.clock.now(),
+        )
+    before = runtime.service.writer.batches
+    first, second = await asyncio.gather(
+        runtime.service.record(message(who, "Career growth", "c1")),
+        runtime.service.record(Incoming("slack", "U1", "D1", "The people and the freedom", "s1")),
+    )
+    assert runtime.service.writer.batches - before == 1  # really one batch
+    assert first.interview_id == second.interview_id
+    async with runtime.db.sessions() as s:
+        rows = (await s.execute(select(AnswerRow.message_key, AnswerRow.question_id))).all()
+        interview = await s.scalar(select(Interview))
+    assert sorted(rows) == [("console:c1", "main_reason"), ("slack:s1", "valued_most")]
+    assert interview is not None
+    assert runtime.service.state_of(interview)["question"] == "role_improvement"
+
+
+async def test_dates_written_by_the_fast_path_are_stored_like_all_others(
+    sqlite_url: str,
+) -> None:
+    """SQLite keeps datetimes as text: a completion written by the batch's Core UPDATE must
+    use the same format as every other row, or comparisons between them go wrong."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from bot.clock import FrozenClock
+
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    settings = Settings(database_url=sqlite_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, clock=FrozenClock(now), channels={"console": RecordingChannel()})
+    try:
+        who = "anna@example.com"
+        await started(rt, [who])
+        for n, answer in enumerate(ANSWERS):
+            await rt.service.handle(message(who, answer, f"a{n}"))
+        async with rt.db.sessions() as s:
+            interview = await s.scalar(select(Interview))
+            assert interview is not None and interview.status == "completed"
+            assert interview.completed_at == now
+            found = await s.scalar(
+                select(func.count()).select_from(Interview).where(Interview.completed_at >= now)
+            )
+            raw = (await s.execute(text("SELECT completed_at, created_at FROM interviews"))).one()
+        assert found == 1
+        assert raw[0] == raw[1]  # both written at `now`: the very same text
+    finally:
+        await rt.close()
+
+
+ANSWERS = [
+    "Career growth",
+    "The people in my team and the freedom to organise my own work, honestly",
+    "Clearer goals and more support from the product team during the launches",
+    "4",
+    "8",
+    "Maybe",
+    "Publish salary bands and make the promotion criteria visible for everyone",
+    "no",
+    "yes",
+]
+
+
+async def test_another_process_holding_the_sqlite_lock_does_not_stop_the_server(
+    sqlite_url: str,
+) -> None:
+    """A CLI command writing the same SQLite file holds its lock for a while: the turn
+    waits for it without blocking the event loop, and is stored once the lock is free."""
+    import sqlite3
+    import time
+
+    settings = Settings(database_url=sqlite_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        who = "anna@example.com"
+        await started(rt, [who])
+        path = rt.db.sqlite_path
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the other process's write transaction
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def heartbeat() -> None:
+            last = time.monotonic()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                gaps.append(time.monotonic() - last)
+                last = time.monotonic()
+
+        beat = asyncio.create_task(heartbeat())
+        turn = asyncio.create_task(rt.service.handle(message(who, "Career growth", "w1")))
+        await asyncio.sleep(0.5)
+        assert not turn.done()  # waiting for the lock...
+        other.execute("COMMIT")
+        other.close()
+        outcome = await asyncio.wait_for(turn, 5)
+        stop.set()
+        await beat
+        assert not outcome.duplicate
+        assert max(gaps) < 0.2  # ...while the loop kept serving
+        assert [k for _, k, _ in await answers(rt)] == ["console:w1"]
+    finally:
+        await rt.close()

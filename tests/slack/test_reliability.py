@@ -99,6 +99,23 @@ async def test_storage_down_before_the_ack_makes_slack_retry(slack, monkeypatch)
     assert "main reason" in slack.messages(slack.fake.dm_channel_id(ANNA_ID))[-1]["text"]
 
 
+async def test_a_message_that_cannot_be_processed_is_kept_not_lost(slack, monkeypatch):
+    await invite(slack)
+
+    async def broken(incoming: object) -> object:
+        raise RuntimeError("a bug in the turn")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(slack.runtime.service.writer, "record", broken)
+        assert await slack.dm(ANNA_ID, "start") == 200  # no point in Slack's retries...
+    kept = await slack.inbox()
+    assert [m.status for m in kept] == ["pending"] and kept[0].payload_enc  # ...it is kept
+    slack.clock.advance(timedelta(minutes=2))
+    report = await slack.tick()  # the bug fixed (patch gone): the tick finishes it
+    assert report["inbox messages redone"] == 1
+    assert "main reason" in slack.messages(slack.fake.dm_channel_id(ANNA_ID))[-1]["text"]
+
+
 async def test_bad_signature_and_stale_timestamp_are_refused(slack):
     body = slack.event(ANNA_ID, "hello")
     assert (await slack.post(body, secret="not-the-secret"))[0] == 401
