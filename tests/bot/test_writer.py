@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
@@ -16,21 +15,11 @@ from bot.crypto import Cipher
 from bot.db import StorageUnavailable
 from bot.models import AnswerRow, InboundMessage, Interview
 from bot.runtime import Runtime
-from tests.bot.test_service import RecordingChannel
+from tests.bot.conftest import RecordingChannel
 from tests.support import pg
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcpproxy import TcpProxy, proxied_postgres
 
 PEOPLE = [f"p{n}@example.com" for n in range(12)]
-
-
-@pytest.fixture
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
-    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
-    try:
-        yield rt
-    finally:
-        await rt.close()
 
 
 def message(who: str, text: str, key: str) -> Incoming:
@@ -171,35 +160,33 @@ async def test_turns_survive_a_postgres_restart_without_a_restart_of_exitbot() -
     is noticed by the next batch, which is then run once more on a fresh connection."""
     if pg.admin_url() is None:
         pytest.skip(f"needs {pg.ENV}")
-    url = pg.create_database()
-    proxy = TcpProxy("127.0.0.1", make_url(url).port or 5432)
+    async with proxied_postgres() as (proxy, url):
+        settings = Settings(database_url=url, encryption_key=Cipher.new_key())
+        rt = await asyncio.to_thread(
+            Runtime.open, settings, channels={"console": RecordingChannel()}
+        )
+        try:
+            await _survive_restarts(rt, proxy)
+        finally:
+            await rt.close()
+
+
+async def _survive_restarts(rt: Runtime, proxy: TcpProxy) -> None:
+    await started(rt, PEOPLE[:1])
+    who = PEOPLE[0]
+    assert not (await rt.service.handle(message(who, "Career growth", "before"))).duplicate
+    await proxy.stop()  # every connection in the pool dies with it
+    with pytest.raises(StorageUnavailable):
+        await rt.service.record(message(who, "The people", "during"))
     await proxy.start()
-    proxied = make_url(url).set(host="127.0.0.1", port=proxy.port)
-    settings = Settings(
-        database_url=proxied.render_as_string(hide_password=False),
-        encryption_key=Cipher.new_key(),
-    )
-    rt = await asyncio.to_thread(Runtime.open, settings, channels={"console": RecordingChannel()})
-    try:
-        await started(rt, PEOPLE[:1])
-        who = PEOPLE[0]
-        assert not (await rt.service.handle(message(who, "Career growth", "before"))).duplicate
-        await proxy.stop()  # every connection in the pool dies with it
-        with pytest.raises(StorageUnavailable):
-            await rt.service.record(message(who, "The people", "during"))
-        await proxy.start()
-        after = await rt.service.handle(message(who, "The people", "after"))
-        assert not after.duplicate
-        await proxy.stop()  # and once more, now without a failed turn in between:
-        await proxy.start()  # the pooled connection is dead, nobody noticed yet
-        again = await rt.service.handle(message(who, "Clearer goals, really", "again"))
-        assert not again.duplicate
-        keys = [k for _, k, _ in await answers(rt)]
-        assert keys == ["console:after", "console:again", "console:before"]
-    finally:
-        await rt.close()
-        await proxy.stop()
-        pg.drop_database(url)
+    after = await rt.service.handle(message(who, "The people", "after"))
+    assert not after.duplicate
+    await proxy.stop()  # and once more, now without a failed turn in between:
+    await proxy.start()  # the pooled connection is dead, nobody noticed yet
+    again = await rt.service.handle(message(who, "Clearer goals, really", "again"))
+    assert not again.duplicate
+    keys = [k for _, k, _ in await answers(rt)]
+    assert keys == ["console:after", "console:again", "console:before"]
 
 
 async def test_a_flush_under_constant_traffic_returns_after_the_next_batch(

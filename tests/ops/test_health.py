@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.engine import make_url
 
 from bot.app import create_app
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.runtime import Runtime
 from tests.support import pg
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcpproxy import proxied_postgres
 
 
 @pytest.fixture
@@ -38,16 +37,9 @@ async def test_healthz_and_metrics(client: TestClient) -> None:
 async def test_healthz_follows_a_postgres_outage_without_restart() -> None:
     if pg.admin_url() is None:
         pytest.skip(f"needs {pg.ENV}")
-    url = pg.create_database()
-    proxy = TcpProxy("127.0.0.1", make_url(url).port or 5432)
-    await proxy.start()
-    proxied = make_url(url).set(host="127.0.0.1", port=proxy.port)
-    settings = Settings(
-        database_url=proxied.render_as_string(hide_password=False),
-        encryption_key=Cipher.new_key(),
-    )
-    rt = await asyncio.to_thread(Runtime.open, settings)  # migrations talk through the proxy
-    try:
+    async with proxied_postgres() as (proxy, url):
+        settings = Settings(database_url=url, encryption_key=Cipher.new_key())
+        rt = await asyncio.to_thread(Runtime.open, settings)  # migrations go through the proxy
         async with TestClient(TestServer(create_app(rt), host="127.0.0.1")) as c:
             assert (await c.get("/healthz")).status == 200
             await proxy.stop()
@@ -56,6 +48,3 @@ async def test_healthz_follows_a_postgres_outage_without_restart() -> None:
             assert (await down.json())["database"] == "unreachable"
             await proxy.start()  # same port: the database is back
             assert (await c.get("/healthz")).status == 200
-    finally:
-        await proxy.stop()
-        pg.drop_database(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 
 class TcpProxy:
@@ -45,3 +46,21 @@ class TcpProxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._writers.discard(writer)
         self._writers.discard(up_writer)
+
+
+@contextlib.asynccontextmanager
+async def proxied_postgres() -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A scratch PostgreSQL database reached through a `TcpProxy`: (proxy, URL to use)."""
+    from sqlalchemy.engine import make_url
+
+    from tests.support import pg
+
+    url = pg.create_database()
+    proxy = TcpProxy("127.0.0.1", make_url(url).port or 5432)
+    await proxy.start()
+    try:
+        proxied = make_url(url).set(host="127.0.0.1", port=proxy.port)
+        yield proxy, proxied.render_as_string(hide_password=False)
+    finally:
+        await proxy.stop()
+        pg.drop_database(url)
