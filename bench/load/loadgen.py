@@ -774,27 +774,24 @@ class Driver:
 
         cpu_marks: dict[str, float] = {}
 
+        def snapshot(suffix: str) -> None:
+            """CPU counters at a window edge: `busy`, ... at the start, `busy1`, ... at the end."""
+            busy, steal, total = machine_cpu()
+            counters = {
+                "busy": busy,
+                "steal": steal,
+                "total": total,
+                "lg": time.process_time(),
+                "tg": self.target.cpu(),
+                "pg": postgres_cpu() if self.target.db_name else 0.0,
+            }
+            cpu_marks.update({name + suffix: value for name, value in counters.items()})
+
         async def mark_window() -> None:
             await asyncio.sleep(max(0.0, w0 - time.perf_counter()))
-            busy, steal, total = machine_cpu()
-            cpu_marks.update(
-                busy=busy,
-                steal=steal,
-                total=total,
-                lg=time.process_time(),
-                tg=self.target.cpu(),
-                pg=postgres_cpu() if self.target.db_name else 0.0,
-            )
+            snapshot("")
             await asyncio.sleep(max(0.0, w1 - time.perf_counter()))
-            busy, steal, total = machine_cpu()
-            cpu_marks.update(
-                busy1=busy,
-                steal1=steal,
-                total1=total,
-                lg1=time.process_time(),
-                tg1=self.target.cpu(),
-                pg1=postgres_cpu() if self.target.db_name else 0.0,
-            )
+            snapshot("1")
             stop.set()
 
         tasks = [asyncio.create_task(slot(i)) for i in range(args.employees)]
