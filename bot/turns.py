@@ -192,13 +192,8 @@ class Turns:
                 outcome = self._fast(conn, incoming, open_row, now, answers, states)
             if outcome is None:  # the ORM path: rare turns, same transaction
                 write_pending()
-                row = self.inbox_row(incoming, status="done", payload=None)
-                row.processed_at = now
-                session.add(row)
                 outcome = self.apply(session, incoming)
-                self.keep_reply(row, incoming, outcome)
-            else:
-                inbox.append(self._inbox_values(incoming, outcome, now))
+            inbox.append(self._inbox_values(incoming, outcome, now))
             if outcome.interview_id is not None:
                 used.add(outcome.interview_id)
             outcomes.append(outcome)
@@ -231,7 +226,7 @@ class Turns:
         """The turn as plain rows, or None when it needs the ORM path."""
         if not found.state_enc:
             return None
-        state: dict[str, object] = json.loads(self.cipher.decrypt(found.state_enc))
+        state = self._decoded(found.state_enc)
         turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
         if turn.erase_all or turn.discard:
             return None  # deleting answers: the ORM path
@@ -398,9 +393,10 @@ class Turns:
 
     def state_of(self, interview: Interview) -> dict[str, object]:
         """The engine state of an interview (decrypted); {} before it started."""
-        if not interview.state_enc:
-            return {}
-        loaded: dict[str, object] = json.loads(self.cipher.decrypt(interview.state_enc))
+        return self._decoded(interview.state_enc) if interview.state_enc else {}
+
+    def _decoded(self, state_enc: str) -> dict[str, object]:
+        loaded: dict[str, object] = json.loads(self.cipher.decrypt(state_enc))
         return loaded
 
     def store_turn(

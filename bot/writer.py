@@ -91,7 +91,6 @@ class TurnWriter:
         self._down = False
         self.batches = 0  # transactions committed with at least one turn
         self.transactions = 0  # with turns or only "sent" marks
-        self.turns_written = 0
 
     # ------------------------------------------------------------------ callers
 
@@ -191,16 +190,7 @@ class TurnWriter:
                 # transaction instead of two); the tick only looks after a minute.
                 await self._await_a_turn(wake)
             while self._queue or self._marks or self._flushes:
-                batch = _Batch(marks=self._marks, flushes=self._flushes)
-                self._marks, self._flushes = [], []
-                people: set[tuple[str, str, int | None]] = set()
-                while self._queue and len(batch.turns) < self.max_batch:
-                    incoming = self._queue[0].incoming
-                    person = (incoming.channel, incoming.user_id, incoming.interview_id)
-                    if person in people:
-                        break  # their next message builds on this one: the next batch
-                    people.add(person)
-                    batch.turns.append(self._queue.popleft())
+                batch = self._next_batch()
                 results: list[Outcome | BaseException] = []
                 try:
                     if batch.turns or batch.marks:
@@ -216,7 +206,6 @@ class TurnWriter:
                     continue
                 if batch.turns:
                     self.batches += 1
-                    self.turns_written += sum(isinstance(r, Outcome) for r in results)
                 for waiting, result in zip(batch.turns, results, strict=True):
                     if waiting.future.done():
                         continue  # the caller gave up (cancelled)
@@ -228,6 +217,21 @@ class TurnWriter:
                 if self._down:
                     self._down = False
                     await asyncio.sleep(0.5)  # kept marks wait a little: no busy loop
+
+    def _next_batch(self) -> _Batch:
+        """Every mark and flush waiting, and the queued turns up to the first that builds
+        on one already taken (the same platform user: it goes in the next batch)."""
+        batch = _Batch(marks=self._marks, flushes=self._flushes)
+        self._marks, self._flushes = [], []
+        people: set[tuple[str, str, int | None]] = set()
+        while self._queue and len(batch.turns) < self.max_batch:
+            incoming = self._queue[0].incoming
+            person = (incoming.channel, incoming.user_id, incoming.interview_id)
+            if person in people:
+                break
+            people.add(person)
+            batch.turns.append(self._queue.popleft())
+        return batch
 
     async def _await_a_turn(self, wake: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -274,8 +278,7 @@ class TurnWriter:
     async def _one(self, incoming: Incoming) -> Outcome | BaseException:
         try:
             return (await self._transaction(lambda s: self.turns.record_batch(s, [incoming])))[0]
-        except IntegrityError:
-            log.info("duplicate %s message ignored", incoming.channel)
+        except IntegrityError:  # its key is taken: a redelivery (the service logs it)
             return Outcome(duplicate=True)
         except Exception as exc:
             return exc
@@ -304,8 +307,10 @@ class TurnWriter:
                     async with self._async_sessions() as remote, remote.begin():
                         return await remote.run_sync(work)
                 except DBAPIError as exc:
-                    # A connection the pool kept across a database restart: nothing of the
-                    # transaction was stored; once more on a fresh one.
+                    # A connection the pool kept across a database restart: the transaction
+                    # was rolled back; once more on a fresh one. (Had the COMMIT reached the
+                    # server first, the retry finds the keys: duplicates, whose stored
+                    # replies the tick sends.)
                     if not (exc.connection_invalidated and attempt == 1):
                         raise
             raise AssertionError("unreachable")
