@@ -52,12 +52,12 @@ from conversations import OutMessage
 log = logging.getLogger(__name__)
 
 COMMAND = "/exitbot"
-INCOMING = "exitbot_incoming"  # context key: the accepted DM, for the listener after the ack
+INCOMING = "exitbot_incoming"  # context key: the recorded DM and its reply, for after the ack
 
 PersonResolver = Callable[[str], Awaitable[str | None]]
+"""Turns what an admin typed for a person (`<@U123|anna>`, an email) into an email."""
 Reply = Callable[[], Awaitable[None]]
 """Sends the reply of a recorded message (after the ack)."""
-"""Turns what an admin typed for a person (`<@U123|anna>`, an email) into an email."""
 
 
 @dataclass(frozen=True, slots=True)

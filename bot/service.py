@@ -197,15 +197,11 @@ class InterviewService:
             self.writer.mark_sent(key)
 
     async def flush(self) -> None:
-        """Wait until every turn and "reply sent" mark handed in so far is stored."""
+        """Wait until the "reply sent" marks handed in so far are stored."""
         await self.writer.flush()
 
     async def close(self) -> None:
         await self.writer.close()
-
-    async def _mark_delivered(self, key: str) -> None:
-        self.writer.mark_sent(key)
-        await self.writer.flush()
 
     async def process_pending(self, older_than: timedelta = timedelta(seconds=60)) -> int:
         """Finish what a crash cut short: messages acknowledged but not processed (Slack acks
@@ -236,7 +232,7 @@ class InterviewService:
             if reply_enc is not None:
                 channel, conversation_id, messages = self._reply_of(reply_enc)
                 if status == "replying" and await self._reached(channel, conversation_id, key):
-                    await self._mark_delivered(key)  # sent just before a crash: not twice
+                    self.writer.mark_sent(key)  # sent just before a crash: not twice
                 else:
                     await self.deliver(channel, conversation_id, Outcome(messages=messages), key)
             done += 1

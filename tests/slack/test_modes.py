@@ -15,7 +15,8 @@ from bot.metrics import Metrics
 from bot.runtime import Runtime
 from bot.slack_plugin import SLACK
 from tests.fakes import dm_event, serve_app
-from tests.slack.harness import SIGNING_SECRET, TOKEN, settings_for
+from tests.slack.harness import ANNA_ID, SIGNING_SECRET, TOKEN, settings_for
+from tests.slack.test_interview import invite
 
 
 async def status_of(method: str, url: str) -> int:
@@ -130,3 +131,14 @@ async def test_socket_mode_does_not_hold_up_start_up(fake, sqlite_url):
         assert await status_of("GET", str(server.make_url("/healthz"))) == 200
     finally:
         await server.close()
+
+
+async def test_the_server_keeps_one_http_session_for_the_slack_client(slack):
+    """slack_sdk opens and closes an aiohttp session per call unless it is given one."""
+    client = slack.slack.channel.client
+    session = client.session
+    assert session is not None and not session.closed  # opened when the server started
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    assert slack.fake.calls_to("chat.postMessage")  # the reply went out through it
+    assert client.session is session and not session.closed
