@@ -349,3 +349,23 @@ async def test_another_process_holding_the_sqlite_lock_does_not_stop_the_server(
         assert [k for _, k, _ in await answers(rt)] == ["console:w1"]
     finally:
         await rt.close()
+
+
+async def test_sqlite_log_is_copied_into_the_database_file_beside_the_turns(
+    sqlite_url: str,
+) -> None:
+    """The writer's own commits never checkpoint (that would stall a turn); the background
+    checkpointer must, or the write-ahead log would only grow."""
+    settings = Settings(database_url=sqlite_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        await started(rt, PEOPLE[:3])
+        path = rt.db.sqlite_path
+        assert path is not None
+        before = path.stat().st_mtime_ns  # in WAL mode only a checkpoint writes this file
+        for n, who in enumerate(PEOPLE[:3]):
+            await rt.service.handle(message(who, "Career growth", f"c{n}"))
+        await asyncio.sleep(1.5)  # the checkpointer runs every second
+        assert path.stat().st_mtime_ns != before
+    finally:
+        await rt.close()
