@@ -245,8 +245,10 @@ class InterviewService:
             return False
         try:
             return bool(await check(conversation_id, f"reply:{key}"))
-        except Exception:  # cannot tell: sending again is better than never
-            log.warning("could not check whether reply %s was delivered", key, exc_info=True)
+        except Exception as exc:  # cannot tell: sending again is better than never
+            log.warning(
+                "could not check whether reply %s was delivered: %s", key, type(exc).__name__
+            )
             return False
 
     async def _claim_resend(self, key: str, cutoff: datetime) -> bool:
