@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -51,18 +52,30 @@ class Outcome:
     messages: list[conv.OutMessage] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Staged:
+    """A batch of turns decided, its reads and ORM writes done, and the rest of its writes
+    as plain Core statements still to run (`write`) in the same transaction: on PostgreSQL
+    the writer sends them and the COMMIT in one round trip (psycopg's pipeline mode, which
+    cannot return rows, hence the split)."""
+
+    outcomes: list[Outcome]
+    write: Callable[[], None]
+
+
 # Built once: constructing a statement costs more Python than executing a cached one.
 _SEEN = select(InboundMessage.key).where(InboundMessage.key.in_(bindparam("keys", expanding=True)))
 _INBOX = cast(Table, InboundMessage.__table__)
 _ANSWERS = cast(Table, AnswerRow.__table__)
 _INTERVIEWS = cast(Table, Interview.__table__)
-_INSERT_INBOX = insert(_INBOX)
+# `inline()`: no RETURNING of generated keys (nothing reads them; a pipeline can't).
+_INSERT_INBOX = insert(_INBOX).inline()
 _MARK_SENT = (
     update(_INBOX)
     .where(_INBOX.c.key.in_(bindparam("keys", expanding=True)), _INBOX.c.status == "replying")
     .values(status="done", reply_enc=None)
 )
-_INSERT_ANSWERS = insert(_ANSWERS)
+_INSERT_ANSWERS = insert(_ANSWERS).inline()
 _UPDATE_STATE = (
     update(_INTERVIEWS)
     .where(_INTERVIEWS.c.id == bindparam("_id"))
@@ -145,7 +158,13 @@ class Turns:
     # ------------------------------------------------------------------ whole messages
 
     def record_batch(self, session: Session, batch: list[Incoming]) -> list[Outcome]:
-        """Record, process and keep the reply of several messages in one transaction.
+        """Record, process and keep the reply of several messages in one transaction."""
+        staged = self.stage_batch(session, batch)
+        staged.write()
+        return staged.outcomes
+
+    def stage_batch(self, session: Session, batch: list[Incoming]) -> Staged:
+        """`record_batch` up to its last writes, which the caller runs (`Staged.write`).
 
         A message whose key was seen before (a platform retry or redelivery, also one
         repeated inside the batch) changes nothing and comes back as a duplicate. The
@@ -169,8 +188,7 @@ class Turns:
         states: list[dict[str, Any]] = []
         used: set[int] = set()  # interviews this batch has advanced
 
-        def write_pending() -> None:
-            session.flush()
+        def write_rows() -> None:  # Core only: one statement per table
             for statement, rows in (
                 (_INSERT_INBOX, inbox),
                 (_INSERT_ANSWERS, answers),
@@ -179,6 +197,10 @@ class Turns:
                 if rows:
                     conn.execute(statement, rows)
                     rows.clear()
+
+        def write_pending() -> None:
+            session.flush()
+            write_rows()
 
         outcomes: list[Outcome] = []
         for incoming in batch:
@@ -197,8 +219,8 @@ class Turns:
             if outcome.interview_id is not None:
                 used.add(outcome.interview_id)
             outcomes.append(outcome)
-        write_pending()
-        return outcomes
+        session.flush()  # what the ORM path changed; the rest is Core
+        return Staged(outcomes, write_rows)
 
     def _open_rows(
         self, conn: Connection, batch: list[Incoming]

@@ -30,6 +30,7 @@ and nothing is stored: the platform's retry starts afresh.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import Incoming
 from bot.db import Checkpointer, Database, StorageUnavailable, is_connection_problem
-from bot.turns import Outcome, Turns, mark_sent
+from bot.turns import Outcome, Staged, Turns, mark_sent
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class TurnWriter:
     async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]
         try:
-            return list(await self._transaction(lambda s: self._all(s, incoming, batch.marks)))
+            return list(await self._transaction(lambda s: self._stage(s, incoming, batch.marks)))
         except StorageUnavailable as exc:
             self._marks.extend(batch.marks)  # kept for the next batch
             self._down = True
@@ -263,27 +264,36 @@ class TurnWriter:
                 )
         if batch.marks:
             try:
-                await self._transaction(lambda s: mark_sent(s, batch.marks))
+                await self._transaction(lambda s: self._stage(s, [], batch.marks))
             except Exception as exc:  # the tick checks and marks them
                 log.warning(
                     "could not mark %d replies sent: %s", len(batch.marks), type(exc).__name__
                 )
         return [await self._one(m) for m in incoming]
 
-    def _all(self, session: Session, incoming: list[Incoming], marks: list[str]) -> list[Outcome]:
-        if marks:
-            mark_sent(session, marks)
-        return self.turns.record_batch(session, incoming) if incoming else []
+    def _stage(self, session: Session, incoming: list[Incoming], marks: list[str]) -> Staged:
+        """The batch's reads and decisions now; its last writes (with the marks) in
+        `Staged.write`, which `_transaction` runs just before the COMMIT."""
+        staged = self.turns.stage_batch(session, incoming) if incoming else None
+        outcomes = staged.outcomes if staged else []
+
+        def write() -> None:
+            if marks:
+                mark_sent(session, marks)
+            if staged:
+                staged.write()
+
+        return Staged(outcomes, write)
 
     async def _one(self, incoming: Incoming) -> Outcome | BaseException:
         try:
-            return (await self._transaction(lambda s: self.turns.record_batch(s, [incoming])))[0]
+            return (await self._transaction(lambda s: self._stage(s, [incoming], [])))[0]
         except IntegrityError:  # its key is taken: a redelivery (the service logs it)
             return Outcome(duplicate=True)
         except Exception as exc:
             return exc
 
-    async def _sqlite(self, work: Callable[[Session], T]) -> T:
+    async def _sqlite(self, work: Callable[[Session], Staged]) -> list[Outcome]:
         """On the event loop; when another process holds the file's write lock (a CLI
         command), wait for it here in asyncio, not in SQLite's busy handler (which would
         stop the whole server), up to `lock_wait` seconds."""
@@ -292,20 +302,42 @@ class TurnWriter:
         while True:
             try:
                 with self._sync_sessions() as session, session.begin():
-                    return work(session)
+                    staged = work(session)
+                    staged.write()
+                    return staged.outcomes
             except OperationalError as exc:  # rolled back: nothing of it was stored
                 if "database is locked" not in str(exc) or loop.time() >= deadline:
                     raise
             await asyncio.sleep(0.01)
 
-    async def _transaction(self, work: Callable[[Session], T]) -> T:
+    async def _postgres(self, work: Callable[[Session], Staged]) -> list[Outcome]:
+        """Reads and decisions statement by statement; then the remaining writes and the
+        COMMIT in one round trip (psycopg's pipeline mode): a batch costs BEGIN, its
+        reads, and one more round trip, however many rows it writes."""
+        async with self._async_sessions() as remote:
+            staged = await remote.run_sync(work)
+            connection = await remote.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            try:
+                async with driver.pipeline():
+                    await remote.run_sync(lambda _: staged.write())
+                    await remote.commit()
+            except BaseException:
+                # A statement of the pipeline failed (a key recorded meanwhile): the COMMIT
+                # was skipped and SQLAlchemy, which saw its commit fail, would hand the
+                # connection back to the pool inside the aborted transaction.
+                with contextlib.suppress(Exception):
+                    await driver.rollback()
+                raise
+            return staged.outcomes
+
+    async def _transaction(self, work: Callable[[Session], Staged]) -> list[Outcome]:
         try:
             if self._inline:
                 return await self._sqlite(work)
             for attempt in (1, 2):
                 try:
-                    async with self._async_sessions() as remote, remote.begin():
-                        return await remote.run_sync(work)
+                    return await self._postgres(work)
                 except DBAPIError as exc:
                     # A connection the pool kept across a database restart: the transaction
                     # was rolled back; once more on a fresh one. (Had the COMMIT reached the
