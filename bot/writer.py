@@ -35,8 +35,9 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
@@ -317,7 +318,8 @@ class TurnWriter:
         async with self._async_sessions() as remote:
             staged = await remote.run_sync(work)
             connection = await remote.connection()
-            driver = (await connection.get_raw_connection()).driver_connection
+            raw = await connection.get_raw_connection()
+            driver = cast(psycopg.AsyncConnection[Any], raw.driver_connection)
             try:
                 async with driver.pipeline():
                     await remote.run_sync(lambda _: staged.write())
