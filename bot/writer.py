@@ -49,6 +49,20 @@ from bot.turns import Outcome, Staged, Turns, mark_sent
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# A unique key taken: through SQLAlchemy, or from the COMMIT sent on the driver (pipeline).
+_KEY_TAKEN = (IntegrityError, psycopg.IntegrityError)
+
+
+def _not_the_pipeline_echo(record: logging.LogRecord) -> bool:
+    """psycopg warns "error ignored terminating <pipeline>: pipeline aborted" after every
+    failed pipeline, i.e. after each platform retry that reaches a batch; the writer has
+    the real error and says what it means (a duplicate)."""
+    return not (
+        record.msg.startswith("error ignored terminating") and "aborted" in str(record.args)
+    )
+
+
+logging.getLogger("psycopg").addFilter(_not_the_pipeline_echo)
 
 
 @dataclass(slots=True)
@@ -57,11 +71,16 @@ class _Waiting:
     future: asyncio.Future[Outcome]
 
 
+Person = tuple[str, str, int | None]  # channel, platform user, interview addressed
+
+
 @dataclass(slots=True)
 class _Batch:
     turns: list[_Waiting] = field(default_factory=list)
     marks: list[str] = field(default_factory=list)
     flushes: list[asyncio.Future[None]] = field(default_factory=list)
+    people: set[Person] = field(default_factory=set)
+    down: bool = False  # the database was unreachable
 
 
 class TurnWriter:
@@ -90,7 +109,12 @@ class TurnWriter:
         self._flushes: list[asyncio.Future[None]] = []  # callers of flush(), for the next batch
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._down = False
+        # PostgreSQL: a second batch runs while the first waits on the server (row locks
+        # keep them apart; one person is never in two); SQLite has one writer anyway.
+        self.parallel = 1 if db.is_sqlite else 2
+        self._in_flight: dict[asyncio.Task[None], _Batch] = {}
+        self._busy: set[Person] = set()  # people with a turn in a batch in flight
+        self.most_in_flight = 0
         self.batches = 0  # transactions committed with at least one turn
         self.transactions = 0  # with turns or only "sent" marks
 
@@ -145,11 +169,9 @@ class TurnWriter:
                 await asyncio.wait_for(self.flush(), 5)
             except TimeoutError:
                 log.warning("shutdown: %d reply marks not stored", len(self._marks))
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            for task in (self._task, *self._in_flight):
+                task.cancel()  # in flight after the flush's 5 s: its callers are failed
+            await asyncio.gather(self._task, *self._in_flight, return_exceptions=True)
         self._closed = True
         _fail(list(self._queue), StorageUnavailable("shutting down"))
         self._queue.clear()
@@ -174,6 +196,8 @@ class TurnWriter:
             self._loop = loop
             _fail(list(self._queue), StorageUnavailable("the event loop changed"))
             self._queue.clear()
+            self._in_flight.clear()
+            self._busy.clear()
             self._wake = asyncio.Event()
             self._flushes = []
             self._task = loop.create_task(self._run(self._wake), name="exitbot-turn-writer")
@@ -187,52 +211,79 @@ class TurnWriter:
         while True:
             await wake.wait()
             wake.clear()
-            if self._marks and not self._queue and not self._flushes:
+            if self._marks and not self._queue and not self._flushes and not self._in_flight:
                 # Only "sent" marks: give the next turn a moment to carry them (one
                 # transaction instead of two); the tick only looks after a minute.
                 await self._await_a_turn(wake)
-            while self._queue or self._marks or self._flushes:
+            while (self._queue or self._marks or self._flushes) and len(
+                self._in_flight
+            ) < self.parallel:
                 batch = self._next_batch()
-                results: list[Outcome | BaseException] = []
-                try:
-                    if batch.turns or batch.marks:
-                        async with self.db.write_lock():
-                            results = await self._execute(batch)
-                        self.transactions += 1
-                except BaseException as exc:  # a bug, or shutdown: nobody may wait forever
-                    _fail(batch.turns, StorageUnavailable(type(exc).__name__))
-                    _release(batch.flushes)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                    log.error("turn writer: a batch failed: %s", type(exc).__name__)
-                    continue
-                if batch.turns:
-                    self.batches += 1
-                for waiting, result in zip(batch.turns, results, strict=True):
-                    if waiting.future.done():
-                        continue  # the caller gave up (cancelled)
-                    if isinstance(result, BaseException):
-                        waiting.future.set_exception(result)
-                    else:
-                        waiting.future.set_result(result)
-                _release(batch.flushes)
-                if self._down:
-                    self._down = False
-                    await asyncio.sleep(0.5)  # kept marks wait a little: no busy loop
+                if not (batch.turns or batch.marks or batch.flushes):
+                    break  # what is queued builds on a batch in flight: wait for it
+                self._busy |= batch.people
+                task = asyncio.create_task(self._finish(batch, list(self._in_flight)))
+                self._in_flight[task] = batch
+                self.most_in_flight = max(self.most_in_flight, len(self._in_flight))
+                task.add_done_callback(self._landed)
+
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        batch = self._in_flight.pop(task, None)
+        if batch is None:
+            return  # from before a change of event loop
+        self._busy -= batch.people
+        if self._wake is not None:
+            self._wake.set()  # a free slot, and people free to go again
+
+    async def _finish(self, batch: _Batch, earlier: list[asyncio.Task[None]]) -> None:
+        """Run one batch, answer its callers; its flushes wait for the batches before it."""
+        try:
+            results: list[Outcome | BaseException] = []
+            if batch.turns or batch.marks:
+                async with self.db.write_lock():
+                    results = await self._execute(batch)
+                self.transactions += 1
+            if batch.turns:
+                self.batches += 1
+            for waiting, result in zip(batch.turns, results, strict=True):
+                if waiting.future.done():
+                    continue  # the caller gave up (cancelled)
+                if isinstance(result, BaseException):
+                    waiting.future.set_exception(result)
+                else:
+                    waiting.future.set_result(result)
+            if batch.flushes:  # "marks stored so far": those of earlier batches too
+                await asyncio.gather(*earlier, return_exceptions=True)
+            _release(batch.flushes)
+            if batch.down:
+                await asyncio.sleep(0.5)  # kept marks wait a little: no busy loop
+        except BaseException as exc:  # a bug, or shutdown: nobody may wait forever
+            _fail(batch.turns, StorageUnavailable(type(exc).__name__))
+            _release(batch.flushes)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            log.error("turn writer: a batch failed: %s", type(exc).__name__)
 
     def _next_batch(self) -> _Batch:
-        """Every mark and flush waiting, and the queued turns up to the first that builds
-        on one already taken (the same platform user: it goes in the next batch)."""
+        """Every mark and flush waiting, and queued turns up to `max_batch`: in order, one
+        per person (platform user), none of a person with a turn in a batch in flight (a
+        person's next turn builds on the one before)."""
         batch = _Batch(marks=self._marks, flushes=self._flushes)
         self._marks, self._flushes = [], []
-        people: set[tuple[str, str, int | None]] = set()
+        held = set(self._busy)
+        left: deque[_Waiting] = deque()
         while self._queue and len(batch.turns) < self.max_batch:
-            incoming = self._queue[0].incoming
+            waiting = self._queue.popleft()
+            incoming = waiting.incoming
             person = (incoming.channel, incoming.user_id, incoming.interview_id)
-            if person in people:
-                break
-            people.add(person)
-            batch.turns.append(self._queue.popleft())
+            if person in held or person in batch.people:
+                held.add(person)
+                left.append(waiting)
+                continue
+            batch.people.add(person)
+            batch.turns.append(waiting)
+        left.extend(self._queue)
+        self._queue = left
         return batch
 
     async def _await_a_turn(self, wake: asyncio.Event) -> None:
@@ -254,11 +305,11 @@ class TurnWriter:
             return list(await self._transaction(lambda s: self._stage(s, incoming, batch.marks)))
         except StorageUnavailable as exc:
             self._marks.extend(batch.marks)  # kept for the next batch
-            self._down = True
+            batch.down = True
             return [exc] * len(incoming)
         except Exception as exc:
             if len(incoming) <= 1 and not batch.marks:
-                return [Outcome(duplicate=True) if isinstance(exc, IntegrityError) else exc]
+                return [Outcome(duplicate=True) if isinstance(exc, _KEY_TAKEN) else exc]
             if len(incoming) > 1:
                 log.info(
                     "a batch of %d turns failed (%s): one by one", len(incoming), type(exc).__name__
@@ -289,7 +340,7 @@ class TurnWriter:
     async def _one(self, incoming: Incoming) -> Outcome | BaseException:
         try:
             return (await self._transaction(lambda s: self._stage(s, [incoming], [])))[0]
-        except IntegrityError:  # its key is taken: a redelivery (the service logs it)
+        except _KEY_TAKEN:  # a redelivery (the service logs it)
             return Outcome(duplicate=True)
         except Exception as exc:
             return exc
@@ -323,14 +374,16 @@ class TurnWriter:
             try:
                 async with driver.pipeline():
                     await remote.run_sync(lambda _: staged.write())
-                    await remote.commit()
+                    # On the driver: the session would hand the connection back to the
+                    # pool (to the other batch in flight) before the pipeline is closed.
+                    await driver.commit()
             except BaseException:
                 # A statement of the pipeline failed (a key recorded meanwhile): the COMMIT
-                # was skipped and SQLAlchemy, which saw its commit fail, would hand the
-                # connection back to the pool inside the aborted transaction.
+                # was skipped; the session would not know the transaction is aborted.
                 with contextlib.suppress(Exception):
                     await driver.rollback()
                 raise
+            await remote.commit()  # the session's side; no transaction left on the wire
             return staged.outcomes
 
     async def _transaction(self, work: Callable[[Session], Staged]) -> list[Outcome]:

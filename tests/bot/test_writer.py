@@ -6,8 +6,10 @@ import asyncio
 
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from psycopg import pq
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from adapters.base import Incoming
 from bot.config import Settings
@@ -77,7 +79,7 @@ async def test_one_persons_quick_messages_build_on_each_other(runtime: Runtime) 
 
 
 async def test_a_repeated_message_is_one_turn_inside_a_batch_and_after_it(
-    runtime: Runtime,
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     await started(runtime, PEOPLE[:3])
     again = message(PEOPLE[0], "Career growth", "same")
@@ -92,6 +94,69 @@ async def test_a_repeated_message_is_one_turn_inside_a_batch_and_after_it(
     async with runtime.db.sessions() as s:
         statuses = (await s.scalars(select(InboundMessage.status))).all()
     assert sorted(statuses) == ["done", "done"]
+    # A retry is routine: no driver warning about the failed pipeline it caused.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+
+
+async def test_postgres_runs_two_batches_at_once_each_on_its_own_connection(
+    runtime: Runtime,
+) -> None:
+    """PostgreSQL: a second batch runs while the first waits on the server. A batch's
+    connection goes back to the pool only after its pipeline is closed: handed over
+    earlier, the other batch in flight would send its statements into that pipeline."""
+    writer = runtime.service.writer
+    if writer.parallel < 2:
+        pytest.skip("one batch at a time (SQLite)")
+    people = [f"q{n}@example.com" for n in range(24)]
+    await started(runtime, people)
+    writer.max_batch = 3  # many small batches: two are in flight most of the time
+    handed_back_in_a_pipeline: list[object] = []
+
+    def on_checkin(_dbapi: object, record: ConnectionPoolEntry) -> None:
+        driver = record.driver_connection
+        if driver is not None and driver.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            handed_back_in_a_pipeline.append(driver)
+
+    event.listen(Pool, "checkin", on_checkin)
+    try:
+        for step, text in enumerate(["Career growth", "The people", "More support"]):
+            outcomes = await asyncio.gather(
+                *(runtime.service.handle(message(w, text, f"{step}-{w}")) for w in people)
+            )
+            assert not any(o.duplicate for o in outcomes)
+    finally:
+        event.remove(Pool, "checkin", on_checkin)
+    assert writer.most_in_flight == 2
+    assert handed_back_in_a_pipeline == []
+    assert len(await answers(runtime)) == 3 * len(people)
+
+
+async def test_a_persons_quick_messages_stay_in_order_beside_batches_in_flight(
+    runtime: Runtime,
+) -> None:
+    """Batches in flight together never hold two turns of one person: each builds on the
+    one before, in the order they came (five people in turn, among the traffic of others)."""
+    people, others = PEOPLE[:5], PEOPLE[5:]
+    await started(runtime, PEOPLE)
+    runtime.service.writer.max_batch = 2
+    texts = ["Career growth", "The people, and the freedom to plan", "More support"]
+    for n, who in enumerate(people):
+        jobs = [runtime.service.handle(message(w, "ok", f"o{n}-{w}")) for w in others]
+        jobs[n:n] = [
+            runtime.service.handle(message(who, t, f"a{n}-{i}")) for i, t in enumerate(texts)
+        ]
+        outcomes = await asyncio.gather(*jobs)
+        assert not any(o.duplicate for o in outcomes)
+        async with runtime.db.sessions() as s:
+            mine = (
+                await s.execute(
+                    select(AnswerRow.message_key, AnswerRow.question_id)
+                    .where(AnswerRow.message_key.like(f"console:a{n}-%"))
+                    .order_by(AnswerRow.id)
+                )
+            ).all()
+        assert [key for key, _ in mine] == [f"console:a{n}-{i}" for i in range(3)]
+        assert [q for _, q in mine] == ["main_reason", "valued_most", "role_improvement"]
 
 
 async def test_a_turn_never_waits_for_an_open_read(runtime: Runtime) -> None:
