@@ -222,6 +222,23 @@ class Database:
             connect_args={"connect_timeout": 5},
         )
 
+    def reader_async_engine(self) -> AsyncEngine:
+        """PostgreSQL: small reads on the hot path (`TurnWriter.read`). Autocommit: a read is
+        one round trip, without BEGIN and ROLLBACK around it; no ping per checkout (a read
+        on a dead connection is retried once); a few connections and no overflow: a burst
+        of reads queues for them instead of opening and closing connections."""
+        assert not self.is_sqlite
+        async_url, _ = _urls(self.url)
+        return _async_engine(
+            async_url,
+            isolation_level="AUTOCOMMIT",
+            pool_size=3,
+            max_overflow=0,
+            pool_recycle=1800,
+            pool_timeout=10,
+            connect_args={"connect_timeout": 5},
+        )
+
     def reader_engine(self) -> Engine:
         """SQLite only: a sync engine for small reads on the event loop (deferred BEGIN:
         in WAL mode a reader never waits for a writer)."""

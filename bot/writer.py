@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -101,6 +101,8 @@ class TurnWriter:
         else:
             self._async = db.writer_async_engine()
             self._async_sessions = async_sessionmaker(self._async, expire_on_commit=False)
+            self._async_reader = db.reader_async_engine()
+            self._async_reads = async_sessionmaker(self._async_reader, expire_on_commit=False)
         self._checkpointer: Checkpointer | None = None  # SQLite: started with the loop
         self._queue: deque[_Waiting] = deque()
         self._marks: list[str] = []
@@ -133,12 +135,16 @@ class TurnWriter:
     async def read(self, work: Callable[[Session], T]) -> T:
         """A small read for the hot path. SQLite: straight from the file, on the event loop
         (an aiosqlite session costs a handful of thread hand-offs, each waiting for a turn
-        of a busy loop); PostgreSQL: an ordinary async session."""
-        if not self._inline:
-            async with self.db.sessions() as session:
+        of a busy loop); PostgreSQL: one autocommit statement (`Database.reader_async_engine`)."""
+        if self._inline:
+            with self._reader_sessions() as session:
+                return work(session)
+
+        async def once() -> T:
+            async with self._async_reads() as session:
                 return await session.run_sync(work)
-        with self._reader_sessions() as session:
-            return work(session)
+
+        return await _on_postgres(once)
 
     def mark_sent(self, key: str) -> None:
         """The reply of `key` reached the person; stored with the next batch (soon)."""
@@ -183,6 +189,7 @@ class TurnWriter:
             self._reader.dispose()
         else:
             await self._async.dispose()
+            await self._async_reader.dispose()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -387,24 +394,32 @@ class TurnWriter:
             return staged.outcomes
 
     async def _transaction(self, work: Callable[[Session], Staged]) -> list[Outcome]:
+        if not self._inline:
+            return await _on_postgres(lambda: self._postgres(work))
         try:
-            if self._inline:
-                return await self._sqlite(work)
-            for attempt in (1, 2):
-                try:
-                    return await self._postgres(work)
-                except DBAPIError as exc:
-                    # A connection the pool kept across a database restart: the transaction
-                    # was rolled back; once more on a fresh one. (Had the COMMIT reached the
-                    # server first, the retry finds the keys: duplicates, whose stored
-                    # replies the tick sends.)
-                    if not (exc.connection_invalidated and attempt == 1):
-                        raise
-            raise AssertionError("unreachable")
+            return await self._sqlite(work)
         except Exception as exc:
             if is_connection_problem(exc):
                 raise StorageUnavailable(type(exc).__name__) from exc
             raise
+
+
+async def _on_postgres(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Once more on a fresh connection when the pool's turns out dead (kept across a
+    database restart: what it ran was rolled back; had a COMMIT reached the server first,
+    the retry finds the keys: duplicates, whose stored replies the tick sends). The
+    database out of reach: `StorageUnavailable`."""
+    try:
+        try:
+            return await attempt()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await attempt()
+    except Exception as exc:
+        if is_connection_problem(exc):
+            raise StorageUnavailable(type(exc).__name__) from exc
+        raise
 
 
 def _fail(waiting: list[_Waiting], exc: BaseException) -> None:

@@ -9,6 +9,7 @@ import pytest
 from psycopg import pq
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from adapters.base import Incoming
@@ -236,10 +237,15 @@ async def test_turns_survive_a_postgres_restart_without_a_restart_of_exitbot() -
             await rt.close()
 
 
+def count_interviews(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Interview)) or 0
+
+
 async def _survive_restarts(rt: Runtime, proxy: TcpProxy) -> None:
     await started(rt, PEOPLE[:1])
     who = PEOPLE[0]
     assert not (await rt.service.handle(message(who, "Career growth", "before"))).duplicate
+    assert await rt.service.read(count_interviews) == 1  # a pooled reader connection too
     await proxy.stop()  # every connection in the pool dies with it
     with pytest.raises(StorageUnavailable):
         await rt.service.record(message(who, "The people", "during"))
@@ -250,6 +256,9 @@ async def _survive_restarts(rt: Runtime, proxy: TcpProxy) -> None:
     await proxy.start()  # the pooled connection is dead, nobody noticed yet
     again = await rt.service.handle(message(who, "Clearer goals, really", "again"))
     assert not again.duplicate
+    await proxy.stop()
+    await proxy.start()  # the hot path's reads: also once more on a fresh connection
+    assert await rt.service.read(count_interviews) == 1
     keys = [k for _, k, _ in await answers(rt)]
     assert keys == ["console:after", "console:again", "console:before"]
 
