@@ -232,6 +232,7 @@ class Database:
         return _async_engine(
             async_url,
             isolation_level="AUTOCOMMIT",
+            skip_autocommit_rollback=True,
             pool_size=3,
             max_overflow=0,
             pool_recycle=1800,

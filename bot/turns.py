@@ -14,9 +14,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Executable,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeEngine
 
 import conversations as conv
 from adapters.base import Incoming
@@ -95,6 +111,62 @@ _UPDATE_STATE = (
         address=bindparam("_address"),
     )
 )
+
+
+def _unnested(columns: dict[str, TypeEngine[Any]]) -> Any:
+    """PostgreSQL: `unnest(:a, :b, …) AS v(a, b, …)`, one array parameter per column."""
+    arrays = [bindparam(name, type_=ARRAY(kind)) for name, kind in columns.items()]
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name="v")
+
+
+def _insert_unnested(table: Table) -> Insert:
+    """PostgreSQL: many rows in one fixed statement (prepared once by the driver), where
+    `executemany` would send one statement per row."""
+    names = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    rows = _unnested({name: table.c[name].type for name in names})
+    return insert(table).from_select(names, select(*(rows.c[name] for name in names)))
+
+
+_INSERT_INBOX_PG = _insert_unnested(_INBOX)
+_INSERT_ANSWERS_PG = _insert_unnested(_ANSWERS)
+_STATES = _unnested(
+    {
+        "_id": BigInteger(),
+        "_status": String(),
+        "_state": Text(),
+        "_now": DateTime(timezone=True),
+        "_started": DateTime(timezone=True),
+        "_completed": DateTime(timezone=True),
+        "_channel": String(),
+        "_address": String(),
+    }
+)
+_UPDATE_STATES_PG = (
+    update(_INTERVIEWS)
+    .where(_INTERVIEWS.c.id == _STATES.c._id)
+    .values(
+        status=_STATES.c._status,
+        state_enc=_STATES.c._state,
+        last_activity_at=_STATES.c._now,
+        updated_at=_STATES.c._now,
+        started_at=func.coalesce(_INTERVIEWS.c.started_at, _STATES.c._started),
+        completed_at=func.coalesce(_STATES.c._completed, _INTERVIEWS.c.completed_at),
+        channel=_STATES.c._channel,
+        address=_STATES.c._address,
+    )
+)
+
+
+def _execute_rows(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Rows of one of the batch statements: `executemany` (SQLite: no round trips), or
+    on PostgreSQL one statement over arrays, whatever the number of rows."""
+    if conn.dialect.name == "postgresql" and len(rows) > 1:
+        unnested = _UNNESTED[statement]
+        conn.execute(unnested, {name: [row[name] for row in rows] for name in rows[0]})
+    else:
+        conn.execute(statement, rows)
+
+
 _JOBS = cast(Table, Job.__table__)
 _CANCEL_JOBS = (
     update(_JOBS)
@@ -105,6 +177,11 @@ _CANCEL_JOBS = (
     )
     .values(status="cancelled", done_at=bindparam("_now"))
 )
+_UNNESTED: dict[Executable, Executable] = {
+    _INSERT_INBOX: _INSERT_INBOX_PG,
+    _INSERT_ANSWERS: _INSERT_ANSWERS_PG,
+    _UPDATE_STATE: _UPDATE_STATES_PG,
+}
 # The senders' open interviews, as plain columns (the fast path of `record_batch`): one
 # query for the whole batch, rows locked in id order (two replicas never deadlock on them).
 _OPEN_ROWS_BY_USERS = (
@@ -195,7 +272,7 @@ class Turns:
                 (_UPDATE_STATE, states),
             ):
                 if rows:
-                    conn.execute(statement, rows)
+                    _execute_rows(conn, statement, rows)
                     rows.clear()
 
         def write_pending() -> None:

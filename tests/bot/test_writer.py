@@ -336,6 +336,74 @@ async def test_one_person_on_two_channels_in_one_batch_answers_in_order(
     assert runtime.service.state_of(interview)["question"] == "role_improvement"
 
 
+async def test_turns_written_together_are_stored_as_a_turn_alone_is(database_url: str) -> None:
+    """A batch writes its rows with one statement per table (on PostgreSQL over arrays); a
+    lone turn with the single-row statements. Every column must come out the same."""
+    from datetime import UTC, datetime
+
+    from bot.clock import FrozenClock
+
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, clock=FrozenClock(now), channels={"console": RecordingChannel()})
+    together, alone = PEOPLE[:6], PEOPLE[6]
+    try:
+        await started(rt, [*together, alone])
+        for step, answer in enumerate(ANSWERS[:5]):
+            await asyncio.gather(
+                *(rt.service.handle(message(w, answer, f"{step}-{w}")) for w in together)
+            )
+            await rt.service.handle(message(alone, answer, f"{step}-{alone}"))
+        await rt.service.flush()
+        assert rt.service.writer.batches < 5 * len(together) + 5
+
+        def stored(session: Session) -> dict[str, tuple[object, ...]]:
+            found: dict[str, tuple[object, ...]] = {}
+            for interview in session.scalars(select(Interview)):
+                who = interview.address
+                answers = session.execute(
+                    select(
+                        AnswerRow.question_id,
+                        AnswerRow.seq,
+                        AnswerRow.text_enc,
+                        AnswerRow.value,
+                        AnswerRow.themes,
+                        AnswerRow.created_at,
+                    )
+                    .where(AnswerRow.interview_id == interview.id)
+                    .order_by(AnswerRow.id)
+                ).all()
+                inbox = session.execute(
+                    select(
+                        InboundMessage.status,
+                        InboundMessage.reply_enc,
+                        InboundMessage.received_at,
+                        InboundMessage.processed_at,
+                    ).where(InboundMessage.interview_id == interview.id)
+                ).all()
+                assert who is not None
+                found[who] = (
+                    interview.status,
+                    rt.service.state_of(interview),
+                    interview.channel,
+                    interview.started_at,
+                    interview.last_activity_at,
+                    interview.updated_at,
+                    interview.completed_at,
+                    [(*a[:2], a[2] and rt.cipher.decrypt(a[2]), *a[3:]) for a in answers],
+                    sorted(inbox, key=str),
+                )
+            return found
+
+        rows = await rt.service.read(stored)
+        assert rows[alone][0] == "in_progress" and rows[alone][3] == now
+        assert len(rows[alone][7]) >= 4  # the answers, each with its text
+        for who in together:
+            assert rows[who] == rows[alone], who
+    finally:
+        await rt.close()
+
+
 async def test_dates_written_by_the_fast_path_are_stored_like_all_others(
     sqlite_url: str,
 ) -> None:
