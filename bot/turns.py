@@ -114,8 +114,14 @@ _UPDATE_STATE = (
 
 
 def _unnested(columns: dict[str, TypeEngine[Any]]) -> Any:
-    """PostgreSQL: `unnest(:a, :b, …) AS v(a, b, …)`, one array parameter per column."""
-    arrays = [bindparam(name, type_=ARRAY(kind)) for name, kind in columns.items()]
+    """PostgreSQL: `unnest(:a, :b, …) AS v(a, b, …)`, one array parameter per column.
+
+    Strings go in as unbounded arrays: a cast to `varchar(n)[]` would silently cut a value
+    that is too long, where the column itself refuses it (as the single-row insert does)."""
+    arrays = [
+        bindparam(name, type_=ARRAY(String() if isinstance(kind, String) else kind))
+        for name, kind in columns.items()
+    ]
     return func.unnest(*arrays).table_valued(*columns).render_derived(name="v")
 
 

@@ -111,6 +111,7 @@ class TurnWriter:
         self._flushes: list[asyncio.Future[None]] = []  # callers of flush(), for the next batch
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._closing = False
         # PostgreSQL: a second batch runs while the first waits on the server (row locks
         # keep them apart; one person is never in two); SQLite has one writer anyway.
         self.parallel = 1 if db.is_sqlite else 2
@@ -148,7 +149,8 @@ class TurnWriter:
 
     def mark_sent(self, key: str) -> None:
         """The reply of `key` reached the person; stored with the next batch (soon)."""
-        if self._closed:  # the tick checks and marks it (Slack: by the DM's history)
+        if self._closed or (self._closing and (self._task is None or self._task.done())):
+            # the tick checks and marks it (Slack: by the DM's history)
             log.warning("a reply mark arrived after shutdown")
             return
         self._marks.append(key)
@@ -168,8 +170,9 @@ class TurnWriter:
 
     async def close(self) -> None:
         """Store what is waiting, stop, close the connections."""
-        if self._closed:
+        if self._closed or self._closing:
             return
+        self._closing = True  # from here on nothing starts the loop again
         if self._task is not None and self._loop is asyncio.get_running_loop():
             try:
                 await asyncio.wait_for(self.flush(), 5)
@@ -179,6 +182,8 @@ class TurnWriter:
                 task.cancel()  # in flight after the flush's 5 s: its callers are failed
             await asyncio.gather(self._task, *self._in_flight, return_exceptions=True)
         self._closed = True
+        _release(self._flushes)  # nothing left to wait for
+        self._flushes = []
         _fail(list(self._queue), StorageUnavailable("shutting down"))
         self._queue.clear()
         if self._marks:  # handed in on another event loop than this one: the tick repairs
@@ -198,6 +203,8 @@ class TurnWriter:
     def _started(self) -> asyncio.Event:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._task is None or self._task.done():
+            if self._closing:
+                raise StorageUnavailable("the turn writer is shutting down")
             # First use, or a new event loop (tests, CLI commands): anything queued on the
             # old loop can never be awaited again.
             self._loop = loop
@@ -398,6 +405,8 @@ class TurnWriter:
             return await _on_postgres(lambda: self._postgres(work))
         try:
             return await self._sqlite(work)
+        except _KEY_TAKEN:
+            raise
         except Exception as exc:
             if is_connection_problem(exc):
                 raise StorageUnavailable(type(exc).__name__) from exc
@@ -416,6 +425,8 @@ async def _on_postgres(attempt: Callable[[], Awaitable[T]]) -> T:
             if not exc.connection_invalidated:
                 raise
         return await attempt()
+    except _KEY_TAKEN:
+        raise  # its message may quote a key that reads like a connection problem
     except Exception as exc:
         if is_connection_problem(exc):
             raise StorageUnavailable(type(exc).__name__) from exc

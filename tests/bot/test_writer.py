@@ -99,6 +99,34 @@ async def test_a_repeated_message_is_one_turn_inside_a_batch_and_after_it(
     assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
 
 
+async def test_a_redelivered_key_that_reads_like_a_connection_error_is_a_duplicate(
+    runtime: Runtime,
+) -> None:
+    """PostgreSQL's duplicate-key error quotes the key: one containing "connection" must
+    still be a duplicate, not a database outage (503 on every retry)."""
+    await started(runtime, PEOPLE[:1])
+    again = message(PEOPLE[0], "Career growth", "connection-42")
+    assert not (await runtime.service.handle(again)).duplicate
+    assert (await runtime.service.handle(again)).duplicate
+
+
+async def test_a_key_too_long_for_its_column_is_never_stored_cut(runtime: Runtime) -> None:
+    """A batch writes its rows over arrays: a value too long must be refused as the column
+    refuses it alone (PostgreSQL) or kept whole (SQLite), never cut to fit."""
+    await started(runtime, PEOPLE[:2])
+    long_key = "x" * 400
+    results = await asyncio.gather(
+        runtime.service.handle(message(PEOPLE[0], "Career growth", long_key)),
+        runtime.service.handle(message(PEOPLE[1], "Career growth", "short")),
+        return_exceptions=True,
+    )
+    assert not isinstance(results[1], BaseException) and not results[1].duplicate
+    async with runtime.db.sessions() as s:
+        keys = set((await s.scalars(select(InboundMessage.key))).all())
+    assert "console:short" in keys
+    assert keys <= {"console:short", f"console:{long_key}"}  # whole, or not at all
+
+
 async def test_postgres_runs_two_batches_at_once_each_on_its_own_connection(
     runtime: Runtime,
 ) -> None:
