@@ -388,9 +388,11 @@ class TurnWriter:
             try:
                 async with driver.pipeline():
                     await remote.run_sync(lambda _: staged.write())
-                    # On the driver: the session would hand the connection back to the
-                    # pool (to the other batch in flight) before the pipeline is closed.
-                    await driver.commit()
+                    # Queued as a statement on the driver: the pipeline's closing Sync
+                    # carries it (`driver.commit()` would sync once more), and the session
+                    # keeps the connection until the pipeline is closed (its commit would
+                    # hand it to the other batch in flight before that).
+                    await driver.execute("COMMIT")
             except BaseException:
                 # A statement of the pipeline failed (a key recorded meanwhile): the COMMIT
                 # was skipped; the session would not know the transaction is aborted.
