@@ -17,8 +17,10 @@ The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
   the loop never waits on itself; readers begin deferred and never block it either.
 * on PostgreSQL, inside `AsyncSession.run_sync` on an async engine of its own: each
   statement awaits the network, so the loop serves other requests meanwhile; no threads.
-  The engine skips the per-checkout ping; a batch that finds its connection dead is retried
-  once on a fresh one (nothing of a failed transaction was stored).
+  A batch's reads go statement by statement, its writes and COMMIT in one round trip
+  (psycopg's pipeline mode, `_postgres`); two batches run at once, never two turns of one
+  person. The engine skips the per-checkout ping; a batch that finds its connection dead
+  is retried once on a fresh one (nothing of a failed transaction was stored).
 
 Failure handling: a batch that fails for a reason other than the database being down (a
 key another replica recorded at the same moment, a deadlock) is retried turn by turn, so
@@ -33,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -57,9 +59,8 @@ def _not_the_pipeline_echo(record: logging.LogRecord) -> bool:
     """psycopg warns "error ignored terminating <pipeline>: pipeline aborted" after every
     failed pipeline, i.e. after each platform retry that reaches a batch; the writer has
     the real error and says what it means (a duplicate)."""
-    return not (
-        record.msg.startswith("error ignored terminating") and "aborted" in str(record.args)
-    )
+    message = str(record.msg)
+    return not (message.startswith("error ignored terminating") and "aborted" in str(record.args))
 
 
 logging.getLogger("psycopg").addFilter(_not_the_pipeline_echo)
@@ -405,34 +406,34 @@ class TurnWriter:
     async def _transaction(self, work: Callable[[Session], Staged]) -> list[Outcome]:
         if not self._inline:
             return await _on_postgres(lambda: self._postgres(work))
-        try:
+        with _unreachable_as_unavailable():
             return await self._sqlite(work)
-        except _KEY_TAKEN:
-            raise
-        except Exception as exc:
-            if is_connection_problem(exc):
-                raise StorageUnavailable(type(exc).__name__) from exc
-            raise
 
 
-async def _on_postgres(attempt: Callable[[], Awaitable[T]]) -> T:
-    """Once more on a fresh connection when the pool's turns out dead (kept across a
-    database restart: what it ran was rolled back; had a COMMIT reached the server first,
-    the retry finds the keys: duplicates, whose stored replies the tick sends). The
-    database out of reach: `StorageUnavailable`."""
+@contextlib.contextmanager
+def _unreachable_as_unavailable() -> Iterator[None]:
+    """The database out of reach: `StorageUnavailable` (the caller answers 503 / retries)."""
     try:
-        try:
-            return await attempt()
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-        return await attempt()
+        yield
     except _KEY_TAKEN:
         raise  # its message may quote a key that reads like a connection problem
     except Exception as exc:
         if is_connection_problem(exc):
             raise StorageUnavailable(type(exc).__name__) from exc
         raise
+
+
+async def _on_postgres(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Once more on a fresh connection when the pool's turns out dead (kept across a
+    database restart: what it ran was rolled back; had a COMMIT reached the server first,
+    the retry finds the keys: duplicates, whose stored replies the tick sends)."""
+    with _unreachable_as_unavailable():
+        try:
+            return await attempt()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await attempt()
 
 
 def _fail(waiting: list[_Waiting], exc: BaseException) -> None:
