@@ -36,6 +36,14 @@ def _async_engine(url: URL, **options: Any) -> AsyncEngine:
     return create_async_engine(url, hide_parameters=True, **options)
 
 
+def _postgres_engine(url: URL, **pool: Any) -> AsyncEngine:
+    """PostgreSQL: connections recycled after 30 minutes; a connection or a checkout that
+    takes longer than a few seconds fails (the caller answers 503) instead of hanging."""
+    return _async_engine(
+        url, pool_recycle=1800, pool_timeout=10, connect_args={"connect_timeout": 5}, **pool
+    )
+
+
 MIGRATION_LOCK_ID = 0x45584954  # "EXIT": pg_advisory_lock key around `db upgrade`
 
 
@@ -138,14 +146,8 @@ class Database:
             _sqlite_setup(self.engine.sync_engine, writes=False)
             self._sync_url = sync_url
         else:
-            self.engine = _async_engine(
-                async_url,
-                pool_size=pool_size,
-                max_overflow=pool_size * 2,
-                pool_pre_ping=True,
-                pool_recycle=1800,
-                pool_timeout=10,
-                connect_args={"connect_timeout": 5},
+            self.engine = _postgres_engine(
+                async_url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
             )
             self._sync_url = sync_url
         # Reads: `sessions()`; writes: `transaction()` (BEGIN IMMEDIATE on SQLite).
@@ -212,15 +214,7 @@ class Database:
         """PostgreSQL: the turn writer's async engine. No ping per checkout (a round trip
         per batch); the writer retries a batch once when its connection turns out dead."""
         assert not self.is_sqlite
-        async_url, _ = _urls(self.url)
-        return _async_engine(
-            async_url,
-            pool_size=2,
-            max_overflow=2,
-            pool_recycle=1800,
-            pool_timeout=10,
-            connect_args={"connect_timeout": 5},
-        )
+        return _postgres_engine(self.engine.url, pool_size=2, max_overflow=2)
 
     def reader_async_engine(self) -> AsyncEngine:
         """PostgreSQL: small reads on the hot path (`TurnWriter.read`). Autocommit: a read is
@@ -228,16 +222,12 @@ class Database:
         on a dead connection is retried once); a few connections and no overflow: a burst
         of reads queues for them instead of opening and closing connections."""
         assert not self.is_sqlite
-        async_url, _ = _urls(self.url)
-        return _async_engine(
-            async_url,
+        return _postgres_engine(
+            self.engine.url,
             isolation_level="AUTOCOMMIT",
             skip_autocommit_rollback=True,
             pool_size=3,
             max_overflow=0,
-            pool_recycle=1800,
-            pool_timeout=10,
-            connect_args={"connect_timeout": 5},
         )
 
     def reader_engine(self) -> Engine:
