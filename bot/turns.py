@@ -163,6 +163,13 @@ _UPDATE_STATES_PG = (
 )
 
 
+_UNNESTED: dict[Executable, Executable] = {
+    _INSERT_INBOX: _INSERT_INBOX_PG,
+    _INSERT_ANSWERS: _INSERT_ANSWERS_PG,
+    _UPDATE_STATE: _UPDATE_STATES_PG,
+}
+
+
 def _execute_rows(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
     """Rows of one of the batch statements: `executemany` (SQLite: no round trips), or
     on PostgreSQL one statement over arrays, whatever the number of rows."""
@@ -183,11 +190,6 @@ _CANCEL_JOBS = (
     )
     .values(status="cancelled", done_at=bindparam("_now"))
 )
-_UNNESTED: dict[Executable, Executable] = {
-    _INSERT_INBOX: _INSERT_INBOX_PG,
-    _INSERT_ANSWERS: _INSERT_ANSWERS_PG,
-    _UPDATE_STATE: _UPDATE_STATES_PG,
-}
 # The senders' open interviews, as plain columns (the fast path of `record_batch`): one
 # query for the whole batch, rows locked in id order (two replicas never deadlock on them).
 _OPEN_ROWS_BY_USERS = (
