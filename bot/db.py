@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -67,6 +68,21 @@ def _urls(database_url: str) -> tuple[URL, URL]:
 WRITE = "exitbot_write"  # execution option: this connection's transactions will write
 
 
+def _enter_wal(cursor: Any, wait: float = 15.0) -> None:
+    """`PRAGMA journal_mode=WAL`. Switching a new file to WAL needs it to itself, and SQLite
+    answers "database is locked" at once, without its busy handler, while another connection
+    is doing the same (processes or threads starting together): try again until `wait`."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # sqlite3's or aiosqlite's OperationalError
+            if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.005)
+
+
 def _sqlite_setup(engine: Engine, *, writes: bool = True) -> None:
     """WAL + busy timeout + BEGIN IMMEDIATE for writers: pysqlite's own transactions lose
     updates. Readers (`writes=False`, unless the `WRITE` option says otherwise) begin a
@@ -78,8 +94,8 @@ def _sqlite_setup(engine: Engine, *, writes: bool = True) -> None:
         # aiosqlite wraps the sqlite3 connection; both accept isolation_level.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=15000")
+        _enter_wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
