@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 SHUTDOWN_WAIT = 5.0  # seconds a running tick may take to finish on shutdown
+# The tick's periodic functions (make sure tomorrow's purge and the next digest have their
+# job, look for departures past their last day, ...) run at most this often per process:
+# a tick of a second (quick invites) would otherwise repeat their queries every second.
+PERIODIC_EVERY = timedelta(minutes=1)
 
 
 class Ticker:
@@ -34,11 +38,27 @@ class Ticker:
         self.runtime = runtime
         self.worker = worker_id()
         self.running: asyncio.Task[None] | None = None
+        self.periodic_at: datetime | None = None  # when the periodic functions last ran
+
+    def periodic_due(self, now: datetime) -> bool:
+        if self.periodic_at is None:
+            return True
+        return not timedelta(0) <= now - self.periodic_at < PERIODIC_EVERY  # or clock set back
 
     async def run(self) -> None:
         self.running = asyncio.current_task()
+        now = self.runtime.clock.now()
+        periodic = self.periodic_due(now)
         try:
-            report = await run_tick(self.runtime, metrics=self.app.get(METRICS), worker=self.worker)
+            report = await run_tick(
+                self.runtime,
+                now=now,
+                metrics=self.app.get(METRICS),
+                worker=self.worker,
+                periodic=periodic,
+            )
+            if periodic:
+                self.periodic_at = now  # not after a tick that failed: due again next tick
         except StorageUnavailable:
             log.warning("tick skipped: the database is unavailable")
             return

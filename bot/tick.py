@@ -77,8 +77,11 @@ async def run_tick(
     metrics: Metrics | None = None,
     worker: str | None = None,
     max_jobs: int = MAX_JOBS_PER_TICK,
+    periodic: bool = True,
 ) -> TickReport:
-    """Run all work due at `now` (default: the runtime's clock) once; returns what it did."""
+    """Run all work due at `now` (default: the runtime's clock) once; returns what it did.
+    `periodic=False` skips the registry's periodic functions (their own jobs still run):
+    `exitbot serve` runs those once a minute however short its tick (`bot.scheduler`)."""
     ctx = TickContext(
         runtime=runtime,
         now=now or runtime.clock.now(),
@@ -87,9 +90,9 @@ async def run_tick(
         registry=registry_ or registry(),
         metrics=metrics,
     )
-    for name, periodic in ctx.registry.periodic.items():
+    for name, ensure in ctx.registry.periodic.items() if periodic else ():
         try:
-            await periodic(ctx)
+            await ensure(ctx)
         except StorageUnavailable:
             raise
         except Exception:

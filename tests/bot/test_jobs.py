@@ -164,6 +164,24 @@ async def test_other_modules_add_handlers_and_periodic_work(runtime: Runtime) ->
     assert "digests posted: 1" in first.lines()
 
 
+async def test_a_tick_without_periodic_work_still_runs_due_jobs(runtime: Runtime) -> None:
+    ran: list[str] = []
+
+    async def periodic(ctx: TickContext) -> None:
+        ran.append("periodic")
+
+    async def handler(ctx: TickContext, job: ClaimedJob) -> datetime | None:
+        ran.append(job.key)
+        return None
+
+    registry = tick.TickRegistry(handlers={"test": handler}, periodic={"p": periodic})
+    await add(runtime, "a")
+    await tick.run_tick(runtime, registry_=registry, periodic=False)
+    assert ran == ["a"]
+    await tick.run_tick(runtime, registry_=registry)
+    assert ran == ["a", "periodic"]
+
+
 async def test_unknown_kinds_wait_and_failures_are_retried(runtime: Runtime) -> None:
     await add(runtime, "mystery", kind="not_registered_here")
     calls = 0
