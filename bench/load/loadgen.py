@@ -578,6 +578,7 @@ class PhaseResult:
     acks_over_3s: int  # Slack would have retried these events
     exhausted: bool = False
     offered: float | None = None
+    reference: int | None = None  # index of the bare Bolt phase run just before this one
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -889,48 +890,80 @@ async def run(args: argparse.Namespace) -> list[PhaseResult]:
     timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT)
     log(f"fake Slack API ({args.fake}) at {fake.base_url}; logs in {workdir}")
     bolt_rate: float | None = None
+    # `--reference beside`: the bare Bolt app stays up and is measured again just before
+    # each ExitBot phase, so every ratio compares two phases minutes apart at most (this
+    # host's speed drifts by tens of per cent within an hour).
+    beside = args.reference == "beside" and "bolt" in args.targets
+    reference: Driver | None = None
+    reference_target = TARGETS["bolt"]() if beside else None
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            if reference_target is not None:
+                log(
+                    f"{reference_target.label}: starting (measured again beside each ExitBot phase)"
+                )
+                stack.start(reference_target)
+                await stack.wait_ready(reference_target, session)
+                reference = Driver(args, reference_target, inbox, session)
             for index, name in enumerate(args.targets):
-                target = TARGETS[name]()
-                log(f"{target.label}: starting")
-                stack.start(target)
+                target = reference_target if name == "bolt" and beside else TARGETS[name]()
+                assert target is not None
+                if target is not reference_target:
+                    log(f"{target.label}: starting")
+                    stack.start(target)
                 try:
                     await stack.wait_ready(target, session)
-                    driver = Driver(args, target, inbox, session)
+                    driver = reference if target is reference_target else None
+                    driver = driver or Driver(args, target, inbox, session)
                     if target.kind == "exitbot":
                         await driver.create_pool(fake, pool_size(args, bolt_rate), f"{index}")
                     for load in args.loads:
+                        before = None
+                        if reference is not None and target.kind == "exitbot":
+                            beside_label = f"{reference.target.label} (beside {target.label})"
+                            log(f"{beside_label}: {load} load")
+                            ref = await reference.phase(load)
+                            ref.label = beside_label
+                            results.append(ref)
+                            before = len(results) - 1
+                            log("  " + one_line(ref))
+                            await asyncio.sleep(args.pause)
                         log(
                             f"{target.label}: {load} load, {args.warmup:g} s warm-up + {args.window:g} s window"
                         )
                         result = await driver.phase(load)
+                        result.reference = before
                         results.append(result)
-                        if target.kind == "bolt" and load == "saturated":
+                        if target.kind == "bolt" and load == "saturated" and bolt_rate is None:
                             bolt_rate = result.rate
                         log("  " + one_line(result))
                         await asyncio.sleep(args.pause)
                     if target.kind == "exitbot":
                         log(f"  pool left unused: {len(driver.pool)} employees")
                 finally:
-                    stack.stop(target)
-                    inbox.reset()
-                    for proc, path in zip(target.procs, target.logs, strict=True):
-                        errors = [
-                            line
-                            for line in path.read_text(errors="replace").splitlines()
-                            if " ERROR " in line or "Traceback" in line
-                        ]
-                        if errors:
-                            log(
-                                f"  {path.name}: {len(errors)} error line(s), e.g. {errors[0][:200]}"
-                            )
-                        del proc
+                    if target is not reference_target:
+                        stop_and_check(stack, target)
+                        inbox.reset()
                 log(f"  fake API calls so far: {dict(fake.calls)}")
     finally:
+        if reference_target is not None:
+            stop_and_check(stack, reference_target)
         await fake.stop()
         stack.drop_databases()
     return results
+
+
+def stop_and_check(stack: Stack, target: Target) -> None:
+    """Stop the target's processes; report error lines in their logs."""
+    stack.stop(target)
+    for path in target.logs:
+        errors = [
+            line
+            for line in path.read_text(errors="replace").splitlines()
+            if " ERROR " in line or "Traceback" in line
+        ]
+        if errors:
+            log(f"  {path.name}: {len(errors)} error line(s), e.g. {errors[0][:200]}")
 
 
 def one_line(r: PhaseResult) -> str:
@@ -949,15 +982,22 @@ def one_line(r: PhaseResult) -> str:
     )
 
 
+def reference_of(results: list[PhaseResult], r: PhaseResult) -> PhaseResult | None:
+    """The bare Bolt phase to compare with: the one run just before (`--reference beside`),
+    else the first of the same load."""
+    if r.reference is not None:
+        return results[r.reference]
+    return next((b for b in results if b.target == "bolt" and b.load == r.load), None)
+
+
 def table(results: list[PhaseResult]) -> str:
-    ref = {r.load: r for r in results if r.target == "bolt"}
     lines = [
         "| target | load | turns/s | p50 ms | p99 ms | × Bolt turns/s | × Bolt p99 | errors |"
         " CPU: machine / loadgen / target / postgres |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        base = ref.get(r.load)
+        base = reference_of(results, r) if r.target != "bolt" else None
         saturated = r.load == "saturated"
         ratio_rate = f"{r.rate / base.rate:.2f}" if base and base.rate and saturated else "—"
         ratio_p99 = (
@@ -977,9 +1017,10 @@ def table(results: list[PhaseResult]) -> str:
 def verdict(results: list[PhaseResult]) -> list[str]:
     by = {(r.target, r.load): r for r in results}
     out = []
-    bolt_sat, bolt_steady = by.get(("bolt", "saturated")), by.get(("bolt", "steady"))
     for name in ("sqlite", "pg1", "pg3"):
         sat, steady = by.get((name, "saturated")), by.get((name, "steady"))
+        bolt_sat = reference_of(results, sat) if sat else None
+        bolt_steady = reference_of(results, steady) if steady else None
         if sat and bolt_sat:
             ratio = sat.rate / bolt_sat.rate
             out.append(
@@ -993,9 +1034,13 @@ def verdict(results: list[PhaseResult]) -> list[str]:
     one, three = by.get(("pg1", "saturated")), by.get(("pg3", "saturated"))
     if one and three:
         ratio = three.rate / one.rate
-        out.append(
-            f"PostgreSQL 3 replicas vs 1: {ratio:.2f}× ({'met' if ratio > 1 else 'NOT met'}, target > 1×)"
-        )
+        line = f"PostgreSQL 3 replicas vs 1: {ratio:.2f}× ({'met' if ratio > 1 else 'NOT met'}, target > 1×)"
+        if one.reference is not None and three.reference is not None:
+            each = (three.rate / results[three.reference].rate) / (
+                one.rate / results[one.reference].rate
+            )
+            line += f"; {each:.2f}× as ratios to the Bolt run beside each"
+        out.append(line)
     return out
 
 
@@ -1063,6 +1108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invite-timeout", type=float, default=240.0)
     parser.add_argument("--fake", choices=["lean", "full"], default="lean")
     parser.add_argument("--pacing", choices=["on", "off"], default="off")
+    parser.add_argument(
+        "--reference",
+        choices=["beside", "once"],
+        default="beside",
+        help="measure the bare Bolt app again just before each ExitBot phase (beside), or"
+        " only once at the start (once)",
+    )
     parser.add_argument(
         "--serve-script",
         help="run ExitBot through this script instead of bench/load/serve.py (same arguments;"

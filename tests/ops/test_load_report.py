@@ -1,0 +1,73 @@
+"""The load benchmark's report (bench/load/loadgen.py): which bare Bolt phase each ExitBot
+phase is compared with. The benchmark itself is run by hand (BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+from bench.load.loadgen import PhaseResult, reference_of, table, verdict
+
+
+def phase(
+    target: str, load: str, rate: float, p99: float, reference: int | None = None
+) -> PhaseResult:
+    return PhaseResult(
+        target=target,
+        label=target,
+        load=load,
+        window=20.0,
+        turns=int(rate * 20),
+        rate=rate,
+        p50_ms=p99 / 2,
+        p99_ms=p99,
+        max_ms=p99 * 2,
+        errors=0,
+        completed_interviews=0,
+        bad_outros=0,
+        machine_busy_pct=50.0,
+        steal_pct=0.0,
+        other_cpu_pct=0.0,
+        loadgen_cpu_pct=20.0,
+        target_cpu_pct=80.0,
+        postgres_cpu_pct=0.0,
+        target_cpu_ms_per_turn=1.0,
+        ack_p50_ms=1.0,
+        ack_p99_ms=2.0,
+        acks_over_3s=0,
+        offered=None if load == "saturated" else 50.0,
+        reference=reference,
+    )
+
+
+def test_each_exitbot_phase_is_compared_with_the_bolt_phase_run_beside_it() -> None:
+    results = [
+        phase("bolt", "saturated", 2000, 10),  # the first measurement, minutes earlier
+        phase("bolt", "steady", 50, 4),
+        phase("bolt", "saturated", 1000, 10),  # the host got slower meanwhile
+        phase("pg1", "saturated", 600, 50, reference=2),
+        phase("bolt", "steady", 50, 8),
+        phase("pg1", "steady", 50, 15, reference=4),
+        phase("bolt", "saturated", 1200, 10),
+        phase("pg3", "saturated", 660, 50, reference=6),
+    ]
+    assert reference_of(results, results[3]) is results[2]
+    assert reference_of(results, results[5]) is results[4]
+    lines = verdict(results)
+    assert "ExitBot pg1" not in lines[0]  # labels are the targets' own
+    assert lines[0] == "pg1: throughput 0.60× Bolt (met, target ≥ 0.5×)"
+    assert lines[1] == "pg1: steady p99 1.88× Bolt (met, target ≤ 2×)"
+    assert lines[2] == "pg3: throughput 0.55× Bolt (met, target ≥ 0.5×)"
+    assert lines[-1] == (
+        "PostgreSQL 3 replicas vs 1: 1.10× (met, target > 1×); 0.92× as ratios to the Bolt run"
+        " beside each"
+    )
+    rows = table(results).splitlines()
+    assert "| pg1 | saturated (200) | 600.0 | 25.0 | 50.0 | 0.60 | — |" in rows[5]
+
+
+def test_without_a_bolt_phase_beside_the_first_of_the_same_load_is_the_reference() -> None:
+    results = [
+        phase("bolt", "saturated", 2000, 10),
+        phase("bolt", "saturated", 1000, 10),
+        phase("sqlite", "saturated", 1200, 40),
+    ]
+    assert reference_of(results, results[2]) is results[0]
+    assert verdict(results) == ["sqlite: throughput 0.60× Bolt (met, target ≥ 0.5×)"]
