@@ -18,10 +18,9 @@ The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
 * on PostgreSQL, inside `AsyncSession.run_sync` on an async engine of its own: each
   statement awaits the network, so the loop serves other requests meanwhile; no threads.
   A batch's reads go statement by statement, its writes and COMMIT in one round trip
-  (psycopg's pipeline mode, `_postgres`); two batches run at once (the second once as
-  many turns wait as the first carries), never two turns of one person. The engine skips
-  the per-checkout ping; a batch that finds its connection dead is retried once on a fresh
-  one (nothing of a failed transaction was stored).
+  (psycopg's pipeline mode, `_postgres`); two batches run at once, never two turns of one
+  person. The engine skips the per-checkout ping; a batch that finds its connection dead
+  is retried once on a fresh one (nothing of a failed transaction was stored).
 
 Failure handling: a batch that fails for a reason other than the database being down (a
 key another replica recorded at the same moment, a deadlock) is retried turn by turn, so
@@ -234,8 +233,6 @@ class TurnWriter:
             while (self._queue or self._marks or self._flushes) and len(
                 self._in_flight
             ) < self.parallel:
-                if not self._worth_another_batch():
-                    break  # more turns, or the batch in flight landing, will wake us
                 batch = self._next_batch()
                 if not (batch.turns or batch.marks or batch.flushes):
                     break  # what is queued builds on a batch in flight: wait for it
@@ -244,17 +241,6 @@ class TurnWriter:
                 self._in_flight[task] = batch
                 self.most_in_flight = max(self.most_in_flight, len(self._in_flight))
                 task.add_done_callback(self._landed)
-
-    def _worth_another_batch(self) -> bool:
-        """Beside a batch in flight, another starts once at least as many turns wait as
-        the smallest batch in flight carries (or a flush waits). It uses the time the first
-        spends waiting on the server; started for every turn that came meanwhile, batches
-        would shrink to a turn or two just when the process is short of CPU, and a batch
-        costs about as much again as a turn (BENCHMARKS.md: three replicas sharing two
-        cores). A lone turn beside a lone turn still goes at once (the quiet case)."""
-        if not self._in_flight or self._flushes:
-            return True
-        return len(self._queue) >= min(len(batch.turns) for batch in self._in_flight.values())
 
     def _landed(self, task: asyncio.Task[None]) -> None:
         batch = self._in_flight.pop(task, None)

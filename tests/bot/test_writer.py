@@ -160,47 +160,6 @@ async def test_postgres_runs_two_batches_at_once_each_on_its_own_connection(
     assert len(await answers(runtime)) == 3 * len(people)
 
 
-async def test_a_second_batch_waits_until_as_many_turns_wait_as_the_first_carries(
-    runtime: Runtime, database_url: str
-) -> None:
-    """PostgreSQL: beside a batch of two in flight (here held on a row another connection
-    locked), one more turn waits; a second one makes a batch of two, which goes at once."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("one batch at a time (SQLite)")
-    writer = runtime.service.writer
-    await started(runtime, PEOPLE[:4])
-    async with runtime.db.sessions() as s:
-        held_id = await s.scalar(select(func.min(Interview.id)))  # PEOPLE[0]'s, started first
-    other = await psycopg.AsyncConnection.connect(
-        make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        await other.execute("SELECT id FROM interviews WHERE id = %s FOR UPDATE", (held_id,))
-        first = [
-            asyncio.create_task(runtime.service.handle(message(who, "Career growth", who)))
-            for who in PEOPLE[:2]
-        ]
-        await asyncio.sleep(0.2)  # one batch of both, waiting for the lock
-        third = asyncio.create_task(
-            runtime.service.handle(message(PEOPLE[2], "Career growth", "c"))
-        )
-        await asyncio.sleep(0.5)
-        assert not third.done()  # one turn waiting beside a batch of two: not yet
-        assert writer.most_in_flight == 1
-        fourth = asyncio.create_task(
-            runtime.service.handle(message(PEOPLE[3], "Career growth", "d"))
-        )
-        await asyncio.wait_for(asyncio.gather(third, fourth), 10)  # two: they go together
-        assert writer.most_in_flight == 2
-        assert not any(task.done() for task in first)  # still held by the lock
-        await other.rollback()
-        outcomes = await asyncio.wait_for(asyncio.gather(*first), 10)
-    finally:
-        await other.close()
-    assert not any(o.duplicate for o in outcomes)
-    assert len(await answers(runtime)) == 4
-
-
 async def test_a_persons_quick_messages_stay_in_order_beside_batches_in_flight(
     runtime: Runtime,
 ) -> None:
