@@ -14,6 +14,7 @@ platform "slack"). Someone who writes to the bot without being linked yet is loo
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 LINKED_CACHE_SIZE = 50_000  # Slack users linked to an employee, remembered per process
+LOOKUP_BATCH = 500  # Slack users not remembered yet, looked up together in one read
 EVENTS_PATH = "/slack/events"
 
 
@@ -155,6 +157,18 @@ async def link_slack_user(
     return employee_id is not None
 
 
+def _identities(session: Session, user_ids: list[str]) -> dict[str, KnownUser]:
+    rows = session.execute(
+        select(
+            PlatformIdentity.user_id, PlatformIdentity.employee_id, PlatformIdentity.locale
+        ).where(PlatformIdentity.platform == PLATFORM, PlatformIdentity.user_id.in_(user_ids))
+    )
+    return {
+        row.user_id: KnownUser(linked=row.employee_id is not None, locale=row.locale)
+        for row in rows
+    }
+
+
 async def _no_reply() -> None:
     return None
 
@@ -165,6 +179,8 @@ class SlackStore:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._linked: dict[str, KnownUser] = {}
+        self._asked: dict[str, asyncio.Future[KnownUser | None]] = {}  # for the next read
+        self._reading: asyncio.Task[None] | None = None
 
     async def record(self, incoming: Incoming) -> Reply | None:
         service = self.runtime.service
@@ -190,27 +206,45 @@ class SlackStore:
         return reply
 
     async def known_user(self, user_id: str) -> KnownUser | None:
-        """From memory once linked (every DM asks: no database read before the ack)."""
+        """From memory once linked (every DM asks: no database read before the ack);
+        otherwise read, together with every other user asked for meanwhile."""
         known = self._linked.get(user_id)
         if known is not None:
             return known
+        future = self._asked.get(user_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._asked[user_id] = future
+            if self._reading is None or self._reading.done():
+                self._reading = asyncio.create_task(self._read_asked())
+        return await asyncio.shield(future)  # one caller giving up leaves it to the others
 
-        def lookup(session: Session) -> KnownUser | None:
-            identity = session.get(PlatformIdentity, (PLATFORM, user_id))
-            if identity is None:
-                return None
-            return KnownUser(linked=identity.employee_id is not None, locale=identity.locale)
-
-        known = await self.runtime.service.read(lookup)
-        if known is None:
-            return None
-        if known.linked:
-            # A link only changes when the person is erased; their turn then finds no
-            # interview either way, so a stale entry changes nothing they see.
-            if len(self._linked) >= LINKED_CACHE_SIZE:
-                self._linked.pop(next(iter(self._linked)))
-            self._linked[user_id] = known
-        return known
+    async def _read_asked(self) -> None:
+        """Users asked for while a read runs go together in the next: one round trip for a
+        burst of people this process has not met yet (with several replicas, each meets
+        every person once: a read per person and replica, measured at 16 % of a replica's
+        CPU at saturation when each had its own)."""
+        while self._asked:
+            ids = list(self._asked)[:LOOKUP_BATCH]
+            waiting = {user_id: self._asked.pop(user_id) for user_id in ids}
+            lookup = functools.partial(_identities, user_ids=ids)
+            try:
+                found = await self.runtime.service.read(lookup)
+            except Exception as exc:  # StorageUnavailable: each caller answers 500
+                for future in waiting.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for user_id, future in waiting.items():
+                known = found.get(user_id)
+                if known is not None and known.linked:
+                    # A link only changes when the person is erased; their turn then finds
+                    # no interview either way, so a stale entry changes nothing they see.
+                    if len(self._linked) >= LINKED_CACHE_SIZE:
+                        self._linked.pop(next(iter(self._linked)))
+                    self._linked[user_id] = known
+                if not future.done():
+                    future.set_result(known)
 
     async def remember_user(self, profile: SlackProfile, conversation_id: str | None) -> None:
         await link_slack_user(self.runtime, profile, conversation_id)
