@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 OPEN_STATUSES = ("invited", "in_progress", "paused")
 REOPENABLE_STATUSES = ("completed", "stopped")
 CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
+# Statuses whose consequences read the interview's answers (facts written or removed): a
+# turn that reaches one writes its rows at once, not with the batch's last writes.
+READING_STATUSES = ("completed", "deleted")
 
 
 @dataclass(slots=True)
@@ -271,9 +274,10 @@ class Turns:
         inbox: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         states: list[dict[str, Any]] = []
+        later: list[tuple[Executable, dict[str, Any]]] = []  # what status changes imply
         used: set[int] = set()  # interviews this batch has advanced
 
-        def write_rows() -> None:  # Core only: one statement per table
+        def write_rows() -> None:  # Core only: one statement per table, then the rest
             for statement, rows in (
                 (_INSERT_INBOX, inbox),
                 (_INSERT_ANSWERS, answers),
@@ -282,6 +286,9 @@ class Turns:
                 if rows:
                     _execute_rows(conn, statement, rows)
                     rows.clear()
+            for deferred, params in later:
+                conn.execute(deferred, params)
+            later.clear()
 
         def write_pending() -> None:
             session.flush()
@@ -296,7 +303,7 @@ class Turns:
             open_row = found.get((incoming.channel, incoming.user_id))
             outcome = None
             if open_row is not None and open_row.id not in used:
-                outcome = self._fast(conn, incoming, open_row, now, answers, states)
+                outcome = self._fast(conn, incoming, open_row, now, answers, states, later)
             if outcome is None:  # the ORM path: rare turns, same transaction
                 write_pending()
                 outcome = self.apply(session, incoming)
@@ -329,6 +336,7 @@ class Turns:
         now: datetime,
         answers: list[dict[str, Any]],
         states: list[dict[str, Any]],
+        later: list[tuple[Executable, dict[str, Any]]],
     ) -> Outcome | None:
         """The turn as plain rows, or None when it needs the ORM path."""
         if not found.state_enc:
@@ -349,13 +357,15 @@ class Turns:
             "_channel": incoming.channel,
             "_address": incoming.conversation_id,
         }
-        if not changed:
-            answers.extend(turn_answers)
-            states.append(values)
-        else:  # what a status change implies reads this turn's answers: write them now
+        reading = changed and turn.status in READING_STATUSES
+        if reading:  # what this status implies reads the turn's answers: write them now
             if turn_answers:
                 conn.execute(_INSERT_ANSWERS, turn_answers)
             conn.execute(_UPDATE_STATE, values)
+        else:  # with the batch's last writes (on PostgreSQL in one round trip)
+            answers.extend(turn_answers)
+            states.append(values)
+        if changed:
             self.status_changed(
                 conn,
                 found.id,
@@ -364,6 +374,7 @@ class Turns:
                 found.status,
                 turn.status,
                 now,
+                later=None if reading else later,
             )
         return Outcome(interview_id=found.id, status=turn.status, messages=list(turn.messages))
 
@@ -563,8 +574,11 @@ class Turns:
         previous: str,
         status: str,
         now: datetime,
+        later: list[tuple[Executable, dict[str, Any]]] | None = None,
     ) -> None:
-        """What a new status implies: reminders cancelled, facts recorded or removed."""
+        """What a new status implies: reminders cancelled, facts recorded or removed.
+        `later`: statements that read nothing go there instead, for the batch's last writes
+        (never for `READING_STATUSES`)."""
         if status in CLOSED_STATUSES or status == "in_progress":
             # Pending invite reminders no longer apply once the invite was answered.
             kinds = (
@@ -572,7 +586,11 @@ class Turns:
                 if status == "in_progress"
                 else ["invite", "remind_invite", "remind_idle", "expire"]
             )
-            conn.execute(_CANCEL_JOBS, {"_id": interview_id, "_kinds": kinds, "_now": now})
+            cancel = {"_id": interview_id, "_kinds": kinds, "_now": now}
+            if later is not None:
+                later.append((_CANCEL_JOBS, cancel))
+            else:
+                conn.execute(_CANCEL_JOBS, cancel)
         if status == "completed":
             facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)
         if status == "deleted":

@@ -176,6 +176,14 @@ async def test_cancel_before_the_invite_sends_nothing(h: Harness) -> None:
     assert h.channel.sent == []
 
 
+async def test_starting_cancels_the_invite_reminder(h: Harness) -> None:
+    await invited(h)
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    await say(h, "", 1, choice="start")
+    assert (await interview(h)).status == "in_progress"
+    assert (await h.one(Job, Job.kind == "remind_invite")).status == "cancelled"
+
+
 async def test_declined_is_never_asked_again(h: Harness) -> None:
     await invited(h)
     h.clock.set(INVITE_AT + timedelta(hours=1))
