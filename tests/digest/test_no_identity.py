@@ -78,6 +78,8 @@ async def test_no_name_email_or_id_in_any_rendering(
                 f"call me on 06 1234 56{n:02d} for the details of what went wrong"
             ),
             improve=f"I am {name} and my manager {manager.split()[0]} gave no feedback at all",
+            # Every answer a quote is drawn from names someone (the draw is random).
+            answers={"anything_else": f"Please tell {first} that I said goodbye to everyone"},
         )
         await interview(rt, _email(name), persona, name=name, department=department)
 
