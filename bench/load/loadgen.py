@@ -913,8 +913,10 @@ async def run(args: argparse.Namespace) -> list[PhaseResult]:
                     stack.start(target)
                 try:
                     await stack.wait_ready(target, session)
-                    driver = reference if target is reference_target else None
-                    driver = driver or Driver(args, target, inbox, session)
+                    if target is reference_target and reference is not None:
+                        driver = reference  # the one kept up beside every ExitBot phase
+                    else:
+                        driver = Driver(args, target, inbox, session)
                     if target.kind == "exitbot":
                         await driver.create_pool(fake, pool_size(args, bolt_rate), f"{index}")
                     for load in args.loads:
