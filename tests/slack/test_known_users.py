@@ -101,8 +101,11 @@ async def test_a_failed_read_fails_everyone_waiting_for_it_and_the_next_read_wor
             await link(rt, "U1", "p1@example.com", None)
             store = SlackStore(rt)
             await proxy.stop()
-            results = await asyncio.gather(
-                *(store.known_user(f"U{n}") for n in range(3)), return_exceptions=True
+            results = await asyncio.wait_for(  # a waiter left hanging fails, not hangs
+                asyncio.gather(
+                    *(store.known_user(f"U{n}") for n in range(3)), return_exceptions=True
+                ),
+                30,
             )
             assert all(isinstance(r, StorageUnavailable) for r in results), results
             await proxy.start()
