@@ -53,10 +53,12 @@ class NullChannel:
         return None
 
 
-async def run(url: str, interviews: int) -> list[float]:
+async def run(url: str, interviews: int) -> tuple[list[float], float]:
+    """Each measured turn's wall time, and the process's CPU time per measured turn."""
     settings = Settings(database_url=url, encryption_key=Cipher.new_key())
     rt = await asyncio.to_thread(Runtime.open, settings, channels={"console": NullChannel()})
     timings: list[float] = []
+    cpu = 0.0
     try:
         # Warm-up, not measured: SQLAlchemy compiles each statement once per process.
         for n in range(-2, 0):
@@ -69,20 +71,22 @@ async def run(url: str, interviews: int) -> list[float]:
             await rt.service.begin_chat(channel="console", email=email, conversation_id=email)
             for i, answer in enumerate(ANSWERS):
                 incoming = Incoming("console", email, email, answer, f"{n}-{i}")
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 await rt.service.handle(incoming)
                 timings.append(time.perf_counter() - started)
+                cpu += time.process_time() - started_cpu
     finally:
         await rt.close()
-    return timings
+    return timings, cpu / max(1, len(timings))
 
 
-def report(name: str, timings: list[float]) -> None:
+def report(name: str, measured: tuple[list[float], float]) -> None:
+    timings, cpu = measured
     ms = sorted(t * 1000 for t in timings)
     p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
     print(
         f"{name:<12} turns={len(ms):>5}  mean={statistics.fmean(ms):6.2f} ms  "
-        f"p50={p(0.50):6.2f} ms  p99={p(0.99):6.2f} ms  max={ms[-1]:6.2f} ms"
+        f"p50={p(0.50):6.2f} ms  p99={p(0.99):6.2f} ms  max={ms[-1]:6.2f} ms  cpu={cpu * 1000:5.2f} ms/turn"
     )
 
 

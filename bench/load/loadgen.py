@@ -546,6 +546,7 @@ class TurnRecord:
     sent: float  # just before the signed event was POSTed (perf_counter)
     first: float  # the first chat.postMessage of the reply reached the fake API
     acked: float  # the HTTP response (Bolt's ack) came back; Slack wants it within 3 s
+    step: int = 0  # which turn of the script (0: "start")
 
     @property
     def latency(self) -> float:
@@ -579,6 +580,9 @@ class PhaseResult:
     exhausted: bool = False
     offered: float | None = None
     reference: int | None = None  # index of the bare Bolt phase run just before this one
+    # ExitBot: [turns, p50 ms, p99 ms] for each turn of the script (0: "start"), to see which
+    # kind of turn makes the tail
+    by_step: list[list[float]] | None = None
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -763,6 +767,7 @@ class Driver:
                     errors += 1
                     self.slots[index] = None  # state unknown: move on to a fresh employee
                     continue
+                record.step = employee.step
                 records.append(record)
                 employee.step += 1
                 if employee.step == len(script):
@@ -850,7 +855,28 @@ class Driver:
             acks_over_3s=sum(1 for a in acks if a > 3000),
             exhausted=exhausted,
             offered=args.steady_rate if steady else None,
+            by_step=by_step(in_window, len(script)) if exitbot else None,
         )
+
+
+def by_step(records: list[TurnRecord], steps: int) -> list[list[float]]:
+    """[turns, p50 ms, p99 ms] of the records of each step of the script."""
+    rows: list[list[float]] = []
+    for step in range(steps):
+        ms = sorted(r.latency * 1000 for r in records if r.step == step)
+        rows.append([len(ms), percentile(ms, 0.50), percentile(ms, 0.99)])
+    return rows
+
+
+def steps_line(r: PhaseResult) -> str:
+    """ExitBot's p50/p99 by turn of the interview (start, the answers, the confirmation)."""
+    names = ["start", *(str(n) for n in range(1, len(INTERVIEW) - 1)), "confirm"]
+    parts = [
+        f"{name} {p50:.1f}/{p99:.1f}"
+        for name, (count, p50, p99) in zip(names, r.by_step or [], strict=False)
+        if count
+    ]
+    return "p50/p99 ms by turn: " + ", ".join(parts)
 
 
 # ---------------------------------------------------------------------- the run
@@ -939,6 +965,8 @@ async def run(args: argparse.Namespace) -> list[PhaseResult]:
                         if target.kind == "bolt" and load == "saturated" and bolt_rate is None:
                             bolt_rate = result.rate
                         log("  " + one_line(result))
+                        if result.by_step:
+                            log("  " + steps_line(result))
                         await asyncio.sleep(args.pause)
                     if target.kind == "exitbot":
                         log(f"  pool left unused: {len(driver.pool)} employees")

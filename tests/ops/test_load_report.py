@@ -3,7 +3,16 @@ phase is compared with. The benchmark itself is run by hand (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
-from bench.load.loadgen import PhaseResult, reference_of, table, verdict
+from bench.load.loadgen import (
+    INTERVIEW,
+    PhaseResult,
+    TurnRecord,
+    by_step,
+    reference_of,
+    steps_line,
+    table,
+    verdict,
+)
 
 
 def phase(
@@ -71,3 +80,20 @@ def test_without_a_bolt_phase_beside_the_first_of_the_same_load_is_the_reference
     ]
     assert reference_of(results, results[2]) is results[0]
     assert verdict(results) == ["sqlite: throughput 0.60× Bolt (met, target ≥ 0.5×)"]
+
+
+def test_latency_by_turn_of_the_interview() -> None:
+    # "start" turns take 10 ms, everything else 2 ms, one slow confirmation at 50 ms
+    records = [TurnRecord(sent=0.0, first=0.010, acked=0.001, step=0) for _ in range(5)]
+    records += [TurnRecord(sent=0.0, first=0.002, acked=0.001, step=3) for _ in range(7)]
+    records.append(TurnRecord(sent=0.0, first=0.050, acked=0.001, step=len(INTERVIEW) - 1))
+    rows = by_step(records, len(INTERVIEW))
+    assert len(rows) == len(INTERVIEW)
+    assert rows[0] == [5, 10.0, 10.0]
+    assert rows[3] == [7, 2.0, 2.0]
+    assert rows[-1] == [1, 50.0, 50.0]
+    assert rows[1][0] == 0  # no turn of that kind in the window
+    result = phase("pg1", "steady", 50.0, 50.0)
+    result.by_step = rows
+    line = steps_line(result)
+    assert line == "p50/p99 ms by turn: start 10.0/10.0, 3 2.0/2.0, confirm 50.0/50.0"
