@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -82,6 +82,40 @@ class Staged:
     write: Callable[[], None]
 
 
+@dataclass(slots=True)
+class Lean:
+    """A batch decided by `Turns.stage_lean`: an outcome per message (None: left for the
+    ORM path) and the rows to write for the others."""
+
+    now: datetime
+    outcomes: list[Outcome | None] = field(default_factory=list)
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+    later: list[tuple[Executable, dict[str, Any]]] = field(default_factory=list)
+
+
+# The columns of the rows the fast path writes (`Turns._inbox_values`, `Turns.answer_values`)
+INBOX_COLUMNS = [
+    "key",
+    "channel",
+    "interview_id",
+    "status",
+    "payload_enc",
+    "reply_enc",
+    "received_at",
+    "processed_at",
+]
+ANSWER_COLUMNS = [
+    "interview_id",
+    "question_id",
+    "seq",
+    "message_key",
+    "text_enc",
+    "value",
+    "themes",
+    "created_at",
+]
 # Built once: constructing a statement costs more Python than executing a cached one.
 _SEEN = select(InboundMessage.key).where(InboundMessage.key.in_(bindparam("keys", expanding=True)))
 _INBOX = cast(Table, InboundMessage.__table__)
@@ -95,7 +129,7 @@ _MARK_SENT = (
     .values(status="done", reply_enc=None)
 )
 _INSERT_ANSWERS = insert(_ANSWERS).inline()
-_UPDATE_STATE = (
+UPDATE_STATE = (
     update(_INTERVIEWS)
     .where(_INTERVIEWS.c.id == bindparam("_id"))
     .values(
@@ -169,7 +203,7 @@ _UPDATE_STATES_PG = (
 _UNNESTED: dict[Executable, Executable] = {
     _INSERT_INBOX: _INSERT_INBOX_PG,
     _INSERT_ANSWERS: _INSERT_ANSWERS_PG,
-    _UPDATE_STATE: _UPDATE_STATES_PG,
+    UPDATE_STATE: _UPDATE_STATES_PG,
 }
 
 
@@ -184,7 +218,7 @@ def _execute_rows(conn: Connection, statement: Executable, rows: list[dict[str, 
 
 
 _JOBS = cast(Table, Job.__table__)
-_CANCEL_JOBS = (
+CANCEL_JOBS = (
     update(_JOBS)
     .where(
         _JOBS.c.interview_id == bindparam("_id"),
@@ -281,7 +315,7 @@ class Turns:
             for statement, rows in (
                 (_INSERT_INBOX, inbox),
                 (_INSERT_ANSWERS, answers),
-                (_UPDATE_STATE, states),
+                (UPDATE_STATE, states),
             ):
                 if rows:
                     _execute_rows(conn, statement, rows)
@@ -314,6 +348,40 @@ class Turns:
         session.flush()  # what the ORM path changed; the rest is Core
         return Staged(outcomes, write_rows)
 
+    def stage_lean(
+        self, batch: list[Incoming], seen: set[str], found: Mapping[tuple[str, str], Any]
+    ) -> Lean:
+        """PostgreSQL's lean path (`bot.lean`): the turns of a batch decided from what its
+        first round trip read (`seen` keys, the senders' `found` open interviews, locked),
+        as rows for its second. A turn that needs more (no open interview found, answers
+        deleted, a status that reads the database, an interview already advanced in this
+        batch) is left out (None): the writer runs those through `stage_batch` afterwards."""
+        now = self.clock.now()
+        lean = Lean(now=now)
+        seen = set(seen)
+        used: set[int] = set()
+        for incoming in batch:
+            if incoming.key in seen:
+                lean.outcomes.append(Outcome(duplicate=True))
+                continue
+            seen.add(incoming.key)
+            open_row = (
+                None
+                if incoming.interview_id is not None
+                else found.get((incoming.channel, incoming.user_id))
+            )
+            outcome = None
+            if open_row is not None and open_row.id not in used:
+                outcome = self._fast(
+                    None, incoming, open_row, now, lean.answers, lean.states, lean.later
+                )
+            if outcome is not None:
+                assert outcome.interview_id is not None
+                used.add(outcome.interview_id)
+                lean.inbox.append(self._inbox_values(incoming, outcome, now))
+            lean.outcomes.append(outcome)
+        return lean
+
     def _open_rows(
         self, conn: Connection, batch: list[Incoming]
     ) -> dict[tuple[str, str], Row[Any]]:
@@ -330,7 +398,7 @@ class Turns:
 
     def _fast(
         self,
-        conn: Connection,
+        conn: Connection | None,
         incoming: Incoming,
         found: Row[Any],
         now: datetime,
@@ -338,15 +406,18 @@ class Turns:
         states: list[dict[str, Any]],
         later: list[tuple[Executable, dict[str, Any]]],
     ) -> Outcome | None:
-        """The turn as plain rows, or None when it needs the ORM path."""
-        if not found.state_enc:
-            return None
-        state = self._decoded(found.state_enc)
+        """The turn as plain rows, or None when it needs the ORM path. Without a connection
+        (`conn` None: PostgreSQL's lean path, `bot.lean`) also None for a turn whose new status
+        reads the database (`READING_STATUSES`); nothing is added to the lists then either."""
+        state = self._decoded(found.state_enc) if found.state_enc else {}  # {}: not started
         turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
         if turn.erase_all or turn.discard:
             return None  # deleting answers: the ORM path
-        turn_answers = self.answer_values(found.id, turn, incoming.key, now)
         changed = turn.status != found.status
+        reading = changed and turn.status in READING_STATUSES
+        if reading and conn is None:
+            return None
+        turn_answers = self.answer_values(found.id, turn, incoming.key, now)
         values = {
             "_id": found.id,
             "_status": turn.status,
@@ -357,11 +428,11 @@ class Turns:
             "_channel": incoming.channel,
             "_address": incoming.conversation_id,
         }
-        reading = changed and turn.status in READING_STATUSES
         if reading:  # what this status implies reads the turn's answers: write them now
+            assert conn is not None
             if turn_answers:
                 conn.execute(_INSERT_ANSWERS, turn_answers)
-            conn.execute(_UPDATE_STATE, values)
+            conn.execute(UPDATE_STATE, values)
         else:  # with the batch's last writes (on PostgreSQL in one round trip)
             answers.extend(turn_answers)
             states.append(values)
@@ -379,6 +450,7 @@ class Turns:
         return Outcome(interview_id=found.id, status=turn.status, messages=list(turn.messages))
 
     def _inbox_values(self, incoming: Incoming, outcome: Outcome, now: datetime) -> dict[str, Any]:
+        """An inbox row (`INBOX_COLUMNS`)."""
         return {
             "key": incoming.key,
             "channel": incoming.channel,
@@ -393,7 +465,8 @@ class Turns:
     def answer_values(
         self, interview_id: int, turn: conv.Turn, message_key: str, now: datetime
     ) -> list[dict[str, Any]]:
-        """The answer rows of one turn (text encrypted); the first carries the message key."""
+        """The answer rows of one turn (`ANSWER_COLUMNS`; text encrypted); the first carries
+        the message key."""
         return [
             {
                 "interview_id": interview_id,
@@ -567,7 +640,7 @@ class Turns:
 
     def status_changed(
         self,
-        conn: Connection,
+        conn: Connection | None,
         interview_id: int,
         employee_id: int | None,
         departure_id: int | None,
@@ -578,7 +651,7 @@ class Turns:
     ) -> None:
         """What a new status implies: reminders cancelled, facts recorded or removed.
         `later`: statements that read nothing go there instead, for the batch's last writes
-        (never for `READING_STATUSES`)."""
+        (never for `READING_STATUSES`); with `later`, `conn` may be None (nothing is run)."""
         if status in CLOSED_STATUSES or status == "in_progress":
             # Pending invite reminders no longer apply once the invite was answered.
             kinds = (
@@ -588,13 +661,16 @@ class Turns:
             )
             cancel = {"_id": interview_id, "_kinds": kinds, "_now": now}
             if later is not None:
-                later.append((_CANCEL_JOBS, cancel))
+                later.append((CANCEL_JOBS, cancel))
             else:
-                conn.execute(_CANCEL_JOBS, cancel)
-        if status == "completed":
-            facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)
-        if status == "deleted":
-            facts_mod.remove_sync(conn, interview_id)
+                assert conn is not None
+                conn.execute(CANCEL_JOBS, cancel)
+        if status in READING_STATUSES:  # facts recorded or removed: they read the answers
+            assert conn is not None and later is None, "a reading status is written at once"
+            if status == "completed":
+                facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)
+            else:
+                facts_mod.remove_sync(conn, interview_id)
         log.info("interview %s: %s -> %s", interview_id, previous, status)
 
 

@@ -15,15 +15,21 @@ The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
   (aiosqlite hands each statement to a thread and back). An in-process lock
   (`Database.write_lock`) makes every other writer of this process queue in asyncio, so
   the loop never waits on itself; readers begin deferred and never block it either.
-* on PostgreSQL, inside `AsyncSession.run_sync` on an async engine of its own: each
-  statement awaits the network, so the loop serves other requests meanwhile; no threads.
-  A batch's reads go statement by statement, its writes and COMMIT in one round trip
-  (psycopg's pipeline mode, `_postgres`); two batches run at once, never two turns of one
-  person. The engine skips the per-checkout ping; a batch that finds its connection dead
-  is retried once on a fresh one (nothing of a failed transaction was stored).
+* on PostgreSQL, first on the lean path (`bot.lean`): straight on psycopg, BEGIN and the
+  batch's reads in one round trip, its writes and COMMIT in a second, for every turn that
+  needs no more than that (most of them: an answer to an open interview). The others (no
+  open interview found, answers deleted, a completion, whose facts read the answers) then
+  go in a transaction of their own inside `AsyncSession.run_sync` on an async engine of
+  the writer's own: reads statement by statement, writes and COMMIT in one round trip
+  (psycopg's pipeline mode, `_postgres`). Each statement awaits the network, so the loop
+  serves other requests meanwhile; no threads. Two batches run at once, never two turns of
+  one person. Neither path pings a connection before use; a batch that finds its
+  connection dead is retried once on a fresh one (nothing of a failed transaction was
+  stored).
 
-Failure handling: a batch that fails for a reason other than the database being down (a
-key another replica recorded at the same moment, a deadlock) is retried turn by turn, so
+Failure handling: a batch that fails on the lean path for a reason other than the database
+being down is run again the ORM way; one that fails there (a key another replica recorded
+at the same moment, a deadlock) is retried turn by turn, so
 one message never takes others down with it; a turn that then hits a unique key is a
 duplicate. When the database is unreachable every waiting turn gets `StorageUnavailable`
 and nothing is stored: the platform's retry starts afresh.
@@ -40,12 +46,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import psycopg
+from psycopg.errors import TransactionRollback
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import Incoming
 from bot.db import Checkpointer, Database, StorageUnavailable, is_connection_problem
+from bot.lean import LeanPostgres
 from bot.turns import Outcome, Staged, Turns, mark_sent
 
 log = logging.getLogger(__name__)
@@ -104,6 +112,9 @@ class TurnWriter:
             self._async_sessions = async_sessionmaker(self._async, expire_on_commit=False)
             self._async_reader = db.reader_async_engine()
             self._async_reads = async_sessionmaker(self._async_reader, expire_on_commit=False)
+        # PostgreSQL: the common turns straight on the driver (`bot.lean`), the rest here;
+        # None: everything through the session (SQLite, or set so to compare the two)
+        self.lean = None if db.is_sqlite else LeanPostgres(db.engine.url, turns)
         self._checkpointer: Checkpointer | None = None  # SQLite: started with the loop
         self._queue: deque[_Waiting] = deque()
         self._marks: list[str] = []
@@ -120,6 +131,7 @@ class TurnWriter:
         self._busy: set[Person] = set()  # people with a turn in a batch in flight
         self.most_in_flight = 0
         self.batches = 0  # transactions committed with at least one turn
+        self.lean_errors = 0  # PostgreSQL: batches the lean path failed on unexpectedly
         self.transactions = 0  # with turns or only "sent" marks
 
     # ------------------------------------------------------------------ callers
@@ -196,6 +208,8 @@ class TurnWriter:
         else:
             await self._async.dispose()
             await self._async_reader.dispose()
+        if self.lean is not None:
+            await self.lean.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
 
@@ -316,26 +330,54 @@ class TurnWriter:
 
     async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]
-        try:
-            return list(await self._transaction(lambda s: self._stage(s, incoming, batch.marks)))
+        marks = batch.marks
+        if self.lean is None:
+            return await self._through_orm(batch, incoming, marks)
+        try:  # PostgreSQL: the common turns (and the marks) on the lean path first
+            with _unreachable_as_unavailable():
+                lean = await self.lean.run(incoming, marks)
         except StorageUnavailable as exc:
-            self._marks.extend(batch.marks)  # kept for the next batch
+            self._marks.extend(marks)  # kept for the next batch
+            batch.down = True
+            return [exc] * len(incoming)
+        except Exception as exc:  # nothing of it was stored: all of it the ORM way
+            if isinstance(exc, (*_KEY_TAKEN, psycopg.DataError, TransactionRollback)):
+                # a key another replica recorded meanwhile, a value too long for its column,
+                # a deadlock: again the ORM way, where one message fails alone
+                log.info("a batch failed on the lean path (%s): again", type(exc).__name__)
+            else:  # not expected: a bug
+                self.lean_errors += 1
+                log.warning("the lean path failed (%s): the ORM path", type(exc).__name__)
+            return await self._through_orm(batch, incoming, marks)
+        rest = [m for m, outcome in zip(incoming, lean, strict=True) if outcome is None]
+        if not rest:
+            return [outcome for outcome in lean if outcome is not None]
+        redone = iter(await self._through_orm(batch, rest, []))
+        return [next(redone) if outcome is None else outcome for outcome in lean]
+
+    async def _through_orm(
+        self, batch: _Batch, incoming: list[Incoming], marks: list[str]
+    ) -> list[Outcome | BaseException]:
+        """Turns (and marks) in one transaction through the session; when that fails for
+        another reason than the database being away, turn by turn."""
+        try:
+            return list(await self._transaction(lambda s: self._stage(s, incoming, marks)))
+        except StorageUnavailable as exc:
+            self._marks.extend(marks)  # kept for the next batch
             batch.down = True
             return [exc] * len(incoming)
         except Exception as exc:
-            if len(incoming) <= 1 and not batch.marks:
+            if len(incoming) <= 1 and not marks:
                 return [Outcome(duplicate=True) if isinstance(exc, _KEY_TAKEN) else exc]
             if len(incoming) > 1:
                 log.info(
                     "a batch of %d turns failed (%s): one by one", len(incoming), type(exc).__name__
                 )
-        if batch.marks:
+        if marks:
             try:
-                await self._transaction(lambda s: self._stage(s, [], batch.marks))
+                await self._transaction(lambda s: self._stage(s, [], marks))
             except Exception as exc:  # the tick checks and marks them
-                log.warning(
-                    "could not mark %d replies sent: %s", len(batch.marks), type(exc).__name__
-                )
+                log.warning("could not mark %d replies sent: %s", len(marks), type(exc).__name__)
         return [await self._one(m) for m in incoming]
 
     def _stage(self, session: Session, incoming: list[Incoming], marks: list[str]) -> Staged:

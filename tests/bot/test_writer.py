@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import pq
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
@@ -16,7 +16,7 @@ from adapters.base import Incoming
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.db import StorageUnavailable
-from bot.models import AnswerRow, InboundMessage, Interview
+from bot.models import AnswerRow, InboundMessage, Interview, InterviewFact
 from bot.runtime import Runtime
 from tests.bot.conftest import RecordingChannel
 from tests.support import pg
@@ -364,6 +364,55 @@ async def test_one_person_on_two_channels_in_one_batch_answers_in_order(
     assert runtime.service.state_of(interview)["question"] == "role_improvement"
 
 
+def stored(rt: Runtime, session: Session) -> dict[str, tuple[object, ...]]:
+    """Everything stored of each interview (by address), answer text decrypted."""
+    found: dict[str, tuple[object, ...]] = {}
+    for interview in session.scalars(select(Interview)):
+        who = interview.address
+        answers = session.execute(
+            select(
+                AnswerRow.question_id,
+                AnswerRow.seq,
+                AnswerRow.text_enc,
+                AnswerRow.value,
+                AnswerRow.themes,
+                AnswerRow.created_at,
+            )
+            .where(AnswerRow.interview_id == interview.id)
+            .order_by(AnswerRow.id)
+        ).all()
+        inbox = session.execute(
+            select(
+                InboundMessage.status,
+                InboundMessage.reply_enc,
+                InboundMessage.received_at,
+                InboundMessage.processed_at,
+            ).where(InboundMessage.interview_id == interview.id)
+        ).all()
+        assert who is not None
+        found[who] = (
+            interview.status,
+            rt.service.state_of(interview),
+            interview.channel,
+            interview.started_at,
+            interview.last_activity_at,
+            interview.updated_at,
+            interview.completed_at,
+            [(*a[:2], a[2] and rt.cipher.decrypt(a[2]), *a[3:]) for a in answers],
+            sorted(inbox, key=str),
+            session.execute(
+                select(
+                    InterviewFact.period,
+                    InterviewFact.main_reason,
+                    InterviewFact.come_back,
+                    InterviewFact.recommend,
+                    InterviewFact.manager_score,
+                ).where(InterviewFact.interview_id == interview.id)
+            ).all(),
+        )
+    return found
+
+
 async def test_turns_written_together_are_stored_as_a_turn_alone_is(database_url: str) -> None:
     """A batch writes its rows with one statement per table (on PostgreSQL over arrays); a
     lone turn with the single-row statements. Every column must come out the same."""
@@ -385,45 +434,7 @@ async def test_turns_written_together_are_stored_as_a_turn_alone_is(database_url
         await rt.service.flush()
         assert rt.service.writer.batches < 5 * len(together) + 5
 
-        def stored(session: Session) -> dict[str, tuple[object, ...]]:
-            found: dict[str, tuple[object, ...]] = {}
-            for interview in session.scalars(select(Interview)):
-                who = interview.address
-                answers = session.execute(
-                    select(
-                        AnswerRow.question_id,
-                        AnswerRow.seq,
-                        AnswerRow.text_enc,
-                        AnswerRow.value,
-                        AnswerRow.themes,
-                        AnswerRow.created_at,
-                    )
-                    .where(AnswerRow.interview_id == interview.id)
-                    .order_by(AnswerRow.id)
-                ).all()
-                inbox = session.execute(
-                    select(
-                        InboundMessage.status,
-                        InboundMessage.reply_enc,
-                        InboundMessage.received_at,
-                        InboundMessage.processed_at,
-                    ).where(InboundMessage.interview_id == interview.id)
-                ).all()
-                assert who is not None
-                found[who] = (
-                    interview.status,
-                    rt.service.state_of(interview),
-                    interview.channel,
-                    interview.started_at,
-                    interview.last_activity_at,
-                    interview.updated_at,
-                    interview.completed_at,
-                    [(*a[:2], a[2] and rt.cipher.decrypt(a[2]), *a[3:]) for a in answers],
-                    sorted(inbox, key=str),
-                )
-            return found
-
-        rows = await rt.service.read(stored)
+        rows = await rt.service.read(lambda session: stored(rt, session))
         assert rows[alone][0] == "in_progress" and rows[alone][3] == now
         assert len(rows[alone][7]) >= 4  # the answers, each with its text
         for who in together:
@@ -539,3 +550,89 @@ async def test_sqlite_log_is_copied_into_the_database_file_beside_the_turns(
         assert path.stat().st_mtime_ns != before
     finally:
         await rt.close()
+
+
+async def test_postgres_stores_the_common_turn_in_two_round_trips_on_the_driver(
+    runtime: Runtime, database_url: str
+) -> None:
+    """PostgreSQL: an answer to an open interview, alone or with others, goes the lean way
+    (`bot.lean`): BEGIN and the reads in one message, the writes and COMMIT in another, and
+    no statement through SQLAlchemy."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's lean path")
+    writer = runtime.service.writer
+    assert writer.lean is not None
+    await started(runtime, PEOPLE[:6])
+    through_sqlalchemy: list[str] = []
+
+    def executed(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        through_sqlalchemy.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", executed)
+    try:
+        before = writer.lean.round_trips
+        alone = await runtime.service.record(message(PEOPLE[0], "Career growth", "alone"))
+        assert writer.lean.round_trips - before == 2
+        together = await asyncio.gather(
+            *(runtime.service.record(message(w, "Career growth", f"t-{w}")) for w in PEOPLE[1:6])
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", executed)
+    assert through_sqlalchemy == []
+    for outcome in (alone, *together):
+        assert not outcome.duplicate and "value most" in outcome.messages[-1].text
+    keys = [k for _, k, _ in await answers(runtime)]
+    assert sorted(keys) == sorted(["console:alone", *(f"console:t-{w}" for w in PEOPLE[1:6])])
+
+
+async def test_the_lean_path_stores_what_the_orm_path_stores(database_url: str) -> None:
+    """PostgreSQL: one whole interview through the lean path, one through the session
+    only; every column, answer, inbox row and fact comes out the same."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's lean path")
+    from datetime import UTC, datetime
+
+    from bot.clock import FrozenClock
+
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, clock=FrozenClock(now), channels={"console": RecordingChannel()})
+    writer = rt.service.writer
+    lean = writer.lean
+    lean_way, orm_way = PEOPLE[:2]
+    try:
+        await started(rt, [lean_way, orm_way])
+        for step, answer in enumerate(ANSWERS):
+            writer.lean = lean
+            await rt.service.handle(message(lean_way, answer, f"{step}-{lean_way}"))
+            writer.lean = None
+            await rt.service.handle(message(orm_way, answer, f"{step}-{orm_way}"))
+        writer.lean = lean
+        await rt.service.flush()
+        rows = await rt.service.read(lambda session: stored(rt, session))
+        assert rows[lean_way][0] == "completed" and rows[lean_way][9]  # with its fact
+        assert rows[lean_way] == rows[orm_way]
+        assert writer.lean_errors == 0
+    finally:
+        writer.lean = lean
+        await rt.close()
+
+
+async def test_a_completion_beside_common_turns_in_one_batch(runtime: Runtime) -> None:
+    """A turn the lean path leaves out (a completion: its facts read the answers) is
+    redone the ORM way after the others of its batch, and each gets its own outcome."""
+    await started(runtime, PEOPLE[:5])
+    finishing, others = PEOPLE[0], PEOPLE[1:5]
+    for step, answer in enumerate(ANSWERS[:-1]):
+        await runtime.service.handle(message(finishing, answer, f"{step}-{finishing}"))
+    outcomes = await asyncio.gather(
+        runtime.service.handle(message(finishing, ANSWERS[-1], "done")),
+        *(runtime.service.handle(message(w, "Career growth", f"o-{w}")) for w in others),
+    )
+    assert outcomes[0].status == "completed"
+    assert all(o.status == "in_progress" and not o.duplicate for o in outcomes[1:])
+    async with runtime.db.sessions() as s:
+        facts = (await s.scalars(select(InterviewFact.interview_id))).all()
+    assert facts == [outcomes[0].interview_id]
+    stored_keys = {k for _, k, _ in await answers(runtime)}
+    assert {f"console:o-{w}" for w in others} <= stored_keys
