@@ -6,8 +6,9 @@ A custom questionnaire feeds the digest by reusing the model form's question ids
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, delete, insert, select
@@ -53,14 +54,14 @@ def record_sync(
 
 _FACTS = cast(Table, InterviewFact.__table__)
 _THEMES = cast(Table, FactTheme.__table__)
-_REMOVE = delete(_FACTS).where(
+REMOVE = delete(_FACTS).where(
     _FACTS.c.interview_id == bindparam("interview_id"), _FACTS.c.digest_id.is_(None)
 )
-_PUBLISHED = select(_FACTS.c.id).where(_FACTS.c.interview_id == bindparam("interview_id"))
-_ANSWERS = select(AnswerRow.question_id, AnswerRow.seq, AnswerRow.value, AnswerRow.themes).where(
+PUBLISHED = select(_FACTS.c.id).where(_FACTS.c.interview_id == bindparam("interview_id"))
+ANSWERS = select(AnswerRow.question_id, AnswerRow.seq, AnswerRow.value, AnswerRow.themes).where(
     AnswerRow.interview_id == bindparam("interview_id")
 )
-_ORIGIN = select(
+ORIGIN = select(
     select(Employee.department).where(Employee.id == bindparam("employee")).scalar_subquery(),
     select(Departure.kind).where(Departure.id == bindparam("departure")).scalar_subquery(),
 )
@@ -82,28 +83,48 @@ def write(
     Facts a digest already published are kept as they are: changing them afterwards would
     let the next digest reveal one person's change by comparison.
     """
-    conn.execute(_REMOVE, {"interview_id": interview_id})
-    published = conn.scalar(_PUBLISHED, {"interview_id": interview_id})
+    conn.execute(REMOVE, {"interview_id": interview_id})
+    published = conn.scalar(PUBLISHED, {"interview_id": interview_id})
     if published is not None:
         return int(published)
+    origin: tuple[str | None, str | None] = (None, None)
+    if employee_id is not None or departure_id is not None:
+        found = conn.execute(ORIGIN, {"employee": employee_id, "departure": departure_id}).one()
+        origin = (found[0], found[1])
+    answers = conn.execute(ANSWERS, {"interview_id": interview_id}).all()
+    fact, themes = values(interview_id, origin, answers, settings, now)
+    fact_id = int(conn.execute(_INSERT_FACT, fact).scalar_one())
+    if themes:
+        conn.execute(
+            _INSERT_THEMES,
+            [{"fact_id": fact_id, "source": src, "theme": theme} for src, theme in themes],
+        )
+    return fact_id
+
+
+def values(
+    interview_id: int,
+    origin: tuple[str | None, str | None],
+    answers: Iterable[Sequence[Any]],
+    settings: Settings,
+    now: datetime,
+) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """The fact row of an interview and its (source question, theme) pairs, sorted, from
+    its `origin` (department, departure kind) and its answers (question id, seq, value,
+    themes: `ANSWERS`' columns)."""
     fact: dict[str, object] = {
         "interview_id": interview_id,
         "period": period_of(now, settings.timezone),
-        "department": None,
-        "departure_kind": None,
+        "department": origin[0],
+        "departure_kind": origin[1],
         "main_reason": None,
         "come_back": None,
         "recommend": None,
         "manager_score": None,
         "digest_id": None,
     }
-    if employee_id is not None or departure_id is not None:
-        origin = conn.execute(_ORIGIN, {"employee": employee_id, "departure": departure_id}).one()
-        fact["department"], fact["departure_kind"] = origin
     themes: set[tuple[str, str]] = set()
-    for question_id, seq, value, theme_list in conn.execute(
-        _ANSWERS, {"interview_id": interview_id}
-    ):
+    for question_id, seq, value, theme_list in answers:
         if seq == 0 and value is not None:
             if question_id == "main_reason":
                 fact["main_reason"] = value
@@ -114,13 +135,7 @@ def write(
         for theme in (theme_list or "").split(","):
             if theme:
                 themes.add((question_id, theme))
-    fact_id = int(conn.execute(_INSERT_FACT, fact).scalar_one())
-    if themes:
-        conn.execute(
-            _INSERT_THEMES,
-            [{"fact_id": fact_id, "source": src, "theme": theme} for src, theme in sorted(themes)],
-        )
-    return fact_id
+    return fact, sorted(themes)
 
 
 async def remove(session: AsyncSession, interview_id: int) -> None:
@@ -130,7 +145,7 @@ async def remove(session: AsyncSession, interview_id: int) -> None:
 
 def remove_sync(session: Session | Connection, interview_id: int) -> None:
     """Drop the facts of one interview unless a digest already published them."""
-    session.execute(_REMOVE, {"interview_id": interview_id})
+    session.execute(REMOVE, {"interview_id": interview_id})
 
 
 async def forget_departures(session: AsyncSession, employee_id: int) -> None:

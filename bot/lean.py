@@ -12,13 +12,18 @@ PostgreSQL the writer first sends each batch here:
    simple query (client-side bound by psycopg, so several statements go in one message);
 2. the engine runs each turn (`Turns.stage_lean`), and
 3. `<inbox rows>; <answer rows>; <interview states>; <jobs cancelled>; <replies marked
-   sent>; COMMIT`, one more simple query, whatever the number of turns.
+   sent>; COMMIT`, one more simple query, whatever the number of turns (one statement per
+   table for the inserts, one per interview for the updates: bound client-side, arrays
+   would cost psycopg about 50 µs a row).
 
-A turn that needs more than that (no open interview found, answers deleted, completion or
-deletion, whose facts read the answers) is left out and comes back as None; the writer runs
-those through the ORM path afterwards, in a transaction of their own (their rows are read
-and locked again there). The statements are SQLAlchemy's own (`bot.turns`), compiled once
-for psycopg; parameters are bound by psycopg (`ClientCursor.mogrify`), never by hand.
+A batch that completes an interview sends its rows with the reads its facts need (the
+answers just written, the department, a fact already published), then the facts and the
+COMMIT: three round trips. A turn that needs more (no open interview found, answers
+deleted, a deletion) is left out and comes back as None; the writer runs those through
+the ORM path afterwards, in a transaction of their own (their rows are read and locked
+again there). The statements are SQLAlchemy's own (`bot.turns`, `bot.facts`) or built
+with it here, compiled once for psycopg; parameters are bound by psycopg
+(`ClientCursor.mogrify`), never by hand.
 
 The connections are the writer's own (autocommit, so BEGIN and COMMIT are ours to send):
 as many as batches in flight, kept between batches, dropped when anything goes wrong with
@@ -50,7 +55,16 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.base import Incoming
-from bot.models import AnswerRow, InboundMessage, Interview, Job, PlatformIdentity
+from bot import facts as facts_mod
+from bot.models import (
+    AnswerRow,
+    FactTheme,
+    InboundMessage,
+    Interview,
+    InterviewFact,
+    Job,
+    PlatformIdentity,
+)
 from bot.turns import (
     ANSWER_COLUMNS,
     CANCEL_JOBS,
@@ -144,6 +158,35 @@ _MARK_SENT = _Sql(
     .where(_INBOX.c.key == any_(bindparam("keys", type_=_TEXTS)), _INBOX.c.status == "replying")
     .values(status="done", reply_enc=None)
 )
+
+
+_FACTS = cast(Table, InterviewFact.__table__)
+_REMOVE_FACT = _Sql(facts_mod.REMOVE)
+_PUBLISHED = _Sql(facts_mod.PUBLISHED)
+_ORIGIN = _Sql(facts_mod.ORIGIN)
+_FACT_ANSWERS = _Sql(facts_mod.ANSWERS)
+_INSERT_FACT = _Insert(_FACTS, [c.name for c in _FACTS.columns if c.name != "id"])
+# A theme of the fact just inserted (after the removal of unpublished ones it is the only
+# unpublished fact of its interview): no RETURNING needed between the two.
+_THEME = _Sql(
+    insert(cast(Table, FactTheme.__table__)).from_select(
+        ["fact_id", "source", "theme"],
+        select(
+            _FACTS.c.id,
+            bindparam("source", type_=String()),
+            bindparam("theme", type_=String()),
+        ).where(_FACTS.c.interview_id == bindparam("interview_id"), _FACTS.c.digest_id.is_(None)),
+    )
+)
+
+
+async def _results(cursor: psycopg.AsyncClientCursor[Any]) -> list[list[Any] | None]:
+    """The rows of each statement of the last simple query (None: it returned none)."""
+    results: list[list[Any] | None] = []
+    while True:
+        results.append(await cursor.fetchall() if cursor.description is not None else None)
+        if not cursor.nextset():
+            return results
 
 
 class LeanPostgres:
@@ -242,7 +285,42 @@ class LeanPostgres:
         # COMMIT even with nothing written: it ends the transaction and its locks. A
         # statement failing skips the rest (the COMMIT too); `run` drops the connection,
         # which rolls the transaction back.
-        await self._send(cursor, [*writes, "COMMIT"])
+        if not lean.completing:
+            await self._send(cursor, [*writes, "COMMIT"])
+            return lean.outcomes
+        # Completions: their facts read the answers just written, so the rows go first with
+        # those reads, then the facts and the COMMIT.
+        for done in lean.completing:
+            ids = {"interview_id": done.interview_id}
+            writes.append(_REMOVE_FACT.bound(cursor, ids))
+            writes.append(_PUBLISHED.bound(cursor, ids))
+            origin = {"employee": done.employee_id, "departure": done.departure_id}
+            writes.append(_ORIGIN.bound(cursor, origin))
+            writes.append(_FACT_ANSWERS.bound(cursor, ids))
+        await self._send(cursor, writes)
+        results = await _results(cursor)
+        facts: list[dict[str, object]] = []
+        themes: list[str] = []
+        for n, done in enumerate(lean.completing):
+            _, published, origin_rows, answer_rows = results[-4 * len(lean.completing) :][
+                4 * n : 4 * n + 4
+            ]
+            if published:
+                continue  # a digest published them: kept as they are (`facts.write`)
+            assert origin_rows is not None and answer_rows is not None
+            fact, pairs = facts_mod.values(
+                done.interview_id,
+                (origin_rows[0][0], origin_rows[0][1]),
+                answer_rows,
+                self.turns.settings,
+                lean.now,
+            )
+            facts.append(fact)
+            for source, theme in pairs:
+                params = {"interview_id": done.interview_id, "source": source, "theme": theme}
+                themes.append(_THEME.bound(cursor, params))
+        finish = [_INSERT_FACT.bound(cursor, facts)] if facts else []
+        await self._send(cursor, [*finish, *themes, "COMMIT"])
         return lean.outcomes
 
     async def _read(

@@ -93,6 +93,16 @@ class Lean:
     answers: list[dict[str, Any]] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
     later: list[tuple[Executable, dict[str, Any]]] = field(default_factory=list)
+    completing: list[Completing] = field(default_factory=list)  # facts to write after
+
+
+@dataclass(frozen=True, slots=True)
+class Completing:
+    """An interview a lean batch completes: its facts are written after its rows."""
+
+    interview_id: int
+    employee_id: int | None
+    departure_id: int | None
 
 
 # The columns of the rows the fast path writes (`Turns._inbox_values`, `Turns.answer_values`)
@@ -353,9 +363,10 @@ class Turns:
     ) -> Lean:
         """PostgreSQL's lean path (`bot.lean`): the turns of a batch decided from what its
         first round trip read (`seen` keys, the senders' `found` open interviews, locked),
-        as rows for its second. A turn that needs more (no open interview found, answers
-        deleted, a status that reads the database, an interview already advanced in this
-        batch) is left out (None): the writer runs those through `stage_batch` afterwards."""
+        as rows for its second; a completion also in `Lean.completing`, for its facts. A turn
+        that needs more (no open interview found, answers deleted, a deletion, an interview
+        already advanced in this batch) is left out (None): the writer runs those through
+        `stage_batch` afterwards."""
         now = self.clock.now()
         lean = Lean(now=now)
         seen = set(seen)
@@ -373,7 +384,14 @@ class Turns:
             outcome = None
             if open_row is not None and open_row.id not in used:
                 outcome = self._fast(
-                    None, incoming, open_row, now, lean.answers, lean.states, lean.later
+                    None,
+                    incoming,
+                    open_row,
+                    now,
+                    lean.answers,
+                    lean.states,
+                    lean.later,
+                    lean.completing,
                 )
             if outcome is not None:
                 assert outcome.interview_id is not None
@@ -405,10 +423,13 @@ class Turns:
         answers: list[dict[str, Any]],
         states: list[dict[str, Any]],
         later: list[tuple[Executable, dict[str, Any]]],
+        completing: list[Completing] | None = None,
     ) -> Outcome | None:
         """The turn as plain rows, or None when it needs the ORM path. Without a connection
-        (`conn` None: PostgreSQL's lean path, `bot.lean`) also None for a turn whose new status
-        reads the database (`READING_STATUSES`); nothing is added to the lists then either."""
+        (`conn` None: PostgreSQL's lean path, `bot.lean`) a turn whose new status reads the
+        database (`READING_STATUSES`) is None too, unless it completes the interview and the
+        caller takes `completing` (whose facts it writes after the rows); nothing is added
+        to the lists for a None."""
         state = self._decoded(found.state_enc) if found.state_enc else {}  # {}: not started
         turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
         if turn.erase_all or turn.discard:
@@ -416,7 +437,10 @@ class Turns:
         changed = turn.status != found.status
         reading = changed and turn.status in READING_STATUSES
         if reading and conn is None:
-            return None
+            if turn.status != "completed" or completing is None:
+                return None
+            reading = False  # written with the others; its facts after them
+            completing.append(Completing(found.id, found.employee_id, found.departure_id))
         turn_answers = self.answer_values(found.id, turn, incoming.key, now)
         values = {
             "_id": found.id,
@@ -446,6 +470,7 @@ class Turns:
                 turn.status,
                 now,
                 later=None if reading else later,
+                facts_later=completing is not None and conn is None,
             )
         return Outcome(interview_id=found.id, status=turn.status, messages=list(turn.messages))
 
@@ -648,10 +673,12 @@ class Turns:
         status: str,
         now: datetime,
         later: list[tuple[Executable, dict[str, Any]]] | None = None,
+        facts_later: bool = False,
     ) -> None:
         """What a new status implies: reminders cancelled, facts recorded or removed.
         `later`: statements that read nothing go there instead, for the batch's last writes
-        (never for `READING_STATUSES`); with `later`, `conn` may be None (nothing is run)."""
+        (never for `READING_STATUSES`); with `later`, `conn` may be None (nothing is run).
+        `facts_later`: a completion's facts are the caller's (PostgreSQL's lean path)."""
         if status in CLOSED_STATUSES or status == "in_progress":
             # Pending invite reminders no longer apply once the invite was answered.
             kinds = (
@@ -665,7 +692,9 @@ class Turns:
             else:
                 assert conn is not None
                 conn.execute(CANCEL_JOBS, cancel)
-        if status in READING_STATUSES:  # facts recorded or removed: they read the answers
+        if status == "completed" and facts_later:
+            pass
+        elif status in READING_STATUSES:  # facts recorded or removed: they read the answers
             assert conn is not None and later is None, "a reading status is written at once"
             if status == "completed":
                 facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)

@@ -17,8 +17,8 @@ The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
   the loop never waits on itself; readers begin deferred and never block it either.
 * on PostgreSQL, first on the lean path (`bot.lean`): straight on psycopg, BEGIN and the
   batch's reads in one round trip, its writes and COMMIT in a second, for every turn that
-  needs no more than that (most of them: an answer to an open interview). The others (no
-  open interview found, answers deleted, a completion, whose facts read the answers) then
+  needs no more than that (an answer to an open interview; a completion takes one more,
+  for its facts). The others (no open interview found, answers deleted, a deletion) then
   go in a transaction of their own inside `AsyncSession.run_sync` on an async engine of
   the writer's own: reads statement by statement, writes and COMMIT in one round trip
   (psycopg's pipeline mode, `_postgres`). Each statement awaits the network, so the loop

@@ -16,7 +16,7 @@ from adapters.base import Incoming
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.db import StorageUnavailable
-from bot.models import AnswerRow, InboundMessage, Interview, InterviewFact
+from bot.models import AnswerRow, FactTheme, InboundMessage, Interview, InterviewFact
 from bot.runtime import Runtime
 from tests.bot.conftest import RecordingChannel
 from tests.support import pg
@@ -409,6 +409,13 @@ def stored(rt: Runtime, session: Session) -> dict[str, tuple[object, ...]]:
                     InterviewFact.manager_score,
                 ).where(InterviewFact.interview_id == interview.id)
             ).all(),
+            sorted(
+                session.execute(
+                    select(FactTheme.source, FactTheme.theme)
+                    .join(InterviewFact, FactTheme.fact_id == InterviewFact.id)
+                    .where(InterviewFact.interview_id == interview.id)
+                ).all()
+            ),
         )
     return found
 
@@ -611,6 +618,7 @@ async def test_the_lean_path_stores_what_the_orm_path_stores(database_url: str) 
         await rt.service.flush()
         rows = await rt.service.read(lambda session: stored(rt, session))
         assert rows[lean_way][0] == "completed" and rows[lean_way][9]  # with its fact
+        assert rows[lean_way][10]  # and its themes
         assert rows[lean_way] == rows[orm_way]
         assert writer.lean_errors == 0
     finally:
@@ -618,17 +626,32 @@ async def test_the_lean_path_stores_what_the_orm_path_stores(database_url: str) 
         await rt.close()
 
 
-async def test_a_completion_beside_common_turns_in_one_batch(runtime: Runtime) -> None:
-    """A turn the lean path leaves out (a completion: its facts read the answers) is
-    redone the ORM way after the others of its batch, and each gets its own outcome."""
+async def test_a_completion_beside_common_turns_in_one_batch(
+    runtime: Runtime, database_url: str
+) -> None:
+    """A completion writes its interview's facts, which read its answers: on PostgreSQL's
+    lean path after the batch's rows, before the COMMIT, still without SQLAlchemy; each
+    turn of the batch gets its own outcome."""
     await started(runtime, PEOPLE[:5])
     finishing, others = PEOPLE[0], PEOPLE[1:5]
     for step, answer in enumerate(ANSWERS[:-1]):
         await runtime.service.handle(message(finishing, answer, f"{step}-{finishing}"))
-    outcomes = await asyncio.gather(
-        runtime.service.handle(message(finishing, ANSWERS[-1], "done")),
-        *(runtime.service.handle(message(w, "Career growth", f"o-{w}")) for w in others),
-    )
+    await runtime.service.flush()
+    through_sqlalchemy: list[str] = []
+
+    def executed(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        through_sqlalchemy.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", executed)
+    try:
+        outcomes = await asyncio.gather(
+            runtime.service.record(message(finishing, ANSWERS[-1], "done")),
+            *(runtime.service.record(message(w, "Career growth", f"o-{w}")) for w in others),
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", executed)
+    if database_url.startswith("postgresql"):
+        assert through_sqlalchemy == []
     assert outcomes[0].status == "completed"
     assert all(o.status == "in_progress" and not o.duplicate for o in outcomes[1:])
     async with runtime.db.sessions() as s:
