@@ -402,7 +402,7 @@ class Target:
     @property
     def label(self) -> str:
         if self.kind == "bolt":
-            return "bare Bolt echo"
+            return "bare Bolt echo" + (f" ×{self.replicas}" if self.replicas > 1 else "")
         return f"ExitBot {self.database} ×{self.replicas}"
 
     def urls(self) -> list[str]:
@@ -446,7 +446,8 @@ class Stack:
         env["PYTHONPATH"] = str(ROOT)
         if target.kind == "bolt":
             argv = [python, str(here / "bolt_echo.py"), "--api-url", self.api_url]
-            self._spawn(target, [*argv, "--signing-secret", SIGNING_SECRET], env)
+            for _ in range(target.replicas):
+                self._spawn(target, [*argv, "--signing-secret", SIGNING_SECRET], env)
             return
         if target.database == "sqlite":
             target.db_url = f"sqlite:///{self.workdir / f'{target.name}.db'}"
@@ -902,6 +903,9 @@ TARGETS = {
     "sqlite": lambda: Target("sqlite", "exitbot", 1, "sqlite"),
     "pg1": lambda: Target("pg1", "exitbot", 1, "postgresql"),
     "pg3": lambda: Target("pg3", "exitbot", 3, "postgresql"),
+    # what three processes of the bare framework do on this machine: may one replica's
+    # throughput be beaten by three here at all?
+    "bolt3": lambda: Target("bolt3", "bolt", 3),
 }
 
 
@@ -1071,6 +1075,10 @@ def verdict(results: list[PhaseResult]) -> list[str]:
             )
             line += f"; {each:.2f}× as ratios to the Bolt run beside each"
         out.append(line)
+    bolt1, bolt3 = by.get(("bolt", "saturated")), by.get(("bolt3", "saturated"))
+    if bolt1 and bolt3:
+        ratio = bolt3.rate / bolt1.rate
+        out.append(f"bare Bolt 3 processes vs 1 (for reference, no target): {ratio:.2f}×")
     return out
 
 
@@ -1117,7 +1125,9 @@ def main(argv: list[str] | None = None) -> int:
         description="ExitBot load benchmark (see the module docstring)"
     )
     parser.add_argument(
-        "--targets", default="bolt,sqlite,pg1,pg3", help="comma-separated: bolt,sqlite,pg1,pg3"
+        "--targets",
+        default="bolt,sqlite,pg1,pg3",
+        help="comma-separated: bolt,sqlite,pg1,pg3 (and bolt3: three bare Bolt processes)",
     )
     parser.add_argument(
         "--loads", default="saturated,steady", help="comma-separated: saturated,steady"
