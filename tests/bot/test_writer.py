@@ -659,3 +659,52 @@ async def test_a_completion_beside_common_turns_in_one_batch(
     assert facts == [outcomes[0].interview_id]
     stored_keys = {k for _, k, _ in await answers(runtime)}
     assert {f"console:o-{w}" for w in others} <= stored_keys
+
+
+async def test_a_completion_never_rewrites_facts_a_digest_published(
+    runtime: Runtime, database_url: str
+) -> None:
+    """The rule of `facts.write`, on both paths (PostgreSQL's lean one too): facts a digest
+    already published stay as they were, or the next digest could reveal one person's change
+    by comparison. (A completed interview is never reopened by the engine; the rule holds
+    for whatever puts published facts in front of a completion.)"""
+    from datetime import UTC, datetime
+
+    from bot.models import Digest
+
+    who = PEOPLE[0]
+    await started(runtime, [who])
+    for step, answer in enumerate(ANSWERS[:-1]):
+        await runtime.service.handle(message(who, answer, f"{step}-{who}"))
+    now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    async with runtime.db.transaction() as s:
+        interview_id = await s.scalar(select(Interview.id))
+        digest = Digest(slot="2026-11-01T09:00", status="posted", created_at=now, posted_at=now)
+        s.add(digest)
+        await s.flush()
+        s.add(
+            InterviewFact(
+                interview_id=interview_id,
+                period="2026-10",
+                main_reason="published_before",
+                digest_id=digest.id,
+            )
+        )
+    through_sqlalchemy: list[str] = []
+
+    def executed(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        through_sqlalchemy.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", executed)
+    try:
+        outcome = await runtime.service.record(message(who, ANSWERS[-1], "confirm"))
+    finally:
+        event.remove(Engine, "before_cursor_execute", executed)
+    assert outcome.status == "completed"
+    if database_url.startswith("postgresql"):
+        assert through_sqlalchemy == []  # the lean path itself kept them, not a redo
+    async with runtime.db.sessions() as s:
+        facts = (await s.execute(select(InterviewFact.period, InterviewFact.main_reason))).all()
+        themes = (await s.scalars(select(FactTheme.theme))).all()
+    assert facts == [("2026-10", "published_before")]
+    assert themes == []
