@@ -73,6 +73,7 @@ from bot.turns import (
     UPDATE_STATE,
     Outcome,
     Turns,
+    open_rows_where,
 )
 
 Connection = psycopg.AsyncConnection[Any]
@@ -102,24 +103,12 @@ _ANSWERS = cast(Table, AnswerRow.__table__)
 _TEXTS = ARRAY(String())
 
 _SEEN = _Sql(select(_INBOX.c.key).where(_INBOX.c.key == any_(bindparam("keys", type_=_TEXTS))))
-# As `bot.turns`' locked read of the senders' open interviews (rows locked in id order).
+# As `bot.turns`' locked read of the senders' open interviews, over arrays
 _OPEN = _Sql(
-    select(
-        PlatformIdentity.user_id,
-        _INTERVIEWS.c.id,
-        _INTERVIEWS.c.status,
-        _INTERVIEWS.c.state_enc,
-        _INTERVIEWS.c.employee_id,
-        _INTERVIEWS.c.departure_id,
-    )
-    .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
-    .where(
-        PlatformIdentity.platform == bindparam("platform"),
+    open_rows_where(
         PlatformIdentity.user_id == any_(bindparam("users", type_=_TEXTS)),
-        _INTERVIEWS.c.status == any_(bindparam("open", list(OPEN_STATUSES), type_=_TEXTS)),
+        Interview.status == any_(bindparam("open", list(OPEN_STATUSES), type_=_TEXTS)),
     )
-    .order_by(_INTERVIEWS.c.id)
-    .with_for_update(of=_INTERVIEWS)
 )
 
 
@@ -298,13 +287,11 @@ class LeanPostgres:
             writes.append(_ORIGIN.bound(cursor, origin))
             writes.append(_FACT_ANSWERS.bound(cursor, ids))
         await self._send(cursor, writes)
-        results = await _results(cursor)
+        read = (await _results(cursor))[-4 * len(lean.completing) :]  # 4 per completion
         facts: list[dict[str, object]] = []
         themes: list[str] = []
         for n, done in enumerate(lean.completing):
-            _, published, origin_rows, answer_rows = results[-4 * len(lean.completing) :][
-                4 * n : 4 * n + 4
-            ]
+            _, published, origin_rows, answer_rows = read[4 * n : 4 * n + 4]
             if published:
                 continue  # a digest published them: kept as they are (`facts.write`)
             assert origin_rows is not None and answer_rows is not None

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     DateTime,
     Executable,
     String,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
 
@@ -126,6 +128,7 @@ ANSWER_COLUMNS = [
     "themes",
     "created_at",
 ]
+
 # Built once: constructing a statement costs more Python than executing a cached one.
 _SEEN = select(InboundMessage.key).where(InboundMessage.key.in_(bindparam("keys", expanding=True)))
 _INBOX = cast(Table, InboundMessage.__table__)
@@ -237,25 +240,31 @@ CANCEL_JOBS = (
     )
     .values(status="cancelled", done_at=bindparam("_now"))
 )
-# The senders' open interviews, as plain columns (the fast path of `record_batch`): one
-# query for the whole batch, rows locked in id order (two replicas never deadlock on them).
-_OPEN_ROWS_BY_USERS = (
-    select(
-        PlatformIdentity.user_id,
-        _INTERVIEWS.c.id,
-        _INTERVIEWS.c.status,
-        _INTERVIEWS.c.state_enc,
-        _INTERVIEWS.c.employee_id,
-        _INTERVIEWS.c.departure_id,
+
+
+def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
+    """The senders' open interviews, as plain columns (the fast path of `record_batch`), for
+    one platform (`:platform`) and `where` the users are and their status is open: one
+    query for the whole batch, rows locked in id order (two replicas never deadlock on them)."""
+    return (
+        select(
+            PlatformIdentity.user_id,
+            _INTERVIEWS.c.id,
+            _INTERVIEWS.c.status,
+            _INTERVIEWS.c.state_enc,
+            _INTERVIEWS.c.employee_id,
+            _INTERVIEWS.c.departure_id,
+        )
+        .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
+        .where(PlatformIdentity.platform == bindparam("platform"), *where)
+        .order_by(_INTERVIEWS.c.id)
+        .with_for_update(of=_INTERVIEWS)
     )
-    .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
-    .where(
-        PlatformIdentity.platform == bindparam("platform"),
-        PlatformIdentity.user_id.in_(bindparam("users", expanding=True)),
-        _INTERVIEWS.c.status.in_(OPEN_STATUSES),
-    )
-    .order_by(_INTERVIEWS.c.id)
-    .with_for_update(of=_INTERVIEWS)
+
+
+_OPEN_ROWS_BY_USERS = open_rows_where(
+    PlatformIdentity.user_id.in_(bindparam("users", expanding=True)),
+    _INTERVIEWS.c.status.in_(OPEN_STATUSES),
 )
 _OPEN_BY_USER = (
     select(Interview)
@@ -692,14 +701,14 @@ class Turns:
             else:
                 assert conn is not None
                 conn.execute(CANCEL_JOBS, cancel)
-        if status == "completed" and facts_later:
-            pass
-        elif status in READING_STATUSES:  # facts recorded or removed: they read the answers
-            assert conn is not None and later is None, "a reading status is written at once"
-            if status == "completed":
-                facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)
-            else:
-                facts_mod.remove_sync(conn, interview_id)
+        # Facts recorded or removed: they read the answers, written at once for that (unless
+        # the lean path writes a completion's facts itself, after the batch's rows).
+        if status == "completed" and not facts_later:
+            assert conn is not None and later is None, "a completion is written at once"
+            facts_mod.write(conn, interview_id, employee_id, departure_id, self.settings, now)
+        elif status == "deleted":
+            assert conn is not None and later is None, "a deletion is written at once"
+            facts_mod.remove_sync(conn, interview_id)
         log.info("interview %s: %s -> %s", interview_id, previous, status)
 
 
