@@ -208,6 +208,8 @@ async def _invite_on(
         interview.channel = channel.name
         interview.address = opened.conversation_id
         await _plan_follow_ups(ctx, session, interview, employee.timezone, opened.timezone)
+    if opened.language is not None:  # the stored locale is this one
+        service.linked(channel.name, opened.user_id, opened.language)
     # Status was "scheduled" under lock: nothing went out for this key yet.
     if await _deliver(
         ctx, channel, opened.conversation_id, turn.messages, job, interview.id, fresh=True

@@ -46,6 +46,7 @@ __all__ = [
     "OPEN_STATUSES",
     "REOPENABLE_STATUSES",
     "InterviewService",
+    "LinkObserver",
     "Outcome",
     "TurnObserver",
     "messages_json",
@@ -74,6 +75,9 @@ class InterviewService:
         self.turns = Turns(settings, cipher, questionnaire, self.clock)
         self.writer = TurnWriter(db, self.turns)
         self.observers: list[TurnObserver] = []
+        # Told when a platform user was linked to an employee and that is stored (the
+        # channel's plugin remembers it: their first message needs no lookup).
+        self.link_observers: list[LinkObserver] = []
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -376,6 +380,11 @@ class InterviewService:
         await session.flush()
         return employee
 
+    def linked(self, platform: str, user_id: str, locale: str | None) -> None:
+        """A link stored (committed) by this process: tell who remembers links."""
+        for observer in self.link_observers:
+            observer(platform, user_id, locale)
+
     async def link_identity(
         self,
         session: AsyncSession,
@@ -432,6 +441,7 @@ class InterviewService:
 
 
 TurnObserver = Callable[[str, timedelta], None]
+LinkObserver = Callable[[str, str, str | None], None]  # platform, user id, locale
 """Called after each processed turn with (channel, duration); used for metrics."""
 
 

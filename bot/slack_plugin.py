@@ -71,6 +71,7 @@ def build(runtime: Runtime, *, limits: Limits | None = None) -> SlackApp:
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     channel = SlackChannel(client, pacer=Pacer(limits))
     store = SlackStore(runtime)
+    runtime.service.link_observers.append(store.remember_link)
     bolt = build_app(channel, store, signing_secret=settings.slack_signing_secret or "")
     return SlackApp(channel, bolt, store, app_token=settings.slack_app_token)
 
@@ -219,6 +220,18 @@ class SlackStore:
                 self._reading = asyncio.create_task(self._read_asked())
         return await asyncio.shield(future)  # one caller giving up leaves it to the others
 
+    def remember_link(self, platform: str, user_id: str, locale: str | None) -> None:
+        """A Slack user this process linked (the invite): their first message is known."""
+        if platform == PLATFORM:
+            self._remember(user_id, KnownUser(linked=True, locale=locale))
+
+    def _remember(self, user_id: str, known: KnownUser) -> None:
+        # A link only changes when the person is erased; their turn then finds no
+        # interview either way, so a stale entry changes nothing they see.
+        if len(self._linked) >= LINKED_CACHE_SIZE:
+            self._linked.pop(next(iter(self._linked)))
+        self._linked[user_id] = known
+
     async def _read_asked(self) -> None:
         """Users asked for while a read runs go together in the next: one round trip for a
         burst of people this process has not met yet (with several replicas, each meets
@@ -238,11 +251,7 @@ class SlackStore:
             for user_id, future in waiting.items():
                 known = found.get(user_id)
                 if known is not None and known.linked:
-                    # A link only changes when the person is erased; their turn then finds
-                    # no interview either way, so a stale entry changes nothing they see.
-                    if len(self._linked) >= LINKED_CACHE_SIZE:
-                        self._linked.pop(next(iter(self._linked)))
-                    self._linked[user_id] = known
+                    self._remember(user_id, known)
                 if not future.done():
                     future.set_result(known)
 

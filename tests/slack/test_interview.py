@@ -153,10 +153,13 @@ async def test_someone_without_an_interview_gets_a_friendly_explanation(slack):
     assert identity is not None and identity.employee_id is None and identity.locale == "nl-NL"
 
 
-async def test_a_not_yet_linked_user_is_found_by_email(slack):
-    await invite(slack)
-    async with slack.runtime.db.transaction() as session:
+async def test_a_not_yet_linked_user_is_found_by_email(make_slack):
+    inviter = await make_slack()
+    await invite(inviter)
+    async with inviter.runtime.db.transaction() as session:
         await session.execute(delete(PlatformIdentity))  # as if invited through another way
+    # Another replica on the same database (same key), which never linked Anna:
+    slack = await make_slack(encryption_key=inviter.runtime.settings.encryption_key)
     await slack.dm(ANNA_ID, "start")
     dm = slack.fake.dm_channel_id(ANNA_ID)
     assert "main reason" in slack.messages(dm)[-1]["text"]

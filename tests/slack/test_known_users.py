@@ -17,6 +17,8 @@ from bot.crypto import Cipher
 from bot.db import StorageUnavailable
 from bot.runtime import Runtime
 from bot.slack_plugin import PLATFORM, SlackStore
+from tests.slack.harness import ANNA_ID
+from tests.slack.test_interview import invite
 from tests.support import pg
 from tests.support.tcpproxy import proxied_postgres
 
@@ -39,7 +41,10 @@ def identity_reads() -> Iterator[list[str]]:
     seen: list[str] = []
 
     def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "platform_identities" in statement:
+        if (
+            statement.lstrip().upper().startswith("SELECT")
+            and "FROM platform_identities" in statement
+        ):
             seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", before)
@@ -88,6 +93,17 @@ async def test_people_not_met_yet_are_read_together_and_linked_ones_remembered(
     assert len(identity_reads) == 1  # linked: remembered, no read
     assert await store.known_user("UNOLINK") == unlinked  # not linked: asked again
     assert len(identity_reads) == 2
+
+
+async def test_a_person_this_process_invited_needs_no_lookup(
+    make_slack: Any, database_url: str, identity_reads: list[str]
+) -> None:
+    slack = await make_slack(database_url=database_url)
+    await invite(slack)  # the tick links the Slack user to the employee and sends the invite
+    identity_reads.clear()
+    await slack.dm(ANNA_ID, "start")
+    assert (await slack.interview()).status == "in_progress"
+    assert identity_reads == []  # their first message: known from the invite
 
 
 @pytest.mark.postgres
