@@ -8,8 +8,9 @@ for the same statements on the driver. Most turns need none of it: an answer to 
 interview reads one row and writes three (inbox, answers, interview state). So on
 PostgreSQL the writer first sends each batch here:
 
-1. `BEGIN; <the batch's keys seen before>; <the senders' open interviews, locked>`, one
-   simple query (client-side bound by psycopg, so several statements go in one message);
+1. `BEGIN; <the batch's message keys locked>; <those seen before>; <the senders' open
+   interviews, locked>`, one simple query (client-side bound by psycopg, so several
+   statements go in one message);
 2. the engine runs each turn (`Turns.stage_lean`), and
 3. `<inbox rows>; <answer rows>; <interview states>; <jobs cancelled>; <replies marked
    sent>; COMMIT`, one more simple query, whatever the number of turns (one statement per
@@ -103,6 +104,15 @@ _ANSWERS = cast(Table, AnswerRow.__table__)
 _TEXTS = ARRAY(String())
 
 _SEEN = _Sql(select(_INBOX.c.key).where(_INBOX.c.key == any_(bindparam("keys", type_=_TEXTS))))
+# The batch's message keys, locked for the transaction before `_SEEN` looks for them (as
+# hashes, in order): the same message on two replicas at once (a platform's retry while the
+# first attempt still runs) then waits here and finds the key, instead of both inserting it
+# and one failing on the key, which would have PostgreSQL log the failed query: its values
+# are bound client-side, answer values among them.
+_LOCK_KEYS = (
+    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h"
+    " FROM unnest(%(keys)s::text[]) AS k ORDER BY h) AS keys"
+)
 # As `bot.turns`' locked read of the senders' open interviews, over arrays
 _OPEN = _Sql(
     open_rows_where(
@@ -318,11 +328,13 @@ class LeanPostgres:
         for incoming in batch:
             if incoming.interview_id is None:
                 users.setdefault(incoming.channel, []).append(incoming.user_id)
-        statements = ["BEGIN", _SEEN.bound(cursor, {"keys": [m.key for m in batch]})]
+        keys = {"keys": [m.key for m in batch]}
+        statements = ["BEGIN", cursor.mogrify(_LOCK_KEYS, keys), _SEEN.bound(cursor, keys)]
         for channel, ids in users.items():
             statements.append(_OPEN.bound(cursor, {"platform": channel, "users": ids}))
         await self._send(cursor, statements)
         cursor.nextset()  # past BEGIN
+        cursor.nextset()  # past the locks
         seen = {row.key for row in await cursor.fetchall()}
         found: dict[tuple[str, str], Any] = {}
         for channel in users:

@@ -132,6 +132,7 @@ class TurnWriter:
         self.most_in_flight = 0
         self.batches = 0  # transactions committed with at least one turn
         self.lean_errors = 0  # PostgreSQL: batches the lean path failed on unexpectedly
+        self.lean_redone = 0  # PostgreSQL: batches the lean path failed on, for any reason
         self.transactions = 0  # with turns or only "sent" marks
 
     # ------------------------------------------------------------------ callers
@@ -341,6 +342,7 @@ class TurnWriter:
             batch.down = True
             return [exc] * len(incoming)
         except Exception as exc:  # nothing of it was stored: all of it the ORM way
+            self.lean_redone += 1
             if isinstance(exc, (*_KEY_TAKEN, psycopg.DataError, TransactionRollback)):
                 # a key another replica recorded meanwhile, a value too long for its column,
                 # a deadlock: again the ORM way, where one message fails alone

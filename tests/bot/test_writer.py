@@ -708,3 +708,37 @@ async def test_a_completion_never_rewrites_facts_a_digest_published(
         themes = (await s.scalars(select(FactTheme.theme))).all()
     assert facts == [("2026-10", "published_before")]
     assert themes == []
+
+
+async def test_one_message_on_two_replicas_at_once_is_stored_once_without_a_failure(
+    database_url: str,
+) -> None:
+    """PostgreSQL: a platform's retry can reach a second replica while the first still
+    processes the message. The lean path locks the batch's keys before it looks for them:
+    the second waits, finds the key, and answers a duplicate; no batch fails on the key
+    (PostgreSQL would log the failed query, whose values are bound client-side)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's lean path")
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    replicas = [Runtime.open(settings, channels={"console": RecordingChannel()}) for _ in "ab"]
+    who = PEOPLE[0]
+    holder = await psycopg.AsyncConnection.connect(
+        make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        await started(replicas[0], [who])
+        # hold the message's key lock: both replicas reach it, then go one after the other
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended('console:twice', 0))")
+        both = asyncio.gather(
+            *(rt.service.record(message(who, "Career growth", "twice")) for rt in replicas)
+        )
+        await asyncio.sleep(0.3)
+        await holder.commit()
+        outcomes = await asyncio.wait_for(both, 10)
+        assert sorted(o.duplicate for o in outcomes) == [False, True]
+        assert [rt.service.writer.lean_redone for rt in replicas] == [0, 0]
+        assert [k for _, k, _ in await answers(replicas[0])] == ["console:twice"]
+    finally:
+        await holder.close()
+        for rt in replicas:
+            await rt.close()
