@@ -441,8 +441,10 @@ class InterviewService:
 
 
 TurnObserver = Callable[[str, timedelta], None]
-LinkObserver = Callable[[str, str, str | None], None]  # platform, user id, locale
 """Called after each processed turn with (channel, duration); used for metrics."""
+LinkObserver = Callable[[str, str, str | None], None]
+"""Called with (platform, user id, locale) once this process stored a platform user's link
+to an employee (the invite); the channel's plugin remembers it."""
 
 
 def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
