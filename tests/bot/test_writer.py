@@ -421,8 +421,9 @@ def stored(rt: Runtime, session: Session) -> dict[str, tuple[object, ...]]:
 
 
 async def test_turns_written_together_are_stored_as_a_turn_alone_is(database_url: str) -> None:
-    """A batch writes its rows with one statement per table (on PostgreSQL over arrays); a
-    lone turn with the single-row statements. Every column must come out the same."""
+    """A batch writes its rows with one statement per table (SQLite: executemany; the
+    PostgreSQL lean path: one multi-row INSERT per table); a lone turn one row each. Every
+    column must come out the same."""
     from datetime import UTC, datetime
 
     from bot.clock import FrozenClock
