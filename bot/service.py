@@ -39,7 +39,7 @@ from bot.turns import (
     Turns,
     message_from_json,
 )
-from bot.writer import TurnWriter
+from bot.writer import Identity, TurnWriter
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -158,6 +158,10 @@ class InterviewService:
     async def read(self, work: Callable[[Session], T]) -> T:
         """A small read on the hot path (see `TurnWriter.read`)."""
         return await self.writer.read(work)
+
+    async def identities(self, platform: str, user_ids: list[str]) -> list[Identity]:
+        """Those of a platform's `user_ids` ExitBot knows (see `TurnWriter.identities`)."""
+        return await self.writer.identities(platform, user_ids)
 
     def state_of(self, interview: Interview) -> dict[str, object]:
         return self.turns.state_of(interview)

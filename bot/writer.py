@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
@@ -47,6 +48,7 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg.errors import TransactionRollback
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +56,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.base import Incoming
 from bot.db import Checkpointer, Database, StorageUnavailable, is_connection_problem
 from bot.lean import LeanPostgres
+from bot.models import PlatformIdentity
 from bot.turns import Outcome, Staged, Turns, mark_sent
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,24 @@ def _not_the_pipeline_echo(record: logging.LogRecord) -> bool:
 
 
 logging.getLogger("psycopg").addFilter(_not_the_pipeline_echo)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A platform user ExitBot knows (`TurnWriter.identities`)."""
+
+    user_id: str
+    employee_id: int | None  # None: wrote to the bot, but no employee of that address
+    locale: str | None
+
+
+def _identities(platform: str, user_ids: list[str], session: Session) -> list[Identity]:
+    rows = session.execute(
+        select(
+            PlatformIdentity.user_id, PlatformIdentity.employee_id, PlatformIdentity.locale
+        ).where(PlatformIdentity.platform == platform, PlatformIdentity.user_id.in_(user_ids))
+    )
+    return [Identity(row.user_id, row.employee_id, row.locale) for row in rows]
 
 
 @dataclass(slots=True)
@@ -160,6 +181,16 @@ class TurnWriter:
                 return await session.run_sync(work)
 
         return await _on_postgres(once)
+
+    async def identities(self, platform: str, user_ids: list[str]) -> list[Identity]:
+        """Those of `user_ids` ExitBot knows on `platform` (linked to an employee or not).
+        PostgreSQL: one statement on the lean path's connections (no session: this read
+        comes before a platform's ack); SQLite: as `read`."""
+        if self.lean is None:
+            return await self.read(functools.partial(_identities, platform, user_ids))
+        with _unreachable_as_unavailable():
+            rows = await self.lean.identities(platform, user_ids)
+        return [Identity(row.user_id, row.employee_id, row.locale) for row in rows]
 
     def mark_sent(self, key: str) -> None:
         """The reply of `key` reached the person; stored with the next batch (soon)."""
@@ -250,7 +281,7 @@ class TurnWriter:
             ) < self.parallel:
                 batch = self._next_batch()
                 if not (batch.turns or batch.marks or batch.flushes):
-                    break  # what is queued builds on a batch in flight: wait for it
+                    break  # what is queued builds on a batch in flight, or is marks: wait
                 self._busy |= batch.people
                 task = asyncio.create_task(self._finish(batch, list(self._in_flight)))
                 self._in_flight[task] = batch
@@ -295,11 +326,15 @@ class TurnWriter:
             log.error("turn writer: a batch failed: %s", type(exc).__name__)
 
     def _next_batch(self) -> _Batch:
-        """Every mark and flush waiting, and queued turns up to `max_batch`: in order, one
-        per person (platform user), none of a person with a turn in a batch in flight (a
-        person's next turn builds on the one before)."""
-        batch = _Batch(marks=self._marks, flushes=self._flushes)
-        self._marks, self._flushes = [], []
+        """Every flush waiting, and queued turns up to `max_batch`: in order, one per person
+        (platform user), none of a person with a turn in a batch in flight (a person's next
+        turn builds on the one before). Every mark waiting too, unless the batch would be
+        marks alone while another is in flight: they wait for a turn (or a flush) to ride
+        with, or for nothing to be in flight (`_run`), instead of costing a transaction, a
+        commit the server flushes to disk, of their own. (With several replicas, each
+        getting a share of the traffic, that was one transaction in six.)"""
+        batch = _Batch(flushes=self._flushes)
+        self._flushes = []
         held = set(self._busy)
         left: deque[_Waiting] = deque()
         while self._queue and len(batch.turns) < self.max_batch:
@@ -314,6 +349,8 @@ class TurnWriter:
             batch.turns.append(waiting)
         left.extend(self._queue)
         self._queue = left
+        if batch.turns or batch.flushes or not self._in_flight:
+            batch.marks, self._marks = self._marks, []
         return batch
 
     async def _await_a_turn(self, wake: asyncio.Event) -> None:

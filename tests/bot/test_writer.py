@@ -743,3 +743,50 @@ async def test_one_message_on_two_replicas_at_once_is_stored_once_without_a_fail
         await holder.close()
         for rt in replicas:
             await rt.close()
+
+
+async def test_reply_marks_never_take_a_transaction_of_their_own_beside_a_batch(
+    database_url: str,
+) -> None:
+    """PostgreSQL: while a batch is in flight, "sent" marks wait for the next turn to ride
+    with instead of committing alone in the free slot (each commit is flushed to disk;
+    with several replicas that had been one transaction in six)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("one batch at a time on SQLite")
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    holder = await psycopg.AsyncConnection.connect(
+        make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    )
+    writer = rt.service.writer
+    held, other, replied = PEOPLE[:3]
+    try:
+        await started(rt, [held, other, replied])
+        await rt.service.record(message(replied, "Career growth", "unmarked"))  # no mark yet
+
+        async def status_of(key: str) -> str | None:
+            async with rt.db.sessions() as s:
+                return await s.scalar(
+                    select(InboundMessage.status).where(InboundMessage.key == key)
+                )
+
+        assert await status_of("console:unmarked") == "replying"
+        # hold one batch in flight at its key lock
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended('console:held', 0))")
+        first = asyncio.create_task(rt.service.record(message(held, "Career growth", "held")))
+        await asyncio.sleep(0.1)
+        before = writer.transactions
+        writer.mark_sent("console:unmarked")
+        await asyncio.sleep(writer.mark_delay + 0.3)  # a free slot all the while
+        assert writer.transactions == before  # the mark did not go alone
+        assert await status_of("console:unmarked") == "replying"
+        await rt.service.record(message(other, "Career growth", "carrier"))
+        assert writer.transactions == before + 1  # the next turn's batch took it
+        assert await status_of("console:unmarked") == "done"
+        assert not first.done()
+        await holder.commit()
+        assert not (await asyncio.wait_for(first, 10)).duplicate
+        assert await status_of("console:held") == "replying"
+    finally:
+        await holder.close()
+        await rt.close()
