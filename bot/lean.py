@@ -24,7 +24,9 @@ deleted, a deletion) is left out and comes back as None; the writer runs those t
 the ORM path afterwards, in a transaction of their own (their rows are read and locked
 again there). The statements are SQLAlchemy's own (`bot.turns`, `bot.facts`) or built
 with it here, compiled once for psycopg; parameters are bound by psycopg
-(`ClientCursor.mogrify`), never by hand.
+(`ClientCursor.mogrify`), never by hand, each string checked first against its column's
+length (`TooLong`): PostgreSQL logs a statement it refuses whole, and these carry their
+values.
 
 The connections are the writer's own (autocommit, so BEGIN and COMMIT are ours to send):
 as many as batches in flight (and reads: one more at most), kept between batches, dropped
@@ -98,9 +100,34 @@ class _Sql:
             for bind in compiled.binds.values()
             if not bind.required  # a value given in the statement (None included)
         }
+        self.limits = _limits(compiled)
 
     def bound(self, cursor: psycopg.AsyncClientCursor[Any], params: dict[str, Any]) -> str:
+        _check(self.limits, params)
         return cursor.mogrify(self.text, {**self.fixed, **params})
+
+
+class TooLong(ValueError):
+    """A value longer than its column allows: the batch goes the ORM way, where that turn
+    fails alone. Raised before anything is sent: a statement the server refused would be
+    written to its log whole, with the values bound into it (answer values among them)."""
+
+
+def _limits(compiled: SQLCompiler) -> dict[str, int]:
+    """Each parameter bound to a column of limited length, and the length."""
+    limits: dict[str, int] = {}
+    for bind in compiled.binds.values():
+        length = getattr(bind.type, "length", None)
+        if isinstance(bind.type, String) and length:
+            limits[compiled.bind_names[bind]] = length
+    return limits
+
+
+def _check(limits: dict[str, int], params: dict[str, Any]) -> None:
+    for name, length in limits.items():
+        value = params.get(name)
+        if isinstance(value, str) and len(value) > length:
+            raise TooLong(f"a value for {name.lstrip('_')} longer than {length} characters")
 
 
 _INBOX = cast(Table, InboundMessage.__table__)
@@ -150,8 +177,11 @@ class _Insert:
         self.head, values, self.row = compiled.string.partition(" VALUES ")
         if not (values and self.row.startswith("(") and self.row.endswith(")")):
             raise ValueError(f"not a one-row INSERT … VALUES (…): {compiled.string}")
+        self.limits = _limits(compiled)
 
     def bound(self, cursor: psycopg.AsyncClientCursor[Any], rows: list[dict[str, Any]]) -> str:
+        for row in rows:
+            _check(self.limits, row)
         return self.head + " VALUES " + ", ".join(cursor.mogrify(self.row, row) for row in rows)
 
 
@@ -183,13 +213,14 @@ _FACT_ANSWERS = _Sql(facts_mod.ANSWERS)
 _INSERT_FACT = _Insert(_FACTS, [c.name for c in _FACTS.columns if c.name != "id"])
 # A theme of the fact just inserted (after the removal of unpublished ones it is the only
 # unpublished fact of its interview): no RETURNING needed between the two.
+_THEMES = cast(Table, FactTheme.__table__)
 _THEME = _Sql(
-    insert(cast(Table, FactTheme.__table__)).from_select(
+    insert(_THEMES).from_select(
         ["fact_id", "source", "theme"],
         select(
             _FACTS.c.id,
-            bindparam("source", type_=String()),
-            bindparam("theme", type_=String()),
+            bindparam("source", type_=_THEMES.c.source.type),  # typed: their lengths checked
+            bindparam("theme", type_=_THEMES.c.theme.type),
         ).where(_FACTS.c.interview_id == bindparam("interview_id"), _FACTS.c.digest_id.is_(None)),
     )
 )

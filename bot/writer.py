@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import Incoming
 from bot.db import Checkpointer, Database, StorageUnavailable, is_connection_problem
-from bot.lean import LeanPostgres
+from bot.lean import LeanPostgres, TooLong
 from bot.models import PlatformIdentity
 from bot.turns import Outcome, Staged, Turns, mark_sent
 
@@ -380,9 +380,10 @@ class TurnWriter:
             return [exc] * len(incoming)
         except Exception as exc:  # nothing of it was stored: all of it the ORM way
             self.lean_redone += 1
-            if isinstance(exc, (*_KEY_TAKEN, psycopg.DataError, TransactionRollback)):
-                # a key another replica recorded meanwhile, a value too long for its column,
-                # a deadlock: again the ORM way, where one message fails alone
+            if isinstance(exc, (*_KEY_TAKEN, TooLong, psycopg.DataError, TransactionRollback)):
+                # a key another replica recorded meanwhile, a value too long for its column
+                # (found before sending, or by the server), a deadlock: again the ORM way,
+                # where one message fails alone
                 log.info("a batch failed on the lean path (%s): again", type(exc).__name__)
             else:  # not expected: a bug
                 self.lean_errors += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import psycopg
 import pytest
@@ -125,6 +126,30 @@ async def test_a_key_too_long_for_its_column_is_never_stored_cut(runtime: Runtim
         keys = set((await s.scalars(select(InboundMessage.key))).all())
     assert "console:short" in keys
     assert keys <= {"console:short", f"console:{long_key}"}  # whole, or not at all
+
+
+async def test_a_value_too_long_never_reaches_postgres_bound_into_a_statement(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL writes a statement it refuses to its log, whole; on the lean path the
+    values are bound into it (answer values of everyone in the batch). A value too long for
+    its column is found before anything is sent, and the batch goes the ORM way (values
+    bound server-side, never logged), where that turn fails alone."""
+    if runtime.service.writer.lean is None:
+        pytest.skip("PostgreSQL's lean path")
+    await started(runtime, PEOPLE[:2])
+    caplog.set_level(logging.INFO, logger="bot.writer")
+    long_key = "y" * 400
+    results = await asyncio.gather(
+        runtime.service.handle(message(PEOPLE[0], "Career growth", long_key)),
+        runtime.service.handle(message(PEOPLE[1], "Career growth", "fine")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], BaseException)  # refused, as the column refuses it
+    assert not isinstance(results[1], BaseException) and not results[1].duplicate
+    lean_failures = [r.getMessage() for r in caplog.records if "lean path" in r.getMessage()]
+    assert lean_failures == ["a batch failed on the lean path (TooLong): again"]
+    assert [k for _, k, _ in await answers(runtime)] == ["console:fine"]
 
 
 async def test_postgres_runs_two_batches_at_once_each_on_its_own_connection(
