@@ -1049,6 +1049,12 @@ def table(results: list[PhaseResult]) -> str:
     return "\n".join(lines)
 
 
+def shown(ratio: float, bound: float) -> str:
+    """Two decimals, or four where two would round onto the target (0.4984 is not 0.50)."""
+    text = f"{ratio:.2f}"
+    return f"{ratio:.4f}" if float(text) == bound else text
+
+
 def verdict(results: list[PhaseResult]) -> list[str]:
     by = {(r.target, r.load): r for r in results}
     out = []
@@ -1059,22 +1065,22 @@ def verdict(results: list[PhaseResult]) -> list[str]:
         if sat and bolt_sat:
             ratio = sat.rate / bolt_sat.rate
             out.append(
-                f"{sat.label}: throughput {ratio:.2f}× Bolt ({'met' if ratio >= 0.5 else 'NOT met'}, target ≥ 0.5×)"
+                f"{sat.label}: throughput {shown(ratio, 0.5)}× Bolt ({'met' if ratio >= 0.5 else 'NOT met'}, target ≥ 0.5×)"
             )
         if steady and bolt_steady:
             ratio = steady.p99_ms / bolt_steady.p99_ms
             out.append(
-                f"{steady.label}: steady p99 {ratio:.2f}× Bolt ({'met' if ratio <= 2 else 'NOT met'}, target ≤ 2×)"
+                f"{steady.label}: steady p99 {shown(ratio, 2)}× Bolt ({'met' if ratio <= 2 else 'NOT met'}, target ≤ 2×)"
             )
     one, three = by.get(("pg1", "saturated")), by.get(("pg3", "saturated"))
     if one and three:
         ratio = three.rate / one.rate
-        line = f"PostgreSQL 3 replicas vs 1: {ratio:.2f}× ({'met' if ratio > 1 else 'NOT met'}, target > 1×)"
+        line = f"PostgreSQL 3 replicas vs 1: {shown(ratio, 1)}× ({'met' if ratio > 1 else 'NOT met'}, target > 1×)"
         if one.reference is not None and three.reference is not None:
             each = (three.rate / results[three.reference].rate) / (
                 one.rate / results[one.reference].rate
             )
-            line += f"; {each:.2f}× as ratios to the Bolt run beside each"
+            line += f"; {shown(each, 1)}× as ratios to the Bolt run beside each"
         out.append(line)
     bolt1, bolt3 = by.get(("bolt", "saturated")), by.get(("bolt3", "saturated"))
     if bolt1 and bolt3:

@@ -82,6 +82,21 @@ def test_without_a_bolt_phase_beside_the_first_of_the_same_load_is_the_reference
     assert verdict(results) == ["sqlite: throughput 0.60× Bolt (met, target ≥ 0.5×)"]
 
 
+def test_a_ratio_just_short_of_its_target_is_not_shown_as_the_target() -> None:
+    results = [
+        phase("bolt", "saturated", 1000, 10),
+        phase("sqlite", "saturated", 498.4, 40),
+        phase("pg1", "saturated", 500, 40),
+        phase("pg3", "saturated", 499.1, 40),
+    ]
+    assert verdict(results) == [
+        "sqlite: throughput 0.4984× Bolt (NOT met, target ≥ 0.5×)",
+        "pg1: throughput 0.5000× Bolt (met, target ≥ 0.5×)",
+        "pg3: throughput 0.4991× Bolt (NOT met, target ≥ 0.5×)",
+        "PostgreSQL 3 replicas vs 1: 0.9982× (NOT met, target > 1×)",
+    ]
+
+
 def test_latency_by_turn_of_the_interview() -> None:
     # "start" turns take 10 ms, everything else 2 ms, one slow confirmation at 50 ms
     records = [TurnRecord(sent=0.0, first=0.010, acked=0.001, step=0) for _ in range(5)]
