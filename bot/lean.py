@@ -255,7 +255,6 @@ class LeanPostgres:
     async def identities(self, platform: str, user_ids: list[str]) -> list[Any]:
         """(user_id, employee_id, locale) of those of `user_ids` ExitBot knows on `platform`:
         one statement, its own (autocommit) transaction."""
-
         self.identity_reads += 1
 
         async def read(connection: Connection) -> list[Any]:
