@@ -282,6 +282,24 @@ class Database:
         await self.engine.dispose()
 
 
+# The unique keys a message is recorded under (the inbox's, the answer's): taken means the
+# message was recorded before (a redelivery, or the same message on another replica at once)
+MESSAGE_KEYS = ("pk_inbound_messages", "uq_answers_message_key")
+_SQLITE_MESSAGE_KEYS = ("inbound_messages.key", "answers.message_key")
+
+
+def is_message_seen(exc: BaseException) -> bool:
+    """`exc` (through SQLAlchemy or from the driver) says a message's key is taken. Any other
+    integrity error (a foreign key, a check, a trigger, another unique key) is a failure to
+    report, not a duplicate to drop silently."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, sqlite3.IntegrityError):
+        failed, _, columns = str(orig).partition(":")
+        return failed == "UNIQUE constraint failed" and columns.strip() in _SQLITE_MESSAGE_KEYS
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    return getattr(orig, "sqlstate", None) == "23505" and constraint in MESSAGE_KEYS
+
+
 def is_connection_problem(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return True

@@ -29,7 +29,7 @@ from bot import privacy
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher
-from bot.db import Database
+from bot.db import Database, is_message_seen
 from bot.models import Employee, InboundMessage, Interview, PlatformIdentity
 from bot.turns import (
     CLOSED_STATUSES,
@@ -118,7 +118,9 @@ class InterviewService:
         try:
             async with self.db.transaction() as session:
                 session.add(self.turns.inbox_row(incoming, status="pending", payload=payload))
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_message_seen(exc):
+                raise  # not a redelivery: nothing was stored, the caller answers an error
             log.info("duplicate %s message ignored", incoming.channel)
             return False
         return True

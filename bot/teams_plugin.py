@@ -33,7 +33,7 @@ from adapters.teams_ports import (
 from adapters.teams_retry import RetryPolicy
 from bot import departures, hr_commands
 from bot.config import ConfigError, Settings
-from bot.db import StorageUnavailable
+from bot.db import StorageUnavailable, is_message_seen
 from bot.departure_events import Employee as EmployeeData
 from bot.jobs import insert_ignoring_conflicts
 from bot.models import Employee, InboundMessage, PlatformIdentity, SentMessage
@@ -350,7 +350,9 @@ class TeamsStore:
                         processed_at=now,
                     )
                 )
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_message_seen(exc):
+                raise
             return False
         return True
 

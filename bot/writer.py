@@ -30,9 +30,11 @@ The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
 Failure handling: a batch that fails on the lean path for a reason other than the database
 being down is run again the ORM way; one that fails there (a key another replica recorded
 at the same moment, a deadlock) is retried turn by turn, so
-one message never takes others down with it; a turn that then hits a unique key is a
-duplicate. When the database is unreachable every waiting turn gets `StorageUnavailable`
-and nothing is stored: the platform's retry starts afresh.
+one message never takes others down with it; a turn that then finds its message's key
+taken (the inbox's or the answer's) is a duplicate, and any other integrity error is that
+turn's failure, reported to its caller (not dropped as a duplicate). When the database is
+unreachable every waiting turn gets `StorageUnavailable` and nothing is stored: the
+platform's retry starts afresh.
 """
 
 from __future__ import annotations
@@ -54,7 +56,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import Incoming
-from bot.db import Checkpointer, Database, StorageUnavailable, is_connection_problem
+from bot.db import (
+    Checkpointer,
+    Database,
+    StorageUnavailable,
+    is_connection_problem,
+    is_message_seen,
+)
 from bot.lean import LeanPostgres, TooLong
 from bot.models import PlatformIdentity
 from bot.turns import Outcome, Staged, Turns, mark_sent
@@ -62,8 +70,9 @@ from bot.turns import Outcome, Staged, Turns, mark_sent
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# A unique key taken: through SQLAlchemy, or from the COMMIT sent on the driver (pipeline).
-_KEY_TAKEN = (IntegrityError, psycopg.IntegrityError)
+# An integrity error, through SQLAlchemy or from the COMMIT sent on the driver (pipeline):
+# a message's key taken is a duplicate (`is_message_seen`), anything else a failure
+_INTEGRITY = (IntegrityError, psycopg.IntegrityError)
 
 
 def _not_the_pipeline_echo(record: logging.LogRecord) -> bool:
@@ -380,7 +389,9 @@ class TurnWriter:
             return [exc] * len(incoming)
         except Exception as exc:  # nothing of it was stored: all of it the ORM way
             self.lean_redone += 1
-            if isinstance(exc, (*_KEY_TAKEN, TooLong, psycopg.DataError, TransactionRollback)):
+            if is_message_seen(exc) or isinstance(
+                exc, (TooLong, psycopg.DataError, TransactionRollback)
+            ):
                 # a key another replica recorded meanwhile, a value too long for its column
                 # (found before sending, or by the server), a deadlock: again the ORM way,
                 # where one message fails alone
@@ -408,7 +419,7 @@ class TurnWriter:
             return [exc] * len(incoming)
         except Exception as exc:
             if len(incoming) <= 1 and not marks:
-                return [Outcome(duplicate=True) if isinstance(exc, _KEY_TAKEN) else exc]
+                return [Outcome(duplicate=True) if is_message_seen(exc) else exc]
             if len(incoming) > 1:
                 log.info(
                     "a batch of %d turns failed (%s): one by one", len(incoming), type(exc).__name__
@@ -437,10 +448,8 @@ class TurnWriter:
     async def _one(self, incoming: Incoming) -> Outcome | BaseException:
         try:
             return (await self._transaction(lambda s: self._stage(s, [incoming], [])))[0]
-        except _KEY_TAKEN:  # a redelivery (the service logs it)
-            return Outcome(duplicate=True)
-        except Exception as exc:
-            return exc
+        except Exception as exc:  # a key taken: a redelivery (the service logs it)
+            return Outcome(duplicate=True) if is_message_seen(exc) else exc
 
     async def _sqlite(self, work: Callable[[Session], Staged]) -> list[Outcome]:
         """On the event loop; when another process holds the file's write lock (a CLI
@@ -497,7 +506,7 @@ def _unreachable_as_unavailable() -> Iterator[None]:
     """The database out of reach: `StorageUnavailable` (the caller answers 503 / retries)."""
     try:
         yield
-    except _KEY_TAKEN:
+    except _INTEGRITY:
         raise  # its message may quote a key that reads like a connection problem
     except Exception as exc:
         if is_connection_problem(exc):

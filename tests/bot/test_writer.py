@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 
 import psycopg
 import pytest
 from psycopg import pq
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
@@ -19,6 +22,7 @@ from bot.crypto import Cipher
 from bot.db import StorageUnavailable
 from bot.models import AnswerRow, FactTheme, InboundMessage, Interview, InterviewFact
 from bot.runtime import Runtime
+from bot.teams_plugin import TeamsStore
 from tests.bot.conftest import RecordingChannel
 from tests.support import pg
 from tests.support.tcpproxy import TcpProxy, proxied_postgres
@@ -814,4 +818,81 @@ async def test_reply_marks_never_take_a_transaction_of_their_own_beside_a_batch(
         assert await status_of("console:held") == "replying"
     finally:
         await holder.close()
+        await rt.close()
+
+
+def refuse_rows(database_url: str, table: str) -> None:
+    """A trigger refusing every new row of `table` as a check would: an integrity error
+    that is not a message's key taken."""
+    if database_url.startswith("postgresql"):
+        url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$"
+            )
+            conn.execute(
+                f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        return
+    path = make_url(database_url).database
+    assert path is not None
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} BEGIN"
+            " SELECT RAISE(ABORT, 'refused'); END"
+        )
+        conn.commit()
+
+
+async def test_an_integrity_error_other_than_a_taken_key_fails_the_turn(
+    database_url: str,
+) -> None:
+    """Only a message's own key taken means "seen before". Any other integrity error (here
+    a trigger refusing answers) fails the turn, so the caller keeps the message or the
+    platform retries it; taken for a duplicate, the answer was dropped without a word."""
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        await started(rt, PEOPLE[:2])
+        kept = await rt.service.record(message(PEOPLE[1], "Career growth", "before"))
+        refuse_rows(database_url, "answers")
+        with pytest.raises((IntegrityError, psycopg.IntegrityError)):
+            await rt.service.handle(message(PEOPLE[0], "Career growth", "refused"))
+        # a redelivery is still a duplicate, and says nothing
+        assert not kept.duplicate
+        assert (await rt.service.record(message(PEOPLE[1], "Career growth", "before"))).duplicate
+        async with rt.db.sessions() as s:
+            keys = set((await s.scalars(select(InboundMessage.key))).all())
+        assert "console:refused" not in keys  # nothing of it stored: the retry starts afresh
+        assert "console:before" in keys
+        # the message can still be kept for later, as the Slack store does after a failure
+        assert await rt.service.accept(message(PEOPLE[0], "Career growth", "refused"))
+        assert not await rt.service.accept(message(PEOPLE[0], "Career growth", "refused"))
+        # and when even keeping it fails, that is an error (the platform retries), not a
+        # duplicate
+        refuse_rows(database_url, "inbound_messages")
+        with pytest.raises(IntegrityError):
+            await rt.service.accept(message(PEOPLE[0], "Career growth", "other"))
+    finally:
+        await rt.close()
+
+
+async def test_teams_messages_handled_outside_the_inbox_are_duplicates_only_by_their_key(
+    database_url: str,
+) -> None:
+    """Teams records HR commands and button clicks outside the interview inbox, under the
+    message's key: seen before only when that key is taken."""
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, channels={"console": RecordingChannel()})
+    try:
+        store = TeamsStore(rt)
+        click = Incoming("teams", "29:hr", "a:conv", "Approve", "act-1")
+        assert await store.first_time(click)
+        assert not await store.first_time(click)  # a redelivery
+        refuse_rows(database_url, "inbound_messages")
+        with pytest.raises(IntegrityError):  # not "seen before": the platform retries
+            await store.first_time(Incoming("teams", "29:hr", "a:conv", "Approve", "act-2"))
+    finally:
         await rt.close()
