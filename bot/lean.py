@@ -50,16 +50,17 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     ARRAY,
     ClauseElement,
+    ColumnElement,
     String,
     Table,
     any_,
     bindparam,
     insert,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from adapters.base import Incoming
@@ -81,6 +82,9 @@ from bot.turns import (
     UPDATE_STATE,
     Outcome,
     Turns,
+    cancel_jobs_where,
+    identities_where,
+    mark_sent_where,
     open_rows_where,
 )
 
@@ -136,7 +140,13 @@ _JOBS = cast(Table, Job.__table__)
 _ANSWERS = cast(Table, AnswerRow.__table__)
 _TEXTS = ARRAY(String())
 
-_SEEN = _Sql(select(_INBOX.c.key).where(_INBOX.c.key == any_(bindparam("keys", type_=_TEXTS))))
+
+def _any(column: ColumnElement[str] | QueryableAttribute[str], name: str) -> ColumnElement[bool]:
+    """`column = ANY(:name)`, a text array: what `bot.turns` writes as an expanding IN."""
+    return column == any_(bindparam(name, type_=_TEXTS))
+
+
+_SEEN = _Sql(select(_INBOX.c.key).where(_any(_INBOX.c.key, "keys")))
 # The batch's message keys, locked for the transaction before `_SEEN` looks for them (as
 # hashes, in order): the same message on two replicas at once (a platform's retry while the
 # first attempt still runs) then waits here and finds the key, instead of both inserting it
@@ -149,20 +159,14 @@ _LOCK_KEYS = (
 # As `bot.turns`' locked read of the senders' open interviews, over arrays
 _OPEN = _Sql(
     open_rows_where(
-        PlatformIdentity.user_id == any_(bindparam("users", type_=_TEXTS)),
+        _any(PlatformIdentity.user_id, "users"),
         Interview.status == any_(bindparam("open", list(OPEN_STATUSES), type_=_TEXTS)),
     )
 )
 
 
-# Who of a platform's users ExitBot knows, and their employee (the read before a Slack ack
-# for a person this process has not met yet: `TurnWriter.identities`)
-_IDENTITIES = _Sql(
-    select(PlatformIdentity.user_id, PlatformIdentity.employee_id, PlatformIdentity.locale).where(
-        PlatformIdentity.platform == bindparam("platform"),
-        PlatformIdentity.user_id == any_(bindparam("users", type_=_TEXTS)),
-    )
-)
+# The read before a Slack ack for a person this process has not met (`identities`)
+_IDENTITIES = _Sql(identities_where(_any(PlatformIdentity.user_id, "users")))
 
 
 class _Insert:
@@ -188,21 +192,9 @@ class _Insert:
 _INSERT_INBOX = _Insert(_INBOX, INBOX_COLUMNS)
 _INSERT_ANSWERS = _Insert(_ANSWERS, ANSWER_COLUMNS)
 _UPDATE_STATE = _Sql(UPDATE_STATE)  # one statement per interview
-# `CANCEL_JOBS` with its kinds as one array parameter
-_CANCEL = _Sql(
-    update(_JOBS)
-    .where(
-        _JOBS.c.interview_id == bindparam("_id"),
-        _JOBS.c.status == "due",
-        _JOBS.c.kind == any_(bindparam("_kinds", type_=_TEXTS)),
-    )
-    .values(status="cancelled", done_at=bindparam("_now"))
-)
-_MARK_SENT = _Sql(
-    update(_INBOX)
-    .where(_INBOX.c.key == any_(bindparam("keys", type_=_TEXTS)), _INBOX.c.status == "replying")
-    .values(status="done", reply_enc=None)
-)
+# `bot.turns`' statements over arrays instead of expanding IN lists
+_CANCEL = _Sql(cancel_jobs_where(_any(_JOBS.c.kind, "_kinds")))
+_MARK_SENT = _Sql(mark_sent_where(_any(_INBOX.c.key, "keys")))
 
 
 _FACTS = cast(Table, InterviewFact.__table__)

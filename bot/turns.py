@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.types import TypeEngine
 
 import conversations as conv
@@ -136,11 +136,18 @@ _ANSWERS = cast(Table, AnswerRow.__table__)
 _INTERVIEWS = cast(Table, Interview.__table__)
 # `inline()`: no RETURNING of generated keys (nothing reads them; a pipeline can't).
 _INSERT_INBOX = insert(_INBOX).inline()
-_MARK_SENT = (
-    update(_INBOX)
-    .where(_INBOX.c.key.in_(bindparam("keys", expanding=True)), _INBOX.c.status == "replying")
-    .values(status="done", reply_enc=None)
-)
+
+
+def mark_sent_where(keys: ColumnElement[bool]) -> Update:
+    """Replies sent: their inbox rows (`keys` match, `:keys`) done, the reply text dropped."""
+    return (
+        update(_INBOX)
+        .where(keys, _INBOX.c.status == "replying")
+        .values(status="done", reply_enc=None)
+    )
+
+
+_MARK_SENT = mark_sent_where(_INBOX.c.key.in_(bindparam("keys", expanding=True)))
 _INSERT_ANSWERS = insert(_ANSWERS).inline()
 UPDATE_STATE = (
     update(_INTERVIEWS)
@@ -231,15 +238,18 @@ def _execute_rows(conn: Connection, statement: Executable, rows: list[dict[str, 
 
 
 _JOBS = cast(Table, Job.__table__)
-CANCEL_JOBS = (
-    update(_JOBS)
-    .where(
-        _JOBS.c.interview_id == bindparam("_id"),
-        _JOBS.c.status == "due",
-        _JOBS.c.kind.in_(bindparam("_kinds", expanding=True)),
+
+
+def cancel_jobs_where(kinds: ColumnElement[bool]) -> Update:
+    """An interview's (`:_id`) due jobs of the `kinds` matched (`:_kinds`) cancelled."""
+    return (
+        update(_JOBS)
+        .where(_JOBS.c.interview_id == bindparam("_id"), _JOBS.c.status == "due", kinds)
+        .values(status="cancelled", done_at=bindparam("_now"))
     )
-    .values(status="cancelled", done_at=bindparam("_now"))
-)
+
+
+CANCEL_JOBS = cancel_jobs_where(_JOBS.c.kind.in_(bindparam("_kinds", expanding=True)))
 
 
 def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
@@ -260,6 +270,14 @@ def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
         .order_by(_INTERVIEWS.c.id)
         .with_for_update(of=_INTERVIEWS)
     )
+
+
+def identities_where(users: ColumnElement[bool]) -> Select[str, int | None, str | None]:
+    """Who of a platform's (`:platform`) users (`users` match) ExitBot knows: user id,
+    employee (None: wrote to the bot, no employee of that address), locale."""
+    return select(
+        PlatformIdentity.user_id, PlatformIdentity.employee_id, PlatformIdentity.locale
+    ).where(PlatformIdentity.platform == bindparam("platform"), users)
 
 
 _OPEN_ROWS_BY_USERS = open_rows_where(

@@ -50,7 +50,7 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg.errors import TransactionRollback
-from sqlalchemy import select
+from sqlalchemy import bindparam
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
@@ -65,7 +65,7 @@ from bot.db import (
 )
 from bot.lean import LeanPostgres, TooLong
 from bot.models import PlatformIdentity
-from bot.turns import Outcome, Staged, Turns, mark_sent
+from bot.turns import Outcome, Staged, Turns, identities_where, mark_sent
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,11 @@ class Identity:
     locale: str | None
 
 
+_IDENTITIES = identities_where(PlatformIdentity.user_id.in_(bindparam("users", expanding=True)))
+
+
 def _identities(platform: str, user_ids: list[str], session: Session) -> list[Identity]:
-    rows = session.execute(
-        select(
-            PlatformIdentity.user_id, PlatformIdentity.employee_id, PlatformIdentity.locale
-        ).where(PlatformIdentity.platform == platform, PlatformIdentity.user_id.in_(user_ids))
-    )
+    rows = session.execute(_IDENTITIES, {"platform": platform, "users": user_ids})
     return [Identity(row.user_id, row.employee_id, row.locale) for row in rows]
 
 
