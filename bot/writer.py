@@ -8,6 +8,15 @@ Under load the batches grow by themselves (turns queue while the previous batch 
 alone, a turn is a batch of one and waits for nobody. "Reply sent" marks ride along with
 the next batch.
 
+On PostgreSQL, under heavy load, a batch also waits a moment for company (`gather_delay`,
+at most 30 ms, until `gather_size` turns are waiting), as PostgreSQL's own `commit_delay`
+does for commits: only when turns arrive fast enough that several are expected in that
+moment (`gather_from`, measured by a decaying rate of arrivals), so a turn at an ordinary
+pace never waits. A batch costs the server about a millisecond of CPU beyond its turns;
+with several replicas each gets a share of the traffic, and without the wait their batches
+were small (about 8 turns against 47 on one replica; the server's CPU per turn 0.66 ms
+against 0.39). The database is what replicas share, so that is the cost that matters.
+
 The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
 
 * on SQLite, directly on the event loop with the standard `sqlite3` driver: a local file
@@ -43,6 +52,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -123,12 +133,26 @@ class _Batch:
 
 class TurnWriter:
     def __init__(
-        self, db: Database, turns: Turns, *, max_batch: int = 64, mark_delay: float = 0.25
+        self,
+        db: Database,
+        turns: Turns,
+        *,
+        max_batch: int = 64,
+        mark_delay: float = 0.25,
+        gather_delay: float = 0.03,
+        gather_size: int = 32,
+        gather_from: float = 4.0,
     ) -> None:
         self.db = db
         self.turns = turns
         self.max_batch = max_batch
         self.mark_delay = mark_delay
+        # PostgreSQL under heavy load: a batch waits up to `gather_delay` seconds for
+        # `gather_size` turns, when at least `gather_from` are expected meanwhile
+        self.gather_delay = gather_delay
+        self.gather_size = gather_size
+        self.gather_from = gather_from
+        self._arrivals = _Rate()
         self.lock_wait = 15.0  # SQLite: how long a batch waits for another process's write
         self._inline = db.is_sqlite
         if db.is_sqlite:
@@ -159,6 +183,7 @@ class TurnWriter:
         self._in_flight: dict[asyncio.Task[None], _Batch] = {}
         self._busy: set[Person] = set()  # people with a turn in a batch in flight
         self.most_in_flight = 0
+        self.gathered = 0  # batches that waited for company
         self.batches = 0  # transactions committed with at least one turn
         self.lean_errors = 0  # PostgreSQL: batches the lean path failed on unexpectedly
         self.lean_redone = 0  # PostgreSQL: batches the lean path failed on, for any reason
@@ -171,8 +196,10 @@ class TurnWriter:
         if self._closed:
             raise StorageUnavailable("the turn writer is closed")
         wake = self._started()
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
         self._queue.append(_Waiting(incoming, future))
+        self._arrivals.add(loop.time())
         wake.set()
         return await future
 
@@ -284,6 +311,8 @@ class TurnWriter:
                 # Only "sent" marks: give the next turn a moment to carry them (one
                 # transaction instead of two); the tick only looks after a minute.
                 await self._await_a_turn(wake)
+            if self._busy_enough_to_gather():
+                await self._gather(wake)
             while (self._queue or self._marks or self._flushes) and len(
                 self._in_flight
             ) < self.parallel:
@@ -373,6 +402,29 @@ class TurnWriter:
             except TimeoutError:
                 return
             wake.clear()  # more marks: keep waiting for a turn
+
+    def _busy_enough_to_gather(self) -> bool:
+        if self._inline or not self._queue or self._flushes or self._closing:
+            return False  # SQLite: one writer, no round trip to share
+        if len(self._queue) >= self.gather_size or len(self._in_flight) >= self.parallel:
+            return False  # enough company already, or no batch could start anyway
+        rate = self._arrivals.now(asyncio.get_running_loop().time())
+        return rate * self.gather_delay >= self.gather_from
+
+    async def _gather(self, wake: asyncio.Event) -> None:
+        """Wait up to `gather_delay` for `gather_size` turns (or a flush, or shutdown)."""
+        self.gathered += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.gather_delay
+        while len(self._queue) < self.gather_size and not self._flushes and not self._closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(wake.wait(), remaining)
+            except TimeoutError:
+                return
+            wake.clear()
 
     async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]
@@ -498,6 +550,22 @@ class TurnWriter:
             return await _on_postgres(lambda: self._postgres(work))
         with _unreachable_as_unavailable():
             return await self._sqlite(work)
+
+
+class _Rate:
+    """Arrivals per second, decaying with a time constant of `tau` seconds."""
+
+    def __init__(self, tau: float = 1.0) -> None:
+        self.tau = tau
+        self._rate = 0.0
+        self._at = 0.0
+
+    def add(self, now: float) -> None:
+        self._rate = self.now(now) + 1 / self.tau
+        self._at = now
+
+    def now(self, now: float) -> float:
+        return self._rate * math.exp(-(now - self._at) / self.tau)
 
 
 @contextlib.contextmanager
