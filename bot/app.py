@@ -52,6 +52,7 @@ def create_app(
     app[RUNTIME] = runtime
     app[METRICS] = metrics_ or Metrics()
     runtime.service.observers.append(app[METRICS].observe_turn)
+    runtime.service.writer.batch_observers.append(app[METRICS].observe_batch)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     for plugin in [*plugins(runtime), *(extra or [])]:

@@ -24,6 +24,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=r,
         )
+        self.batch_turns = Histogram(
+            "exitbot_turn_batch_size",
+            "Turns the turn writer stored together in one transaction (group commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=r,
+        )
         self.webhooks = Counter(
             "exitbot_webhooks", "Departure webhooks by outcome", ["outcome"], registry=r
         )
@@ -40,6 +46,9 @@ class Metrics:
     def observe_turn(self, channel: str, duration: timedelta) -> None:
         self.messages.labels(channel).inc()
         self.turn_seconds.labels(channel).observe(duration.total_seconds())
+
+    def observe_batch(self, turns: int) -> None:
+        self.batch_turns.observe(turns)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -184,6 +184,7 @@ class TurnWriter:
         self._busy: set[Person] = set()  # people with a turn in a batch in flight
         self.most_in_flight = 0
         self.gathered = 0  # batches that waited for company
+        self.batch_observers: list[Callable[[int], None]] = []  # turns of each batch stored
         self.batches = 0  # transactions committed with at least one turn
         self.lean_errors = 0  # PostgreSQL: batches the lean path failed on unexpectedly
         self.lean_redone = 0  # PostgreSQL: batches the lean path failed on, for any reason
@@ -343,6 +344,8 @@ class TurnWriter:
                 self.transactions += 1
             if batch.turns:
                 self.batches += 1
+                for observe in self.batch_observers:
+                    observe(len(batch.turns))
             for waiting, result in zip(batch.turns, results, strict=True):
                 if waiting.future.done():
                     continue  # the caller gave up (cancelled)

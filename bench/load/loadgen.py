@@ -584,6 +584,9 @@ class PhaseResult:
     # ExitBot: [turns, p50 ms, p99 ms] for each turn of the script (0: "start"), to see which
     # kind of turn makes the tail
     by_step: list[list[float]] | None = None
+    # ExitBot: turns per transaction over the window, all replicas together (from each
+    # replica's /metrics, `exitbot_turn_batch_size`)
+    turns_per_batch: float | None = None
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -794,11 +797,17 @@ class Driver:
             }
             cpu_marks.update({name + suffix: value for name, value in counters.items()})
 
+        batch_marks: list[tuple[float, float]] = []  # (turns, batches) at each window edge
+
         async def mark_window() -> None:
             await asyncio.sleep(max(0.0, w0 - time.perf_counter()))
             snapshot("")
+            if exitbot:
+                batch_marks.append(await self.batch_counts())
             await asyncio.sleep(max(0.0, w1 - time.perf_counter()))
             snapshot("1")
+            if exitbot:
+                batch_marks.append(await self.batch_counts())
             stop.set()
 
         tasks = [asyncio.create_task(slot(i)) for i in range(args.employees)]
@@ -857,7 +866,29 @@ class Driver:
             exhausted=exhausted,
             offered=args.steady_rate if steady else None,
             by_step=by_step(in_window, len(script)) if exitbot else None,
+            turns_per_batch=per_batch(batch_marks),
         )
+
+    async def batch_counts(self) -> tuple[float, float]:
+        """Turns and transactions stored so far by all of the target's replicas."""
+        turns = batches = 0.0
+        for url in self.target.urls():
+            async with self.session.get(url + "/metrics") as response:
+                text = await response.text()
+            for line in text.splitlines():
+                name, _, value = line.partition(" ")
+                if name == "exitbot_turn_batch_size_sum":
+                    turns += float(value)
+                elif name == "exitbot_turn_batch_size_count":
+                    batches += float(value)
+        return turns, batches
+
+
+def per_batch(marks: list[tuple[float, float]]) -> float | None:
+    """Turns per transaction between the first and the last (turns, batches) mark."""
+    if len(marks) < 2 or marks[-1][1] <= marks[0][1]:
+        return None
+    return (marks[-1][0] - marks[0][0]) / (marks[-1][1] - marks[0][1])
 
 
 def by_step(records: list[TurnRecord], steps: int) -> list[list[float]]:
@@ -1013,6 +1044,7 @@ def one_line(r: PhaseResult) -> str:
         f"load generator {r.loadgen_cpu_pct:.0f}%, target {r.target_cpu_pct:.0f}% "
         f"({r.target_cpu_ms_per_turn:.1f} ms/turn)"
         + (f", postgres {r.postgres_cpu_pct:.0f}%" if r.postgres_cpu_pct else "")
+        + (f"; {r.turns_per_batch:.1f} turns per batch" if r.turns_per_batch else "")
         + cut
     )
 

@@ -9,6 +9,7 @@ import sqlite3
 
 import psycopg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from psycopg import pq
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine, make_url
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from adapters.base import Incoming
+from bot.app import create_app
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.db import StorageUnavailable
@@ -983,3 +985,29 @@ async def test_shutdown_does_not_wait_out_a_batch_waiting_for_company(database_u
         assert sorted(k for _, k, _ in stored) == sorted(f"console:{w}" for w in people)
     finally:
         await rt.close()
+
+
+async def test_metrics_show_how_many_turns_each_transaction_carried(runtime: Runtime) -> None:
+    """/metrics: `exitbot_turn_batch_size`, one observation per transaction with turns, its
+    value the number of turns (how well group commit works, e.g. across replicas)."""
+    people = [f"m{n}@example.com" for n in range(10)]
+    await started(runtime, people)
+    writer = runtime.service.writer
+    async with TestClient(TestServer(create_app(runtime), host="127.0.0.1")) as client:
+        before = writer.batches
+        outcomes = await asyncio.gather(
+            *(runtime.service.handle(message(w, "Career growth", f"b-{w}")) for w in people)
+        )
+        assert not any(o.duplicate for o in outcomes)
+        batches = writer.batches - before
+        assert batches < len(people)  # some went together
+        body = await (await client.get("/metrics")).text()
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line.startswith("exitbot_turn_batch_size")
+    }
+    assert samples["exitbot_turn_batch_size_count"] == batches
+    assert samples["exitbot_turn_batch_size_sum"] == len(people)
+    assert samples['exitbot_turn_batch_size_bucket{le="1.0"}'] < batches  # not all alone
+    assert samples['exitbot_turn_batch_size_bucket{le="64.0"}'] == batches

@@ -8,6 +8,8 @@ from bench.load.loadgen import (
     PhaseResult,
     TurnRecord,
     by_step,
+    one_line,
+    per_batch,
     reference_of,
     steps_line,
     table,
@@ -112,3 +114,14 @@ def test_latency_by_turn_of_the_interview() -> None:
     result.by_step = rows
     line = steps_line(result)
     assert line == "p50/p99 ms by turn: start 10.0/10.0, 3 2.0/2.0, confirm 50.0/50.0"
+
+
+def test_turns_per_batch_are_read_off_the_replicas_metrics_at_the_window_edges() -> None:
+    # (turns, transactions) summed over the replicas' exitbot_turn_batch_size at each edge
+    assert per_batch([(100.0, 10.0), (580.0, 30.0)]) == 24.0
+    assert per_batch([(100.0, 10.0)]) is None  # the end was never read
+    assert per_batch([(100.0, 10.0), (100.0, 10.0)]) is None  # nothing stored meanwhile
+    r = phase("pg3", "saturated", 660, 50)
+    assert "turns per batch" not in one_line(r)  # Bolt, or not read
+    r.turns_per_batch = 7.96
+    assert one_line(r).endswith("; 8.0 turns per batch")
