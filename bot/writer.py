@@ -394,17 +394,7 @@ class TurnWriter:
         return batch
 
     async def _await_a_turn(self, wake: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.mark_delay
-        while not self._queue and not self._flushes:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            try:
-                await asyncio.wait_for(wake.wait(), remaining)
-            except TimeoutError:
-                return
-            wake.clear()  # more marks: keep waiting for a turn
+        await _wait_while(wake, self.mark_delay, lambda: not self._queue and not self._flushes)
 
     def _busy_enough_to_gather(self) -> bool:
         if self._inline or not self._queue or self._flushes or self._closing:
@@ -417,17 +407,11 @@ class TurnWriter:
     async def _gather(self, wake: asyncio.Event) -> None:
         """Wait up to `gather_delay` for `gather_size` turns (or a flush, or shutdown)."""
         self.gathered += 1
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.gather_delay
-        while len(self._queue) < self.gather_size and not self._flushes and not self._closing:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            try:
-                await asyncio.wait_for(wake.wait(), remaining)
-            except TimeoutError:
-                return
-            wake.clear()
+        await _wait_while(
+            wake,
+            self.gather_delay,
+            lambda: len(self._queue) < self.gather_size and not self._flushes and not self._closing,
+        )
 
     async def _execute(self, batch: _Batch) -> list[Outcome | BaseException]:
         incoming = [w.incoming for w in batch.turns]
@@ -553,6 +537,21 @@ class TurnWriter:
             return await _on_postgres(lambda: self._postgres(work))
         with _unreachable_as_unavailable():
             return await self._sqlite(work)
+
+
+async def _wait_while(wake: asyncio.Event, delay: float, waiting: Callable[[], bool]) -> None:
+    """Wait, at most `delay` seconds, while `waiting()` holds (checked at each wake-up)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + delay
+    while waiting():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), remaining)
+        except TimeoutError:
+            return
+        wake.clear()
 
 
 class _Rate:
