@@ -14,8 +14,9 @@ does for commits: only when turns arrive fast enough that several are expected i
 moment (`gather_from`, measured by a decaying rate of arrivals), so a turn at an ordinary
 pace never waits. A batch costs the server about a millisecond of CPU beyond its turns;
 with several replicas each gets a share of the traffic, and without the wait their batches
-were small (about 8 turns against 47 on one replica; the server's CPU per turn 0.66 ms
-against 0.39). The database is what replicas share, so that is the cost that matters.
+were small (about 8 turns against 47 on one replica; the server's CPU per turn 0.69–0.73 ms
+against 0.36–0.43; with the wait 17–19 turns and 0.47–0.63 ms, BENCHMARKS.md). The database
+is what replicas share, so that is the cost that matters.
 
 The turn logic (`bot.turns`) is synchronous SQLAlchemy, run
 
@@ -344,8 +345,6 @@ class TurnWriter:
                 self.transactions += 1
             if batch.turns:
                 self.batches += 1
-                for observe in self.batch_observers:
-                    observe(len(batch.turns))
             for waiting, result in zip(batch.turns, results, strict=True):
                 if waiting.future.done():
                     continue  # the caller gave up (cancelled)
@@ -353,6 +352,9 @@ class TurnWriter:
                     waiting.future.set_exception(result)
                 else:
                     waiting.future.set_result(result)
+            if batch.turns:  # after the callers have their outcomes: metrics come second
+                for observe in self.batch_observers:
+                    observe(len(batch.turns))
             if batch.flushes:  # "marks stored so far": those of earlier batches too
                 await asyncio.gather(*earlier, return_exceptions=True)
             _release(batch.flushes)
@@ -398,7 +400,7 @@ class TurnWriter:
 
     def _busy_enough_to_gather(self) -> bool:
         if self._inline or not self._queue or self._flushes or self._closing:
-            return False  # SQLite: one writer, no round trip to share
+            return False  # SQLite (one writer, no round trip to share), or nothing to wait for
         if len(self._queue) >= self.gather_size or len(self._in_flight) >= self.parallel:
             return False  # enough company already, or no batch could start anyway
         rate = self._arrivals.now(asyncio.get_running_loop().time())

@@ -923,7 +923,7 @@ async def test_turns_arriving_fast_wait_a_moment_for_company_on_postgres(
     """PostgreSQL under load: a batch waits (up to `gather_delay`) for `gather_size` turns
     instead of going with the one or two that arrived while the last one ran (with several
     replicas, each with a share of the traffic, batches were small: the server's CPU per
-    turn was 0.66 ms against 0.39 on one replica)."""
+    turn was 0.69–0.73 ms against 0.36–0.43 on one replica)."""
     writer = runtime.service.writer
     if writer.parallel < 2:
         pytest.skip("SQLite: one writer, no round trip to share")
