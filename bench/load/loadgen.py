@@ -74,6 +74,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import aiohttp
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -875,12 +876,12 @@ class Driver:
         for url in self.target.urls():
             async with self.session.get(url + "/metrics") as response:
                 text = await response.text()
-            for line in text.splitlines():
-                name, _, value = line.partition(" ")
-                if name == "exitbot_turn_batch_size_sum":
-                    turns += float(value)
-                elif name == "exitbot_turn_batch_size_count":
-                    batches += float(value)
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "exitbot_turn_batch_size_sum":
+                        turns += sample.value
+                    elif sample.name == "exitbot_turn_batch_size_count":
+                        batches += sample.value
         return turns, batches
 
 
