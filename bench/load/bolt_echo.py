@@ -12,10 +12,12 @@ Run (the load generator starts it as a subprocess):
 
     python bench/load/bolt_echo.py --port P --api-url http://127.0.0.1:Q/api/ --signing-secret S
 
-The client is built like ExitBot's (`adapters.slack.make_client`): no shared aiohttp
-session, so slack_sdk opens a fresh session (and connection) per Web API call. Pass
-`--shared-session` to give it one long-lived session instead (an experiment, not the
-reference). `GET /healthz` answers 200 so the load generator knows it is up.
+The client is set up like ExitBot's (`adapters.slack.SlackChannel.start`): one long-lived
+aiohttp session, so Web API calls reuse pooled keep-alive connections. `--session per-call`
+leaves `client.session` unset, slack_sdk's default: a fresh session, and a fresh TCP
+connection, for every call. That is how the reference ran in runs 1-30 (BENCHMARKS.md),
+although ExitBot has kept one session since `bd19e42`: it cost the reference about a third
+of its throughput. `GET /healthz` answers 200 so the load generator knows it is up.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 BOLT = web.AppKey("bolt", AsyncApp)
 
 
-def build(
-    api_url: str, signing_secret: str, token: str, *, shared_session: bool
-) -> web.Application:
+SESSIONS = ("shared", "per-call")
+
+
+def build(api_url: str, signing_secret: str, token: str, *, session: str) -> web.Application:
+    if session not in SESSIONS:
+        raise ValueError(f"session must be one of {SESSIONS}, not {session!r}")
     if not api_url.endswith("/"):
         api_url += "/"  # slack_sdk appends the method name verbatim
     logger = logging.getLogger("bolt_echo")
@@ -61,10 +66,12 @@ def build(
     app.router.add_post("/slack/events", events)
     app.router.add_get("/healthz", healthz)
 
-    if shared_session:
+    if session == "shared":
 
         async def open_session(_app: web.Application) -> None:
-            client.session = aiohttp.ClientSession()
+            client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=client.timeout)
+            )
 
         async def close_session(_app: web.Application) -> None:
             if client.session is not None:
@@ -82,10 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-url", required=True, help="fake Slack Web API base URL")
     parser.add_argument("--signing-secret", required=True)
     parser.add_argument("--token", default="xoxb-bench-token")
-    parser.add_argument("--shared-session", action="store_true")
+    parser.add_argument(
+        "--session",
+        choices=SESSIONS,
+        default="shared",
+        help="one aiohttp session for all Web API calls, as ExitBot (shared), or slack_sdk's"
+        " default of one per call (per-call: the reference of runs 1-30)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    app = build(args.api_url, args.signing_secret, args.token, shared_session=args.shared_session)
+    app = build(args.api_url, args.signing_secret, args.token, session=args.session)
     web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=2.0)
     return 0
 

@@ -104,6 +104,7 @@ class SlackCall:
     token: str | None = None  # from "Authorization: Bearer ..."
     status: int = 200  # HTTP status the fake answered with
     response: Any = None  # JSON body the fake answered with (None for non-JSON answers)
+    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
 
 
 @dataclass
@@ -356,7 +357,8 @@ class FakeSlackAPI:
             token = auth[7:].strip()
         elif "token" in args:
             token = args.pop("token")
-        call = SlackCall(method, args, request.method, token)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        call = SlackCall(method, args, request.method, token, peer=tuple(peer) if peer else None)
         self.calls.append(call)
 
         if self._failures.get(method):
