@@ -9,6 +9,24 @@ import sys
 from datetime import UTC, datetime
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# PostgreSQL quotes the values of the row or key at fault in an error's DETAIL: "Key
+# (k)=(v) already exists.", "... is not present in table", "Failing row contains (...)."
+_KEY_VALUES = re.compile(
+    r"((?:Key|existing key) \([^)]*\)=\().*?"
+    r"(\)(?: already exists| is not present| is still referenced| conflicts with|\.))"
+)
+_FAILING_ROW = re.compile(r"(Failing row contains \().*(\))")
+
+
+def scrub(text: str) -> str:
+    """`text` without email addresses, nor the values a database error quotes."""
+    if "@" in text:
+        text = _EMAIL.sub("[email]", text)
+    if "Key (" in text or "key (" in text:
+        text = _KEY_VALUES.sub(r"\1[redacted]\2", text)
+    if "Failing row" in text:
+        text = _FAILING_ROW.sub(r"\1[redacted]\2", text)
+    return text
 
 
 class RedactEmails(logging.Filter):
@@ -23,10 +41,10 @@ class RedactEmails(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """Also masks emails in tracebacks (a database error can quote a duplicate key)."""
+    """Also masks tracebacks: a database error can quote a duplicate key or a whole row."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return _EMAIL.sub("[email]", super().format(record))
+        return scrub(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,10 +53,10 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
         }
         if record.exc_info:
-            data["error"] = _EMAIL.sub("[email]", self.formatException(record.exc_info))
+            data["error"] = scrub(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False)
 
 

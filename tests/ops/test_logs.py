@@ -4,9 +4,11 @@ import io
 import json
 import logging
 
+import psycopg
 import pytest
 
 from bot import logs
+from tests.support import pg
 
 
 @pytest.fixture
@@ -49,3 +51,61 @@ def test_tracebacks_are_masked_too(log_format: str) -> None:
     written = stream.getvalue()
     assert "request failed" in written and "already exists" in written  # it was logged...
     assert "example.com" not in written  # ...without the address
+
+
+def logged_error(log_format: str, exc: BaseException) -> str:
+    stream = io.StringIO()
+    logs.setup(log_format)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    try:
+        try:
+            raise exc
+        except type(exc):
+            logging.getLogger("exitbot.test").exception("batch failed: %s", exc)
+    finally:
+        logging.getLogger().handlers.clear()
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_values_a_database_error_quotes_are_masked(log_format: str) -> None:
+    """PostgreSQL's DETAIL quotes the key at fault, or the whole failing row (an answer)."""
+    message = (
+        'new row for relation "answers" violates check constraint "c"\n'
+        "DETAIL:  Failing row contains (7, main_reason, Pay (base, not bonus), 1999-01-02).\n"
+        "DETAIL:  Key (interview_id, question_id)=(7, Pay (base)) already exists.\n"
+        'DETAIL:  Key (employee_id)=(ZEBRA-42) is not present in table "employees".'
+    )
+    written = logged_error(log_format, RuntimeError(message))
+    assert "Failing row contains ([redacted])" in written
+    assert "Key (interview_id, question_id)=([redacted]) already exists" in written
+    assert "Key (employee_id)=([redacted]) is not present" in written
+    for value in ("Pay (base", "not bonus", "ZEBRA-42", "1999-01-02"):
+        assert value not in written
+    assert "violates check constraint" in written  # what went wrong is still said
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_real_postgresql_error_is_logged_without_its_values(log_format: str) -> None:
+    admin = pg.admin_url()
+    if admin is None:
+        pytest.skip(f"PostgreSQL tests need {pg.ENV} (.ci/run sets it)")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(
+            "CREATE TEMP TABLE probe (k text PRIMARY KEY, answer text CHECK (answer <> 'x'))"
+        )
+        connection.execute("INSERT INTO probe VALUES ('ZEBRA-KEY', 'fine')")
+        errors = []
+        for statement in (
+            "INSERT INTO probe VALUES ('ZEBRA-KEY', 'ZEBRA-ANSWER')",
+            "INSERT INTO probe VALUES ('other', 'x') ",
+        ):
+            with pytest.raises(psycopg.IntegrityError) as caught:
+                connection.execute(statement)
+            errors.append(caught.value)
+    duplicate, failing = (logged_error(log_format, e) for e in errors)
+    assert "already exists" in duplicate and "ZEBRA-KEY" not in duplicate
+    assert "Failing row contains ([redacted])" in failing and "other" not in failing
