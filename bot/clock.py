@@ -11,9 +11,17 @@ class Clock(Protocol):
         """The current moment, timezone-aware UTC."""
         ...
 
+    def wall(self) -> datetime:
+        """The time of the world outside, for what other systems stamp (a webhook's signed
+        timestamp): `now()` but for a rehearsal clock, which moves only ExitBot's own time."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def wall(self) -> datetime:
         return datetime.now(UTC)
 
 
@@ -27,6 +35,9 @@ class FrozenClock:
 
     def now(self) -> datetime:
         return self._now
+
+    def wall(self) -> datetime:
+        return self._now  # tests move the whole world
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
@@ -45,3 +56,6 @@ class ShiftedClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)  # the HR system signs with the real time

@@ -96,7 +96,7 @@ async def receive_departure(request: web.Request) -> web.Response:
         counted.labels("not_configured").inc()
         return _error(401, "the webhook secret is not configured on this server")
     try:
-        webhook_id = verify_signature(request.headers, body, keys.keys, now=runtime.clock.now())
+        webhook_id = verify_signature(request.headers, body, keys.keys, now=runtime.clock.wall())
     except SignatureError as exc:
         counted.labels("bad_signature").inc()
         log.info("departure webhook refused: %s", exc)

@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=_moment,
         metavar="MOMENT",
         help="rehearsal only: run as if it were this ISO date-time (the clock keeps running), "
-        "e.g. to watch a month-end digest go out; never in production",
+        "e.g. to watch a month-end digest go out; webhook signatures are still checked "
+        "against the real time; never in production",
     )
     p.set_defaults(handler=run)
 

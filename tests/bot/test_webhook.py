@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot import departures
 from bot.app import create_app
-from bot.clock import FrozenClock
+from bot.clock import FrozenClock, ShiftedClock
 from bot.db import Database
 from bot.models import Departure, Employee, Interview, Job, WebhookEvent
 from bot.runtime import Runtime
@@ -137,6 +137,32 @@ async def test_timestamp_outside_five_minutes_is_refused(
 
 async def test_timestamp_within_five_minutes_is_accepted(sh: Harness) -> None:
     assert (await sh.post(departure(), at=NOW - timedelta(minutes=4, seconds=59)))[0] == 202
+
+
+async def test_a_rehearsal_checks_freshness_against_the_real_time(fast_sqlite_url: str) -> None:
+    """`exitbot serve --as-of` moves ExitBot's time, not the HR system's: its webhooks carry
+    the real time and are accepted; one stamped with the rehearsal's time is refused."""
+    rehearsal = datetime.now(UTC) + timedelta(days=40)
+    runtime = Runtime.open(settings_for(fast_sqlite_url), clock=ShiftedClock(rehearsal))
+    client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        body = json.dumps(departure(last_day=(rehearsal + timedelta(days=20)).date().isoformat()))
+        real = await client.post(
+            "/webhooks/departures", data=body, headers=signed(body.encode(), datetime.now(UTC))
+        )
+        assert real.status == 202, await real.text()
+        assert (await real.json())["status"] == "scheduled"
+        moved = await client.post(
+            "/webhooks/departures",
+            data=body,
+            headers=signed(body.encode(), runtime.clock.now()),
+        )
+        assert moved.status == 401
+        assert (await moved.json())["error"] == "signature: timestamp too far in the future"
+    finally:
+        await client.close()
+        await runtime.close()
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
