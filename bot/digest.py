@@ -29,11 +29,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.models import Digest, FactTheme, Interview, InterviewFact
+from bot.models import DEMO_DOMAIN, Digest, Employee, FactTheme, Interview, InterviewFact
 
 FORMAT_VERSION = 1
 IMPROVEMENT_SOURCES = ("role_improvement", "suggestions")
@@ -199,9 +199,25 @@ class Scope:
     window_start: datetime | None = None  # the previous digest's window end
 
 
-def unpublished(through: str) -> ColumnElement[bool]:
-    """Facts no digest has taken yet, up to and including month `through`."""
-    return and_(F.digest_id.is_(None), F.period <= through)
+def unpublished(through: str, *, demo: bool = False) -> ColumnElement[bool]:
+    """Facts no digest has taken yet, up to and including month `through`: of real
+    interviews, or (`demo`) only of the playground's made-up people, which no digest HR
+    receives ever counts (anyone who can open the playground can add them, and with known
+    answers in a group of k, the one real person's answers follow by subtraction)."""
+    made_up = F.interview_id.in_(demo_interviews())
+    # a fact retention cut loose from its interview (NULL) is real: `bot.privacy` deletes
+    # demo facts instead of cutting them loose
+    real = or_(F.interview_id.is_(None), ~made_up)
+    return and_(F.digest_id.is_(None), F.period <= through, made_up if demo else real)
+
+
+def demo_interviews() -> Select[int]:
+    """The ids of the playground's demo interviews (people in `DEMO_DOMAIN`)."""
+    return (
+        select(Interview.id)
+        .join(Employee, Employee.id == Interview.employee_id)
+        .where(Employee.email.like("%@" + DEMO_DOMAIN))
+    )
 
 
 def published_in(digest_id: int) -> ColumnElement[bool]:

@@ -149,10 +149,12 @@ def hr_target(runtime: Runtime) -> tuple[Channel, str] | None:
 
 
 async def _scope(
-    session: AsyncSession, slot: Slot, cohort_id: int | None
+    session: AsyncSession, slot: Slot, cohort_id: int | None, *, demo: bool = False
 ) -> tuple[Scope, DigestData | None]:
-    previous = await previous_figures(session, before_id=cohort_id)
-    cohort = published_in(cohort_id) if cohort_id is not None else unpublished(slot.through)
+    previous = None if demo else await previous_figures(session, before_id=cohort_id)
+    cohort = (
+        published_in(cohort_id) if cohort_id is not None else unpublished(slot.through, demo=demo)
+    )
     return (
         Scope(
             cohort=cohort,
@@ -166,13 +168,14 @@ async def _scope(
 
 
 async def preview(
-    runtime: Runtime, now: datetime | None = None, *, actor: str = "preview"
+    runtime: Runtime, now: datetime | None = None, *, actor: str = "preview", demo: bool = False
 ) -> DigestData:
-    """The digest as it would be posted now; records nothing (but the access log for quotes)."""
+    """The digest as it would be posted now; records nothing (but the access log for quotes).
+    `demo`: the same over the playground's demo interviews only, and nothing real."""
     now = now or runtime.clock.now()
     slot = current_slot(runtime.settings, now)
     async with runtime.db.sessions() as session:
-        scope, previous = await _scope(session, slot, None)
+        scope, previous = await _scope(session, slot, None, demo=demo)
         data = await build_digest(session, runtime.settings, scope, previous)
     if data.kind == "figures":
         quotes = await select_quotes(

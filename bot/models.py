@@ -58,6 +58,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Made-up people of the playground's demo interviews have addresses in this reserved domain
+# (RFC 2606): never counted in a digest HR receives (`bot.digest.unpublished`).
+DEMO_DOMAIN = "playground.invalid"
+
+
 class Employee(Base):
     """A person ExitBot knows of: from the HR system, a chat platform or the terminal."""
 

@@ -21,7 +21,7 @@ from adapters import web_html
 from adapters.base import Incoming, Report
 from adapters.web import CsrfGuard, error_page, friendly_errors, html_response
 from bot import facts as facts_mod
-from bot.models import Employee, Interview, InterviewFact
+from bot.models import DEMO_DOMAIN, Employee, Interview, InterviewFact
 from bot.runtime import Runtime
 from bot.service import OPEN_STATUSES
 from bot.web_plugin import WebDesk
@@ -29,7 +29,6 @@ from conversations import OutMessage
 
 log = logging.getLogger(__name__)
 
-DEMO_DOMAIN = "playground.invalid"
 SCOPE = "playground"
 MAX_STEPS = 80  # a synthetic interview never takes more messages than this
 
@@ -116,7 +115,7 @@ class Playground:
 
     async def _render(self) -> str:
         k = self.runtime.settings.min_group_size
-        completed, demo = await self._counts()
+        demo = await self._demo_count()
         report = await preview_digest(self.runtime)
         csrf = escape(self.guard.token_for(SCOPE))
         hidden = f'<input type="hidden" name="csrf" value="{csrf}">'
@@ -149,8 +148,9 @@ class Playground:
             f"least <strong>{k}</strong> completed interviews (<code>EXITBOT_MIN_GROUP_SIZE"
             "</code>), and themes from free text only from twice that many; until then it "
             "says so and waits.</p>"
-            f"<p><strong>{completed}</strong> completed interview(s) this period, "
-            f"{demo} of them demo data.</p>"
+            f"<p><strong>{demo}</strong> completed demo interview(s) this period. The "
+            "preview counts demo interviews only: real ones are never shown here, and demo "
+            "ones are never counted in a digest HR receives.</p>"
             f'<form method="post" action="/playground/demo-data" class="inline-form">{hidden}'
             f'<button type="submit" class="secondary">Fill with {k} demo interviews</button>'
             "</form>"
@@ -171,36 +171,33 @@ class Playground:
         )
         return web_html.page("Playground · ExitBot", "en", body)
 
-    async def _counts(self) -> tuple[int, int]:
+    async def _demo_count(self) -> int:
         period = facts_mod.period_of(self.runtime.clock.now(), self.runtime.settings.timezone)
         async with self.runtime.db.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Employee.email, func.count())
-                    .select_from(InterviewFact)
-                    .join(Interview, Interview.id == InterviewFact.interview_id)
-                    .join(Employee, Employee.id == Interview.employee_id, isouter=True)
-                    .where(InterviewFact.period == period)
-                    .group_by(Employee.email)
-                )
-            ).all()
-        completed = sum(int(n) for _, n in rows)
-        demo = sum(int(n) for email, n in rows if is_demo(email))
-        return completed, demo
+            count = await session.scalar(
+                select(func.count())
+                .select_from(InterviewFact)
+                .join(Interview, Interview.id == InterviewFact.interview_id)
+                .join(Employee, Employee.id == Interview.employee_id)
+                .where(InterviewFact.period == period)
+                .where(Employee.email.like("%@" + DEMO_DOMAIN))
+            )
+        return int(count or 0)
 
 
 # ---------------------------------------------------------------------- the digest preview
 
 
 async def preview_digest(runtime: Runtime) -> Report | None:
-    """The digest as `exitbot digest --dry-run` would show it now: nothing is posted or
-    frozen. None when this build has no digest module yet, or the preview failed."""
+    """The digest `exitbot digest --dry-run` would show now, over the demo interviews only
+    (this page is open to anyone who reaches the server): nothing is posted or frozen. None
+    when this build has no digest module yet, or the preview failed."""
     try:
         from bot import digest_post, digest_render
     except ImportError:
         return None
     try:
-        data = await digest_post.preview(runtime, actor="playground")
+        data = await digest_post.preview(runtime, actor="playground", demo=True)
         report = digest_render.render_report(data)
     except Exception:
         log.exception("digest preview failed")

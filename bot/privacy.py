@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.db import Database
+from bot.digest import demo_interviews
 from bot.models import (
     AnswerRow,
     Departure,
     Employee,
+    FactTheme,
     InboundMessage,
     Interview,
     InterviewFact,
@@ -60,6 +62,15 @@ async def purge_interviews(session: AsyncSession, ids: Sequence[int], now: datet
     ids = list(ids)
     for model in (AnswerRow, InboundMessage, WebLink, Job):
         await session.execute(delete(model).where(model.interview_id.in_(ids)))
+    # The playground's demo facts go: cut loose, they could no longer be told from real ones
+    demo = demo_interviews().where(Interview.id.in_(ids))
+    demo_facts = select(InterviewFact.id).where(InterviewFact.interview_id.in_(demo))
+    await session.execute(delete(FactTheme).where(FactTheme.fact_id.in_(demo_facts)))
+    await session.execute(
+        delete(InterviewFact)
+        .where(InterviewFact.interview_id.in_(demo))
+        .execution_options(synchronize_session=False)
+    )
     await session.execute(
         update(InterviewFact)
         .where(InterviewFact.interview_id.in_(ids))

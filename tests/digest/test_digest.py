@@ -11,6 +11,7 @@ from bot import digest_post
 from bot.digest import DigestData
 from bot.digest_render import render_report
 from bot.models import Digest, InterviewFact
+from bot.privacy import purge_interviews
 from bot.runtime import Runtime
 from tests.digest.support import (
     DEC_SLOT,
@@ -202,3 +203,46 @@ async def test_response_rate_counts_invites_of_the_period(rt: Runtime) -> None:
     await add_facts(rt, 6)
     await digest_post.post_due_digest(rt, DEC_SLOT)
     assert "Response rate: 60% of 10 invited" in reports(rt).reports[0][1].as_text()
+
+
+async def test_playground_demo_interviews_never_count_in_a_digest_hr_receives(
+    rt: Runtime,
+) -> None:
+    """Anyone who can open the playground can complete demo interviews with known answers:
+    counted with one real leaver, they would make a group of k that gives that person away."""
+    await interview(rt, "leaver@example.com", Persona(reason="wellbeing", manager=2))
+    for n in range(4):
+        await interview(rt, f"demo-{n}@playground.invalid", Persona(reason="other", manager=5))
+    real = await digest_post.preview(rt)
+    assert real.kind == "waiting" and real.waiting == 1  # not 5: no figures
+    demo = await digest_post.preview(rt, demo=True)
+    assert demo.kind == "waiting" and demo.waiting == 4
+
+    await interview(rt, "demo-4@playground.invalid", Persona(reason="other", manager=5))
+    demo = await digest_post.preview(rt, demo=True)
+    assert demo.kind == "figures"
+    shown = render_report(demo).as_text()
+    assert "Wellbeing" not in shown and "Interviews: 5" in shown  # the five made-up people
+
+    # The December digest HR receives: the one real leaver waits; no demo fact is stamped.
+    assert [r.status for r in await digest_post.post_due_digest(rt, DEC_SLOT)] == ["waiting"]
+    [(_, report)] = reports(rt).reports
+    assert "1 interview is waiting" in report.as_text()
+    assert await _stamped(rt) == 0
+
+
+async def test_retention_keeps_real_facts_counted_and_deletes_demo_ones(rt: Runtime) -> None:
+    """Retention cuts a fact loose from its interview (NULL): a real one still counts, and a
+    demo one is deleted, since cut loose it could no longer be told from a real one."""
+    real = [await interview(rt, f"leaver{n}@example.com") for n in range(5)]
+    demo = [await interview(rt, f"demo-{n}@playground.invalid") for n in range(3)]
+    async with rt.db.transaction() as session:
+        await purge_interviews(session, [*real, *demo], rt.clock.now())
+    async with rt.db.sessions() as session:
+        left = (await session.scalars(select(InterviewFact.interview_id))).all()
+    assert left == [None] * 5  # the real five, cut loose; no demo fact left
+    assert (await digest_post.preview(rt, demo=True)).kind == "empty"
+    await interview(rt, "demo-late@playground.invalid")  # demo people are still about
+    shown = await digest_post.preview(rt)
+    assert shown.kind == "figures" and shown.count == 5
+    assert (await digest_post.preview(rt, demo=True)).waiting == 1

@@ -98,7 +98,7 @@ async def test_demo_interviews_fill_the_digest_preview(
     runtime: Runtime, client: TestClient
 ) -> None:
     before = unescape(await (await client.get("/playground")).text())
-    assert "0 completed interview(s)" in words(before)
+    assert "0 completed demo interview(s)" in words(before)
     response = await client.post(
         "/playground/demo-data",
         data={"csrf": csrf_of(before)},
@@ -107,7 +107,7 @@ async def test_demo_interviews_fill_the_digest_preview(
     )
     assert response.status == 303 and response.headers["Location"] == "/playground#digest"
     after = words(unescape(await (await client.get("/playground")).text()))
-    assert "3 completed interview(s) this period, 3 of them demo data" in after
+    assert "3 completed demo interview(s) this period" in after
     report = await playground.preview_digest(runtime)
     assert report is not None
     assert report.title in after
