@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import Unreachable
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 AUTOMATIC_DECISIONS = ("auto", "awaiting_approval", "not_invited")
 INVITING_DECISIONS = ("auto", "approved", "manual")
 POLICY_DECISION = {"auto": "auto", "approval": "awaiting_approval", "manual": "not_invited"}
+# A person completes at most one exit interview in this many days (counted once by digests)
+ONE_INTERVIEW_DAYS = 365
 # Interviews that are under way and follow the departure's dates.
 LIVE = ("invited", "in_progress", "paused")
 # Interviews that end a departure's story: never invite for it again.
@@ -201,6 +203,33 @@ async def _apply(
     if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
         departure.decision = policy_decision(settings, event.kind)
     return await schedule(session, runtime, departure, employee, now)
+
+
+async def _interview_elsewhere(
+    session: AsyncSession, employee_id: int, departure_id: int, now: datetime
+) -> str | None:
+    """Why this person must not get a second interview, if so: one counts once in a digest.
+    (Two departure records for one person, or one HR sent twice under two ids.)"""
+    rows = (
+        await session.execute(
+            select(Interview.status, Interview.completed_at).where(
+                Interview.employee_id == employee_id,
+                or_(Interview.departure_id.is_(None), Interview.departure_id != departure_id),
+                or_(
+                    Interview.status.in_(("scheduled", *LIVE)),
+                    and_(
+                        Interview.status == "completed",
+                        Interview.completed_at >= now - timedelta(days=ONE_INTERVIEW_DAYS),
+                    ),
+                ),
+            )
+        )
+    ).all()
+    if any(status != "completed" for status, _ in rows):
+        return "the employee already has an interview for another departure"
+    if rows:
+        return f"the employee completed an exit interview in the last {ONE_INTERVIEW_DAYS} days"
+    return None
 
 
 def policy_decision(settings: Settings, kind: str) -> str:
@@ -386,6 +415,10 @@ async def schedule(
             "not_invited", departure.external_id, reason="last working day has passed"
         )
     if interview is None or interview.status != "scheduled":
+        taken = await _interview_elsewhere(session, employee.id, departure.id, now)
+        if taken is not None:
+            await _drop_unsent(session, interview, now)
+            return DepartureOutcome("not_invited", departure.external_id, reason=taken)
         interview = runtime.service.new_interview(
             employee_id=employee.id,
             language=employee.language or settings.language,

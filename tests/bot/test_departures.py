@@ -79,7 +79,9 @@ async def test_daylight_saving_change(fast_sqlite_url: str) -> None:
     """10:00 local is 09:00 UTC in winter and 08:00 UTC after the spring switch (29 March)."""
     async with harness(fast_sqlite_url, utc(2026, 3, 27, 11), invite_lead_days=2, **NL) as h:
         _, after_switch = await h.post(departure(last_day="2026-04-01"))
-        _, before_switch = await h.post(departure(id_="hr-2", last_day="2026-03-27"))
+        _, before_switch = await h.post(
+            departure(id_="hr-2", last_day="2026-03-27", email="bram@example.com")
+        )
     assert after_switch["invite_at"] == "2026-03-30T08:00:00Z"  # Mon 10:00 CEST
     assert after_switch["expires_at"] == "2026-04-01T21:59:59.999999Z"  # end of Wed, CEST
     # Lead passed (Wed 25 March) but it is Fri 12:00 CET: within working hours, so now.

@@ -435,3 +435,24 @@ async def test_failure_mid_transaction_leaves_nothing_half_stored(
     monkeypatch.undo()
     status, answer = await h.post(departure(), msg_id="msg_half")
     assert (status, answer["status"]) == (202, "scheduled")
+
+
+async def test_one_person_gets_one_interview_whatever_the_departure_ids(h: Harness) -> None:
+    """Two departure records for one person (or one sent twice under two ids) would count
+    that person twice in a digest; the second is not invited and says why."""
+    status, first = await h.post(departure(id_="hr-a"))
+    assert (status, first["status"]) == (202, "scheduled")
+    status, second = await h.post(departure(id_="hr-b", last_day="2026-12-22"))
+    assert status == 202
+    assert second["status"] == "not_invited"
+    assert second["reason"] == "the employee already has an interview for another departure"
+    assert await h.count(Interview) == 1
+    assert await h.count(Job, Job.kind == "invite") == 1
+    # Once the first departure is cancelled, the second one may invite.
+    status, cancelled = await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert (status, cancelled["status"]) == (202, "cancelled")
+    status, again = await h.post(departure("departure.updated", id_="hr-b", last_day="2026-12-22"))
+    assert (status, again["status"]) == (202, "scheduled")
+    # Someone else is of course invited as usual.
+    status, other = await h.post(departure(id_="hr-c", email="bram@example.com"))
+    assert (status, other["status"]) == (202, "scheduled")
