@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -136,6 +139,22 @@ def _parse(env: Mapping[str, str]) -> Settings:
             f"EXITBOT_HR_CHANNEL must look like slack:C0123 or teams:<id>, got {hr_channel!r}"
         )
 
+    if hr_channel and not hr_channel.partition(":")[2].strip():
+        raise ConfigError(f"EXITBOT_HR_CHANNEL names no channel after the prefix: {hr_channel!r}")
+    admins = tuple(
+        a.strip().lower() for a in (get("EXITBOT_HR_ADMINS") or "").split(",") if a.strip()
+    )
+    for admin in admins:
+        if not _EMAIL_LIKE.fullmatch(admin):
+            raise ConfigError(f"EXITBOT_HR_ADMINS must be email addresses, got {admin!r}")
+    for name in ("EXITBOT_PUBLIC_URL", "EXITBOT_SLACK_API_URL", "EXITBOT_TEAMS_SERVICE_URL"):
+        _check_http_url(name, get(name))
+    smtp_url = get("EXITBOT_SMTP_URL")
+    if smtp_url:
+        from bot.mailer import SmtpConfig
+
+        SmtpConfig.from_url(smtp_url)  # raises ConfigError naming the variable
+
     slack_api_url = get("EXITBOT_SLACK_API_URL")
     if slack_api_url and not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -159,6 +178,17 @@ def _parse(env: Mapping[str, str]) -> Settings:
                 )
             policy[kind] = raw
 
+    webhook_secret = get("EXITBOT_WEBHOOK_SECRET")
+    if webhook_secret:
+        from bot.departure_events import parse_secrets
+
+        try:
+            parse_secrets(webhook_secret)
+        except ValueError as exc:  # names the secret's position, never its value
+            raise ConfigError(f"EXITBOT_WEBHOOK_SECRET: {exc}") from None
+    digest_cron = get("EXITBOT_DIGEST_CRON") or "0 9 1 * *"
+    _check_cron(digest_cron)
+
     port = integer("EXITBOT_PORT", 3978, minimum=0)
     return Settings(
         database_url=get("EXITBOT_DATABASE_URL") or "sqlite:///exitbot.db",
@@ -174,13 +204,11 @@ def _parse(env: Mapping[str, str]) -> Settings:
         teams_app_type=get("MicrosoftAppType") or "SingleTenant",
         teams_tenant_id=get("MicrosoftAppTenantId") or "",
         teams_enabled=teams_enabled,
-        webhook_secret=get("EXITBOT_WEBHOOK_SECRET"),
+        webhook_secret=webhook_secret,
         hr_channel=hr_channel,
-        hr_admins=tuple(
-            a.strip().lower() for a in (get("EXITBOT_HR_ADMINS") or "").split(",") if a.strip()
-        ),
+        hr_admins=admins,
         min_group_size=integer("EXITBOT_MIN_GROUP_SIZE", 5, minimum=3),
-        digest_cron=get("EXITBOT_DIGEST_CRON") or "0 9 1 * *",
+        digest_cron=digest_cron,
         timezone=timezone,
         holidays=holidays,
         invite_lead_days=integer("EXITBOT_INVITE_LEAD_DAYS", 5, minimum=0),
@@ -189,7 +217,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         encryption_key=get("EXITBOT_ENCRYPTION_KEY"),
         retention_days=integer("EXITBOT_RETENTION_DAYS", 90, minimum=1),
         digest_quotes=flag("EXITBOT_DIGEST_QUOTES", False),
-        smtp_url=get("EXITBOT_SMTP_URL"),
+        smtp_url=smtp_url,
         log_format=log_format,
         expiry_grace_hours=integer("EXITBOT_EXPIRY_GRACE_HOURS", 0, minimum=0),
         fallback_after_last_day=flag("EXITBOT_FALLBACK_AFTER_LAST_DAY", True),
@@ -210,6 +238,29 @@ def _on_off(raw: str | None) -> str | None:
     if raw.lower() in {"off", "false", "0", "no"}:
         return "off"
     raise ConfigError(f"EXITBOT_PLAYGROUND must be on or off, got {raw!r}")
+
+
+_EMAIL_LIKE = re.compile(r"[^@\s,]+@[^@\s,]+")
+
+
+def _check_http_url(name: str, value: str | None) -> None:
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, got {value!r}")
+
+
+def _check_cron(cron: str) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(cron, timezone=UTC)
+    except ValueError as exc:
+        raise ConfigError(
+            f"EXITBOT_DIGEST_CRON must be a 5-field cron expression such as '0 9 1 * *'"
+            f" (minute hour day month weekday), got {cron!r}: {exc}"
+        ) from None
 
 
 def _check_country(code: str) -> None:

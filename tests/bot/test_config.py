@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, Settings
+
+GOOD_SECRET = "whsec_" + base64.b64encode(b"a-good-webhook-secret-of-32-bytes").decode()
 
 
 def test_defaults_match_the_public_contract() -> None:
@@ -66,8 +69,36 @@ def test_platform_switches() -> None:
         ({"EXITBOT_HOLIDAYS": "XX"}, "EXITBOT_HOLIDAYS"),
         ({"EXITBOT_LOG_FORMAT": "xml"}, "EXITBOT_LOG_FORMAT"),
         ({"EXITBOT_POLICY_DISMISSAL": "always"}, "EXITBOT_POLICY_DISMISSAL"),
+        ({"EXITBOT_DIGEST_CRON": "every month"}, "EXITBOT_DIGEST_CRON must be a 5-field"),
+        ({"EXITBOT_DIGEST_CRON": "0 9 32 * *"}, "EXITBOT_DIGEST_CRON"),
+        ({"EXITBOT_WEBHOOK_SECRET": f"{GOOD_SECRET},whsec_oldtypo"}, "SECRET: webhook secret #2"),
+        ({"EXITBOT_WEBHOOK_SECRET": "not-a-whsec"}, "EXITBOT_WEBHOOK_SECRET"),
+        ({"EXITBOT_PUBLIC_URL": "exitbot.example.com"}, "EXITBOT_PUBLIC_URL must be an http"),
+        ({"EXITBOT_SLACK_API_URL": "notaurl"}, "EXITBOT_SLACK_API_URL"),
+        ({"EXITBOT_TEAMS_SERVICE_URL": "notaurl"}, "EXITBOT_TEAMS_SERVICE_URL"),
+        ({"EXITBOT_SMTP_URL": "http://127.0.0.1:25"}, "EXITBOT_SMTP_URL"),
+        ({"EXITBOT_HR_ADMINS": "hr@example.com,hr team"}, "EXITBOT_HR_ADMINS"),
+        ({"EXITBOT_HR_CHANNEL": "teams:"}, "EXITBOT_HR_CHANNEL"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], names: str) -> None:
-    with pytest.raises(ConfigError, match=names):
+    with pytest.raises(ConfigError, match=names) as refused:
         Settings.from_env(env, None)
+    assert GOOD_SECRET not in str(refused.value)  # a secret is never repeated
+
+
+def test_good_values_of_the_checked_variables_are_accepted() -> None:
+    settings = Settings.from_env(
+        {
+            "EXITBOT_DIGEST_CRON": "30 8 * * 1",
+            "EXITBOT_WEBHOOK_SECRET": f"{GOOD_SECRET}, {GOOD_SECRET}",
+            "EXITBOT_PUBLIC_URL": "https://exitbot.example.com/",
+            "EXITBOT_SMTP_URL": "smtp://user:pass@127.0.0.1:587",
+            "EXITBOT_HR_ADMINS": "HR@Example.com, people@example.com",
+            "EXITBOT_HR_CHANNEL": "teams:19:abc@thread.tacv2",
+        },
+        None,
+    )
+    assert settings.digest_cron == "30 8 * * 1"
+    assert settings.public_url == "https://exitbot.example.com"
+    assert settings.hr_admins == ("hr@example.com", "people@example.com")
