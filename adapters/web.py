@@ -14,20 +14,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from adapters import web_html
 from adapters.base import Incoming, Opened, Report, Unreachable
 from conversations import OutMessage
+
+if TYPE_CHECKING:
+    from multidict import MultiDictProxy
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +197,32 @@ def messages_json(messages: Sequence[OutMessage]) -> list[dict[str, object]]:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class UnreadableBody(Exception):
+    """The request's body could not be decoded: bad UTF-8, or a Content-Encoding it lies about."""
+
+
+async def read_form(
+    request: web.Request,
+) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, HttpProcessingError, RequestPayloadError, ValueError):
+        raise UnreadableBody() from None
+
+
+async def read_json(request: web.Request) -> object:
+    """The JSON body; ValueError when it is no JSON, UnreadableBody when not even text."""
+    try:
+        raw = await request.read()
+    except (HttpProcessingError, RequestPayloadError):
+        raise UnreadableBody() from None
+    try:
+        text = raw.decode(request.charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        raise UnreadableBody() from None
+    return json.loads(text)
+
+
 def friendly_errors(handler: Handler, *, api: bool = False) -> Handler:
     """Refusals and failures become friendly pages (or JSON errors), never tracebacks."""
 
@@ -204,6 +236,9 @@ def friendly_errors(handler: Handler, *, api: bool = False) -> Handler:
             return error_page(refused.status, refused.language)
         except Unavailable:
             return _api_error(503, "unavailable") if api else error_page(503)
+        except UnreadableBody:
+            log.info("web request refused: unreadable body")
+            return _api_error(400, "unreadable_body") if api else error_page(400)
         except web.HTTPException:
             raise  # redirects and aiohttp's own answers
         except Exception:
@@ -244,7 +279,7 @@ class WebChat:
         target = await self.ports.resolve(token)
         if (request.content_length or 0) > MAX_BODY:
             return error_page(413, target.language)
-        form = await request.post()
+        form = await read_form(request)
         if not self.guard.allows(request, _scope(token), form.get("csrf")):
             return error_page(403, target.language)
         text, choice, message_id = _fields(form.get("text"), form.get("choice"), form.get("id"))
@@ -268,11 +303,18 @@ class WebChat:
         if (request.content_length or 0) > MAX_BODY:
             return _api_error(413, "too_large")
         try:
-            data = await request.json()
+            data = await read_json(request)
         except ValueError:
             return _api_error(400, "bad_json")
         if not isinstance(data, dict):
             return _api_error(400, "bad_json")
+        if data.get("text") is not None and not isinstance(data["text"], str):
+            return _api_error(400, "bad_text")  # a string, if any
+        raw_choice = data.get("choice")
+        if raw_choice is not None and not (
+            isinstance(raw_choice, str) and _CHOICE.fullmatch(raw_choice)
+        ):
+            return _api_error(400, "bad_choice")  # a choice's value, as the page sent it
         text, choice, message_id = _fields(data.get("text"), data.get("choice"), data.get("id"))
         if message_id is None:
             return _api_error(400, "bad_id")

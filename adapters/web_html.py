@@ -92,6 +92,18 @@ ERRORS: dict[int, dict[str, tuple[str, str]]] = {
             "zelf zijn verstuurd. Ga terug, laad de pagina opnieuw en probeer het nog eens.",
         ),
     },
+    400: {
+        "en": (
+            "That could not be read",
+            "What your browser sent was not a readable form. Please go back, reload the page "
+            "and try again.",
+        ),
+        "nl": (
+            "Dat konden we niet lezen",
+            "Wat je browser stuurde was geen leesbaar formulier. Ga terug, laad de pagina "
+            "opnieuw en probeer het nog eens.",
+        ),
+    },
     413: {
         "en": ("That message is too long", "Please send a shorter answer."),
         "nl": ("Dat bericht is te lang", "Stuur alsjeblieft een korter antwoord."),

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from adapters import web_html
 from adapters.base import Incoming, Report
-from adapters.web import CsrfGuard, error_page, friendly_errors, html_response
+from adapters.web import CsrfGuard, error_page, friendly_errors, html_response, read_form
 from bot import facts as facts_mod
 from bot.models import DEMO_DOMAIN, Employee, Interview, InterviewFact
 from bot.runtime import Runtime
@@ -88,7 +88,7 @@ class Playground:
         return html_response(await self._render())
 
     async def start_interview(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        form = await read_form(request)
         if not self.guard.allows(request, SCOPE, form.get("csrf")):
             return error_page(403, "en")
         language = str(form.get("lang") or "en")
@@ -104,7 +104,7 @@ class Playground:
         raise web.HTTPSeeOther(f"/i/{token}")
 
     async def fill(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        form = await read_form(request)
         if not self.guard.allows(request, SCOPE, form.get("csrf")):
             return error_page(403, "en")
         made = await fill_demo_interviews(self.runtime, self.runtime.settings.min_group_size)

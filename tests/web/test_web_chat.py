@@ -218,3 +218,66 @@ async def test_static_files_are_served_with_the_same_headers(client: TestClient)
     js = await (await client.get("/static/web/chat.js")).text()
     assert "innerHTML" not in js  # messages are inserted as text, never as markup
     assert not re.search(r"https?://", js)
+
+
+async def test_an_unreadable_body_is_a_400_not_a_failure(
+    runtime: Runtime, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bad bytes in a form, or a Content-Encoding the body does not have: the sender's
+    mistake, answered 400 (a page or a JSON code), with no error logged and nothing stored."""
+    caplog.set_level(logging.INFO)
+    token = await link_to(runtime, await new_interview(runtime))
+    csrf = csrf_of(await open_page(client, token))
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": origin_of(client)}
+    response = await client.post(f"/i/{token}", data=b"\xff\xfe", headers=form)
+    assert response.status == 400
+    assert "That could not be read" in await response.text()
+    response = await client.post(
+        f"/i/{token}/messages",
+        data=b'{"id": "m0000001", "text": "Start"}',
+        headers={
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",  # it is not
+            "X-CSRF-Token": csrf,
+            "Origin": origin_of(client),
+            "Connection": "close",  # the server drops a connection whose body it cannot read
+        },
+    )
+    assert (response.status, await response.json()) == (400, {"error": "unreadable_body"})
+    response = await client.post(
+        f"/i/{token}/messages",
+        data=b'{"id": "m0000001", "text": "\xff"}',
+        headers={**form, "Content-Type": "application/json", "X-CSRF-Token": csrf},
+    )
+    assert (response.status, await response.json()) == (400, {"error": "unreadable_body"})
+    response = await client.post("/playground/interviews", data=b"\xff", headers=form)
+    assert response.status == 400
+    # (aiohttp's server itself logs the content-encoding it could not undo, at its level)
+    ours = [r for r in caplog.records if not r.name.startswith("aiohttp")]
+    assert not [r for r in ours if r.levelno >= logging.ERROR]
+    assert "web request refused: unreadable body" in [r.getMessage() for r in ours]
+    async with runtime.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"id": "m0000001", "choice": "ZEBRA choice!"}, "bad_choice"),
+        ({"id": "m0000001", "choice": 5}, "bad_choice"),
+        ({"id": "m0000001", "text": 5}, "bad_text"),
+        ({"id": "m0000001", "text": ["a"]}, "bad_text"),
+        ({"id": "m0000001", "text": "  "}, "empty"),
+    ],
+)
+async def test_the_api_names_what_is_wrong_with_an_answer(
+    runtime: Runtime, client: TestClient, body: dict[str, object], code: str
+) -> None:
+    token = await link_to(runtime, await new_interview(runtime))
+    csrf = csrf_of(await open_page(client, token))
+    response = await client.post(
+        f"/i/{token}/messages",
+        json=body,
+        headers={"X-CSRF-Token": csrf, "Origin": origin_of(client)},
+    )
+    assert (response.status, await response.json()) == (400, {"error": code})
