@@ -335,6 +335,14 @@ def _text(
     return value
 
 
+def valid_email(value: str) -> str | None:
+    """`value` as ExitBot stores an address (lower case), or None when it is not one."""
+    try:
+        return _email(value.strip(), "email")
+    except PayloadError:
+        return None
+
+
 def _email(value: str | None, field: str) -> str | None:
     """A lower-cased address; the value is never echoed (it is personal data)."""
     if value is None:

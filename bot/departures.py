@@ -27,7 +27,7 @@ from adapters.base import Unreachable
 from bot import facts as facts_mod
 from bot.calendar import BusinessCalendar, InvitePlan, plan_invite
 from bot.config import Settings
-from bot.departure_events import DepartureEvent
+from bot.departure_events import DepartureEvent, valid_email
 from bot.departure_events import Employee as EmployeeData
 from bot.jobs import cancel_jobs, ensure_job, insert_ignoring_conflicts, set_job
 from bot.models import AnswerRow, Departure, Employee, Interview, PlatformIdentity, WebhookEvent
@@ -601,7 +601,10 @@ async def invite_by_hand(
 ) -> DepartureOutcome:
     """An HR admin starts an interview: reuse the employee's open departure or make one."""
     now = runtime.clock.now()
-    email = email.strip().lower()
+    address = valid_email(email)
+    if address is None:  # as the webhook refuses it; nothing is stored
+        return DepartureOutcome("not_invited", reason="not a valid email address")
+    email = address
     async with runtime.db.transaction() as session:
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
         departure = await session.scalar(

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot import departures
 from bot.cli import main
 from bot.departure_events import parse_departure_event
-from bot.models import Departure, Interview, Job
+from bot.models import Departure, Employee, Interview, Job
 from bot.runtime import Runtime
 from bot.tick import run_tick
 from tests.support.departures import (
@@ -313,6 +314,15 @@ async def test_approvals_and_invite_commands(
         run_cli, "invite", "carol@example.com", "--last-day", "2020-01-31"
     )
     assert (code, err.strip().splitlines()[-1]) == (1, "Not invited: last working day has passed.")
+    code, _, err = await _in_thread(run_cli, "invite", "zebra.bad@", "--last-day", "2099-06-30")
+    assert (code, err.strip().splitlines()[-1]) == (1, "Not invited: not a valid email address.")
+    runtime = Runtime.open(settings)
+    try:
+        async with runtime.db.sessions() as session:
+            emails = set((await session.scalars(select(Employee.email))).all())
+    finally:
+        await runtime.close()
+    assert emails == {"anna@example.com", "bob@example.com", "carol@example.com"}
 
 
 async def _in_thread(fn: object, *args: str) -> tuple[int, str, str]:

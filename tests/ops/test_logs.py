@@ -29,6 +29,10 @@ def test_json_lines_and_emails_never_reach_a_log_line(captured: io.StringIO) -> 
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert [line["level"] for line in lines] == ["info", "warning"]
     assert lines[0]["message"] == "could not reach [email] on slack"
+    log.info("webhook %s refused", "zebra.person@localhost")
+    log.info("webhook %s refused", "zebra.person%40example.test")
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert [line["message"] for line in lines[-2:]] == ["webhook [email] refused"] * 2
     assert "example.com" not in captured.getvalue()
     assert {"time", "level", "logger", "message"} <= set(lines[1])
 
