@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -144,6 +145,16 @@ class Checkpointer:
         self._thread.join(timeout=5)
 
 
+def _private_file(path: Path) -> None:
+    """A new SQLite file is readable by its owner only (it holds names and addresses), like
+    the key file beside it; SQLite gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing database keeps the mode its owner gave it
+
+
 class Database:
     """One async engine for the application plus a sync engine for migrations and CLI work."""
 
@@ -153,8 +164,8 @@ class Database:
         self.dialect = async_url.get_backend_name()
         if self.dialect == "sqlite":
             path = async_url.database
-            if path and path != ":memory:":
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            if path and path != ":memory:" and not path.startswith("file:"):
+                _private_file(Path(path).expanduser())
             # A small pool: opening an aiosqlite connection costs a thread and the PRAGMAs.
             self.engine: AsyncEngine = _async_engine(
                 async_url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30

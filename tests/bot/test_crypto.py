@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from bot.crypto import Cipher, CryptoKeyError
+from bot.runtime import Runtime
+from tests.support.departures import settings_for
 
 
 def test_round_trip_and_ciphertext_hides_the_text() -> None:
@@ -44,3 +47,27 @@ def test_local_key_file_is_generated_once_with_private_mode(
 def test_setting_with_several_keys() -> None:
     a, b = Cipher.new_key(), Cipher.new_key()
     assert Cipher.from_setting(f"{a}, {b}", None).key_count == 2
+
+
+async def test_a_new_sqlite_database_and_its_wal_are_private(tmp_path: Path) -> None:
+    """The database holds names and addresses: owner only, like its key file, whatever the
+    umask; a database that exists keeps the mode its owner gave it."""
+    old_umask = os.umask(0o022)
+    try:
+        url = f"sqlite:///{tmp_path / 'data' / 'exitbot.db'}"
+        runtime = Runtime.open(settings_for(url))
+        try:
+            await runtime.service.begin_chat(
+                channel="console", email="anna@example.com", conversation_id="anna"
+            )
+            wal = tmp_path / "data" / "exitbot.db-wal"
+            assert wal.exists() and (wal.stat().st_mode & 0o777) == 0o600
+        finally:
+            await runtime.close()
+        database = tmp_path / "data" / "exitbot.db"
+        assert (database.stat().st_mode & 0o777) == 0o600
+        database.chmod(0o640)  # the owner's choice
+        await Runtime.open(settings_for(url)).close()
+        assert (database.stat().st_mode & 0o777) == 0o640
+    finally:
+        os.umask(old_umask)
