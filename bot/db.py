@@ -90,6 +90,13 @@ def _sqlite_setup(engine: Engine, *, writes: bool = True) -> None:
     plain deferred transaction: in WAL mode they never block a writer, nor wait for one.
     """
 
+    path = engine.url.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+
+        @event.listens_for(engine, "do_connect")
+        def _create_private(*_args: Any) -> None:
+            _private_file(Path(path).expanduser())  # then SQLAlchemy connects as usual
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         # aiosqlite wraps the sqlite3 connection; both accept isolation_level.
@@ -148,7 +155,6 @@ class Checkpointer:
 def _private_file(path: Path) -> None:
     """A new SQLite file is readable by its owner only (it holds names and addresses), like
     the key file beside it; SQLite gives its -wal and -shm files the same mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
@@ -164,8 +170,8 @@ class Database:
         self.dialect = async_url.get_backend_name()
         if self.dialect == "sqlite":
             path = async_url.database
-            if path and path != ":memory:" and not path.startswith("file:"):
-                _private_file(Path(path).expanduser())
+            if path and path != ":memory:":
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             # A small pool: opening an aiosqlite connection costs a thread and the PRAGMAs.
             self.engine: AsyncEngine = _async_engine(
                 async_url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30
