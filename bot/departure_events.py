@@ -260,6 +260,9 @@ class DepartureEvent:
     kind: str
     last_working_day: date
     employee: Employee
+    # When the change happened in the HR system (optional `occurred_at`): orders the events
+    # of one departure, also when a retry is signed afresh, minutes or days later
+    occurred_at: datetime | None = None
 
 
 _EMAIL_LOCAL_RE: Final = re.compile(
@@ -512,10 +515,23 @@ def parse_departure_event(body: bytes) -> DepartureEvent:
     if "employee" not in departure or departure["employee"] is None:
         raise PayloadError("departure.employee", "is required")
     employee = _employee(departure["employee"], "departure.employee")
+    occurred = _text(document, "occurred_at", "", required=False, max_length=MAX_ID_LENGTH)
     return DepartureEvent(
         type=event_type,
         departure_id=departure_id,
         kind=kind,
         last_working_day=last_day,
         employee=employee,
+        occurred_at=_moment(occurred, "occurred_at") if occurred is not None else None,
     )
+
+
+def _moment(value: str, field: str) -> datetime:
+    """An RFC 3339 date-time with its offset (`2026-11-27T09:30:00Z`), as UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadError(field, "not an RFC 3339 date-time, e.g. 2026-11-27T09:30:00Z") from None
+    if moment.tzinfo is None or "T" not in value.upper():
+        raise PayloadError(field, "needs a date, a time and an offset, e.g. 2026-11-27T09:30:00Z")
+    return moment.astimezone(UTC)

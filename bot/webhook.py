@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.app import METRICS, RUNTIME
 from bot.db import StorageUnavailable
 from bot.departure_events import (
+    DEFAULT_TOLERANCE,
     HEADER_TIMESTAMP,
     MAX_BODY_BYTES,
     PayloadError,
@@ -107,7 +108,16 @@ async def receive_departure(request: web.Request) -> web.Response:
         counted.labels("bad_payload").inc()
         log.info("departure webhook %s refused: bad field %s", webhook_id, exc.field)
         return _error(400, str(exc), field=exc.field)
-    event_at = datetime.fromtimestamp(int(request.headers[HEADER_TIMESTAMP]), UTC)
+    if event.occurred_at is not None and event.occurred_at > runtime.clock.wall() + timedelta(
+        seconds=DEFAULT_TOLERANCE
+    ):  # it would make every later event of this departure look stale
+        counted.labels("bad_payload").inc()
+        return _error(400, "occurred_at: is in the future", field="occurred_at")
+    # The order of one departure's events: when the HR system says the change happened, or
+    # else when the event was signed (a retry signed afresh then counts as newer)
+    event_at = event.occurred_at or datetime.fromtimestamp(
+        int(request.headers[HEADER_TIMESTAMP]), UTC
+    )
     try:
         outcome = await apply_event(runtime, event, webhook_id=webhook_id, event_at=event_at)
     except (StorageUnavailable, OperationalError, DBAPIError, OSError) as exc:

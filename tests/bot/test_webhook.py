@@ -456,3 +456,41 @@ async def test_one_person_gets_one_interview_whatever_the_departure_ids(h: Harne
     # Someone else is of course invited as usual.
     status, other = await h.post(departure(id_="hr-c", email="bram@example.com"))
     assert (status, other["status"]) == (202, "scheduled")
+
+
+def occurring(document: dict[str, object], moment: datetime) -> dict[str, object]:
+    return {**document, "occurred_at": moment.isoformat().replace("+00:00", "Z")}
+
+
+async def test_occurred_at_orders_events_whose_retries_are_signed_afresh(h: Harness) -> None:
+    """A sender retrying after minutes signs the retry with a new webhook-timestamp (and an
+    old one would be refused as too old): `occurred_at` keeps the HR system's own order."""
+    update = departure("departure.updated", last_day="2027-01-29")
+    status, answer = await h.post(occurring(update, NOW - timedelta(seconds=240)))
+    assert (status, answer["status"], answer["invite_at"]) == (
+        202,
+        "scheduled",
+        "2027-01-22T10:00:00Z",
+    )
+    # The earlier "created", delivered only now, signed now: older by what happened in HR
+    created = occurring(departure(last_day="2026-12-18"), NOW - timedelta(seconds=360))
+    status, answer = await h.post(created)
+    assert (status, answer["stale"], answer["invite_at"]) == (202, True, "2027-01-22T10:00:00Z")
+    assert str((await h.one(Departure)).last_working_day) == "2027-01-29"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("yesterday", "not an RFC 3339 date-time"),
+        ("2026-11-30", "needs a date, a time and an offset"),
+        ("2026-11-30T09:00:00", "needs a date, a time and an offset"),
+        ("2026-12-01T12:00:00Z", "is in the future"),
+        (1764500000, "expected a string"),
+    ],
+)
+async def test_a_bad_occurred_at_is_a_400_naming_it(sh: Harness, value: object, says: str) -> None:
+    status, answer = await sh.post({**departure(), "occurred_at": value})
+    assert status == 400 and answer["field"] == "occurred_at", answer
+    assert says in answer["error"]
+    assert await nothing_stored(sh)
