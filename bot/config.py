@@ -97,7 +97,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         value = env.get(name)
         return value.strip() if value is not None and value.strip() != "" else None
 
-    def integer(name: str, default: int, minimum: int | None = None) -> int:
+    def integer(
+        name: str, default: int, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
         raw = get(name)
         if raw is None:
             return default
@@ -107,6 +109,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
             raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
         if minimum is not None and number < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            raise ConfigError(f"{name} must be at most {maximum}, got {number}")
         return number
 
     def flag(name: str, default: bool) -> bool:
@@ -178,6 +182,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
                 )
             policy[kind] = raw
 
+    database_url = _database_url(get("EXITBOT_DATABASE_URL") or "sqlite:///exitbot.db")
     webhook_secret = get("EXITBOT_WEBHOOK_SECRET")
     if webhook_secret:
         from bot.departure_events import parse_secrets
@@ -189,9 +194,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
     digest_cron = get("EXITBOT_DIGEST_CRON") or "0 9 1 * *"
     _check_cron(digest_cron)
 
-    port = integer("EXITBOT_PORT", 3978, minimum=0)
+    port = integer("EXITBOT_PORT", 3978, minimum=0, maximum=65535)
     return Settings(
-        database_url=get("EXITBOT_DATABASE_URL") or "sqlite:///exitbot.db",
+        database_url=database_url,
         host=get("EXITBOT_HOST") or "127.0.0.1",
         port=port,
         public_url=(get("EXITBOT_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
@@ -238,6 +243,31 @@ def _on_off(raw: str | None) -> str | None:
     if raw.lower() in {"off", "false", "0", "no"}:
         return "off"
     raise ConfigError(f"EXITBOT_PLAYGROUND must be on or off, got {raw!r}")
+
+
+def _database_url(url: str) -> str:
+    """SQLite or PostgreSQL; `postgres://`, as many hosts hand it out, is PostgreSQL too."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+    except ArgumentError:
+        raise ConfigError(
+            "EXITBOT_DATABASE_URL must look like sqlite:///exitbot.db or "
+            "postgresql://user:pass@host/db"
+        ) from None
+    if backend not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"EXITBOT_DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)"
+        )
+    if backend == "postgresql" and not parsed.database:
+        # libpq would quietly pick a database named after the user
+        raise ConfigError("EXITBOT_DATABASE_URL names no database: postgresql://user@host/db")
+    return url
 
 
 _EMAIL_LIKE = re.compile(r"[^@\s,]+@[^@\s,]+")

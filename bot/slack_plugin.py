@@ -29,6 +29,7 @@ from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
 from adapters.slack_inbound import KnownUser, PersonResolver, Reply, build_app
 from adapters.slack_pacing import Limits, Pacer
 from bot import departures, hr_commands, texts
+from bot.config import Settings
 from bot.db import StorageUnavailable
 from bot.models import Employee
 from bot.runtime import Runtime
@@ -77,6 +78,9 @@ def build(runtime: Runtime, *, limits: Limits | None = None) -> SlackApp:
 def plugin(app: web.Application, runtime: Runtime) -> None:
     """Plugin for `bot.app.create_app`: nothing happens unless Slack is configured."""
     if not runtime.settings.slack_enabled:
+        missing = half_configured(runtime.settings)
+        if missing:
+            log.warning("Slack is off: %s", missing)
         return
     slack = build(runtime)
     runtime.add_channel(slack.channel)
@@ -90,6 +94,19 @@ def plugin(app: web.Application, runtime: Runtime) -> None:
     else:
         app.router.add_post(EVENTS_PATH, events)
         log.info("Slack: HTTP mode at %s", EVENTS_PATH)
+
+
+def half_configured(settings: Settings) -> str | None:
+    """What is missing when some of Slack's settings are given but not enough to switch it on."""
+    if settings.slack_bot_token:
+        return (
+            "SLACK_BOT_TOKEN is set, but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
+            "SLACK_APP_TOKEN (Socket Mode)"
+        )
+    if settings.slack_signing_secret or settings.slack_app_token:
+        given = "SLACK_SIGNING_SECRET" if settings.slack_signing_secret else "SLACK_APP_TOKEN"
+        return f"{given} is set, but SLACK_BOT_TOKEN is not"
+    return None
 
 
 async def events(request: web.Request) -> web.Response:

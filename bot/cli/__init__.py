@@ -8,9 +8,13 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from sqlalchemy.exc import OperationalError
+
 from bot import logs
 from bot.config import ConfigError, Settings
 from bot.crypto import CryptoKeyError
+from bot.db import StorageUnavailable
+from conversations.questionnaire import QuestionnaireError
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CryptoKeyError) as exc:
         print(f"exitbot: {exc}", file=sys.stderr)
         return 2
+    except QuestionnaireError as exc:
+        print(f"exitbot: EXITBOT_QUESTIONNAIRE: {exc}", file=sys.stderr)
+        return 2
+    except (StorageUnavailable, OperationalError) as exc:
+        print(f"exitbot: the database cannot be reached: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a port taken, a host unknown, a file that cannot be written
+        print(f"exitbot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _first_line(exc: BaseException) -> str:
+    """What the driver said, without SQLAlchemy's statement and background link."""
+    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 if __name__ == "__main__":  # pragma: no cover

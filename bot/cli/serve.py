@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="run the HTTP server and the scheduler")
     p.add_argument("--host", help="address to listen on (default EXITBOT_HOST or 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default EXITBOT_PORT or 3978)")
+    p.add_argument("--port", type=_port, help="port (default EXITBOT_PORT or 3978)")
     p.add_argument(
         "--as-of",
         type=_moment,
@@ -32,6 +32,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "against the real time; never in production",
     )
     p.set_defaults(handler=run)
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {port}")
+    return port
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -79,6 +79,8 @@ def test_platform_switches() -> None:
         ({"EXITBOT_SMTP_URL": "http://127.0.0.1:25"}, "EXITBOT_SMTP_URL"),
         ({"EXITBOT_HR_ADMINS": "hr@example.com,hr team"}, "EXITBOT_HR_ADMINS"),
         ({"EXITBOT_HR_CHANNEL": "teams:"}, "EXITBOT_HR_CHANNEL"),
+        ({"EXITBOT_DATABASE_URL": "mysql://root@127.0.0.1/exitbot"}, "unsupported database"),
+        ({"EXITBOT_DATABASE_URL": "not a url"}, "EXITBOT_DATABASE_URL must look like"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], names: str) -> None:
@@ -102,3 +104,9 @@ def test_good_values_of_the_checked_variables_are_accepted() -> None:
     assert settings.digest_cron == "30 8 * * 1"
     assert settings.public_url == "https://exitbot.example.com"
     assert settings.hr_admins == ("hr@example.com", "people@example.com")
+
+
+def test_a_postgres_url_as_hosts_hand_it_out_is_postgresql() -> None:
+    url = "postgres://exitbot:pw@db.internal:5432/exitbot"
+    settings = Settings.from_env({"EXITBOT_DATABASE_URL": url}, None)
+    assert settings.database_url == "postgresql://exitbot:pw@db.internal:5432/exitbot"

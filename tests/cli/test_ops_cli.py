@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +53,45 @@ def test_themes_prints_one_json_array_per_line() -> None:
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows == [["career_growth", "workload"], []]
+
+
+def run_in(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**clean, **env},
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nobody listens once it is closed
+
+
+def test_start_up_failures_are_one_line_naming_the_cause(tmp_path: Path) -> None:
+    """What stops the server from starting is said in one line, never as a traceback."""
+    unreachable = f"postgresql://postgres@127.0.0.1:{closed_port()}/exitbot"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        cases = [
+            (("db", "upgrade"), {"EXITBOT_DATABASE_URL": unreachable}, 1,
+             "exitbot: the database cannot be reached: connection failed"),
+            (("serve", "--port", port), {}, 1, "address already in use"),
+            (("serve", "--port", "99999"), {}, 2, "a port is 0 to 65535, not 99999"),
+            (("tick",), {"EXITBOT_QUESTIONNAIRE": str(tmp_path / "missing.toml")}, 2,
+             "exitbot: EXITBOT_QUESTIONNAIRE: invalid questionnaire"),
+            (("db", "upgrade"), {"EXITBOT_DATABASE_URL": "postgres://127.0.0.1"}, 2,
+             "EXITBOT_DATABASE_URL names no database"),
+        ]  # fmt: skip
+        for args, env, code, says in cases:
+            done = run_in(tmp_path, *args, **env)
+            assert done.returncode == code, (args, done.stderr)
+            assert says in done.stderr, (args, done.stderr)
+            assert "Traceback" not in done.stderr, (args, done.stderr)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -57,6 +59,30 @@ async def test_without_slack_settings_there_is_no_slack(fake, sqlite_url):
         assert await status_of("POST", str(server.make_url("/slack/events"))) in (404, 405)
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        (
+            {"slack_signing_secret": None},
+            "SLACK_BOT_TOKEN is set, but neither SLACK_SIGNING_SECRET",
+        ),
+        ({"slack_bot_token": None}, "SLACK_SIGNING_SECRET is set, but SLACK_BOT_TOKEN is not"),
+    ],
+)
+async def test_half_a_slack_configuration_is_said_not_ignored(
+    fake, sqlite_url, caplog: pytest.LogCaptureFixture, changes: dict[str, None], says: str
+) -> None:
+    runtime = Runtime.open(settings_for(sqlite_url, fake, **changes))
+    try:
+        app = create_app(runtime, metrics_=Metrics())
+        assert SLACK not in app
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any(m.startswith("Slack is off: " + says) for m in warned), warned
+        assert not any(TOKEN in m or SIGNING_SECRET in m for m in warned)  # never the values
+    finally:
+        await runtime.close()
 
 
 async def test_socket_mode_end_to_end(fake, sqlite_url):
