@@ -168,7 +168,12 @@ async def _scope(
 
 
 async def preview(
-    runtime: Runtime, now: datetime | None = None, *, actor: str = "preview", demo: bool = False
+    runtime: Runtime,
+    now: datetime | None = None,
+    *,
+    actor: str = "preview",
+    demo: bool = False,
+    quotes: bool = True,
 ) -> DigestData:
     """The digest as it would be posted now; records nothing (but the access log for quotes).
     `demo`: the same over the playground's demo interviews only, and nothing real."""
@@ -177,8 +182,8 @@ async def preview(
     async with runtime.db.sessions() as session:
         scope, previous = await _scope(session, slot, None, demo=demo)
         data = await build_digest(session, runtime.settings, scope, previous)
-    if data.kind == "figures":
-        quotes = await select_quotes(
+    if data.kind == "figures" and quotes:
+        chosen = await select_quotes(
             runtime.db,
             runtime.cipher,
             runtime.settings,
@@ -187,7 +192,7 @@ async def preview(
             actor=actor,
             now=now,
         )
-        data = data.with_quotes(quotes)
+        data = data.with_quotes(chosen)
     return data
 
 

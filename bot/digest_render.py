@@ -33,6 +33,11 @@ _T: dict[str, dict[str, str]] = {
         "period_value": "completed up to {end}, not in an earlier digest",
         "waiting_one": "1 interview is waiting; figures appear once {k} are in.",
         "waiting": "{n} interviews are waiting; figures appear once {k} are in.",
+        "held_back": (
+            "{n} interviews will be in the next digest. Its figures are shown when it is "
+            "posted, not before: a preview that moved with every interview would give people "
+            "away by difference."
+        ),
         "empty": "No new exit interviews were completed in this period.",
         "reasons": "Main reasons for leaving",
         "reason_themes": "Leaving reasons in their own words (themes)",
@@ -50,9 +55,10 @@ _T: dict[str, dict[str, str]] = {
         "top": "most named",
         "quotes": "In their own words (scrubbed, shuffled)",
         "footer": (
-            "Anonymised: every figure covers at least {k} people and themes from free text at "
-            "least {k2}; smaller departments are merged into “other”. Interviews still waiting "
-            "roll into the next digest. Items are ranked by how often they were named."
+            "Anonymised: every figure is taken over a group of at least {k} people, themes "
+            "from free text over at least {k2}; smaller departments are merged into “other”. "
+            "Interviews still waiting roll into the next digest. Items are ranked by how often "
+            "they were named."
         ),
         "chart": "Main reasons for leaving",
         "alt": "Bar chart of the main reasons for leaving: {items}",
@@ -68,6 +74,11 @@ _T: dict[str, dict[str, str]] = {
         "period_value": "afgerond t/m {end}, niet in een eerder overzicht",
         "waiting_one": "1 gesprek wacht; cijfers verschijnen zodra er {k} zijn.",
         "waiting": "{n} gesprekken wachten; cijfers verschijnen zodra er {k} zijn.",
+        "held_back": (
+            "{n} gesprekken komen in het volgende overzicht. De cijfers verschijnen als het "
+            "geplaatst wordt, niet eerder: een voorbeeld dat met elk gesprek meebeweegt, zou "
+            "mensen verraden door het verschil."
+        ),
         "empty": "Er zijn in deze periode geen nieuwe exitgesprekken afgerond.",
         "reasons": "Belangrijkste vertrekredenen",
         "reason_themes": "Vertrekredenen in eigen woorden (thema's)",
@@ -87,9 +98,10 @@ _T: dict[str, dict[str, str]] = {
         "top": "meest genoemd",
         "quotes": "In eigen woorden (geanonimiseerd, geschud)",
         "footer": (
-            "Geanonimiseerd: elk cijfer gaat over minstens {k} mensen en thema's uit vrije tekst "
-            "over minstens {k2}; kleinere afdelingen vallen onder “overige”. Gesprekken die nog "
-            "wachten, tellen mee in het volgende overzicht. Volgorde: hoe vaak iets genoemd is."
+            "Geanonimiseerd: elk cijfer gaat over een groep van minstens {k} mensen, thema's uit "
+            "vrije tekst over minstens {k2}; kleinere afdelingen vallen onder “overige”. "
+            "Gesprekken die nog wachten, tellen mee in het volgende overzicht. Volgorde: hoe "
+            "vaak iets genoemd is."
         ),
         "chart": "Belangrijkste vertrekredenen",
         "alt": "Staafdiagram van de belangrijkste vertrekredenen: {items}",
@@ -137,6 +149,17 @@ def _ranking_lines(ranking: Ranking, language: str) -> tuple[str, ...]:
 def _score_line(name: str, score: Score, shown: str, language: str) -> str:
     answers = _texts(language)["answers"].format(n=score.base)
     return f"{name}: {shown}{_change(score.change)}, {answers}"
+
+
+def render_held_back(digest: DigestData) -> Report:
+    """A preview for HR between digests: how many interviews wait, never their figures."""
+    t = _texts(digest.language)
+    title = t["title"].format(end=day_label(digest.period_end, digest.language))
+    line = t["held_back"].format(n=digest.count or digest.waiting)
+    if digest.kind != "figures":
+        return render_report(digest)
+    footer = t["footer"].format(k=digest.k, k2=2 * digest.k)
+    return Report(title=title, sections=(ReportSection(t["short"], (line,)),), footer=footer)
 
 
 def render_report(digest: DigestData) -> Report:

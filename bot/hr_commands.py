@@ -26,7 +26,7 @@ polite refusal and nothing else):
   `bot.departures.decide(runtime, departure_id, approve, by_email=<the clicker's email>)`
   (use `bot.departures.parse_decision(value)`). Never pass `by_email=None` from chat: None
   means the trusted command line.
-- `digest preview`: the digest as it would be posted now, for the caller only.
+- `digest preview`: how many interviews the next digest will hold; its figures only once posted.
 - `help` (or nothing): the usage.
 """
 
@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 from adapters.base import Report, ReportSection
 from bot import departures, digest_post, texts
 from bot.config import KINDS
-from bot.digest_render import render_report
+from bot.digest_render import render_held_back
 from bot.models import Departure, Interview
 from bot.runtime import Runtime
 from conversations import Choice, OutMessage
@@ -70,14 +70,14 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• start @person YYYY-MM-DD: start an exit interview (last working day)\n"
             "• status: how many interviews are scheduled, running and done\n"
             "• approvals: departures waiting for your approval\n"
-            "• digest preview: the HR digest as it would be posted now (only you see it)"
+            "• digest preview: how many interviews the next HR digest will hold (only you see it)"
         ),
         "nl": (
             "ExitBot-opdrachten voor HR-beheerders:\n"
             "• start @persoon JJJJ-MM-DD: start een exitgesprek (laatste werkdag)\n"
             "• status: hoeveel gesprekken ingepland, bezig en afgerond zijn\n"
             "• approvals: vertrekken die op je goedkeuring wachten\n"
-            "• digest preview: het HR-overzicht zoals het nu geplaatst zou worden (alleen voor jou)"
+            "• digest preview: hoeveel gesprekken het volgende HR-overzicht bevat (alleen voor jou)"
         ),
     },
     "start_usage": {
@@ -282,6 +282,8 @@ async def _approvals(runtime: Runtime, lang: str) -> CommandReply:
 
 
 async def _digest_preview(runtime: Runtime, lang: str) -> CommandReply:
-    """What `exitbot digest --dry-run` shows, rendered natively; publishes nothing."""
-    data = await digest_post.preview(runtime, actor="hr-command:digest-preview")
-    return CommandReply(report=render_report(data))
+    """How many interviews the next digest will hold (or are waiting for k), never its
+    figures before it is posted: an HR admin asking after every interview could otherwise
+    read each one off by difference. Publishes nothing."""
+    data = await digest_post.preview(runtime, actor="hr-command:digest-preview", quotes=False)
+    return CommandReply(report=render_held_back(data))

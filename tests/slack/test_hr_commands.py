@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import hr_commands
-from bot.models import Departure
+from bot.models import AccessLog, Departure
+from tests.digest.support import Persona, interview
 from tests.slack.harness import ADMIN, ADMIN_ID, ANNA, ANNA_ID, SlackHarness, buttons
 from tests.slack.test_interview import invite
 
@@ -182,3 +184,16 @@ async def test_commands_are_channel_neutral(slack):
         slack.runtime, "status", caller_email=None, resolve_person=resolve
     )
     assert refused.report is None and "only for HR admins" in refused.messages[0].text
+
+
+async def test_digest_preview_never_shows_figures_before_the_digest_is_posted(slack):
+    """Asked after every interview, a live preview would give each one away by difference:
+    it says how many interviews the next digest will hold, and no figure of theirs."""
+    for n in range(5):
+        await interview(slack.runtime, f"leaver{n}@example.com", Persona(reason="wellbeing"))
+    reply = await command(slack, ADMIN_ID, "digest preview")
+    text = json.dumps(reply)
+    assert "5 interviews will be in the next digest" in text
+    assert "Wellbeing" not in text and "Interviews: 5" not in text
+    async with slack.runtime.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AccessLog)) == 0  # no quotes
