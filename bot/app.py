@@ -60,10 +60,12 @@ def create_app(
 
     async def finish_turns(_app: web.Application) -> None:
         # The listener is closed by now; let turns already running commit and reply.
+        log.info("shutting down: no new requests; finishing the turns in flight")
         await runtime.service.drain(6.0)
 
     async def close_runtime(_app: web.Application) -> None:
         await runtime.close()
+        log.info("stopped")
 
     app.on_shutdown.append(finish_turns)
     app.on_cleanup.append(close_runtime)

@@ -188,6 +188,8 @@ def verify_signature(
     if age > tolerance:
         raise SignatureError("timestamp too old")
     if age < -tolerance:
+        if int(timestamp) > 10**11:  # milliseconds (or micro-) since the epoch
+            raise SignatureError("timestamp too far in the future: send Unix time in seconds")
         raise SignatureError("timestamp too far in the future")
 
     candidates = _candidate_signatures(values[HEADER_SIGNATURE])

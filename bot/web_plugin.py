@@ -189,4 +189,8 @@ def plugin(app: web.Application, runtime: Runtime) -> None:
         from bot import playground
 
         playground.Playground(runtime, desk, guard).setup(app)
-        log.info("playground mounted at /playground")
+
+        async def say(_app: web.Application) -> None:  # when serving, not in CLI commands
+            log.info("playground mounted at /playground")
+
+        app.on_startup.append(say)

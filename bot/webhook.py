@@ -91,6 +91,7 @@ async def receive_departure(request: web.Request) -> web.Response:
     body = await _read_capped(request)
     if body is None:
         counted.labels("too_large").inc()
+        log.info("departure webhook refused: body over %d bytes", MAX_BODY_BYTES)
         return _error(413, f"body too large: at most {MAX_BODY_BYTES} bytes")
     keys = request.app[WEBHOOK_KEYS]
     if not keys.keys:
@@ -122,7 +123,9 @@ async def receive_departure(request: web.Request) -> web.Response:
         outcome = await apply_event(runtime, event, webhook_id=webhook_id, event_at=event_at)
     except (StorageUnavailable, OperationalError, DBAPIError, OSError) as exc:
         counted.labels("storage_unavailable").inc()
-        log.warning("departure webhook %s: storage unavailable (%s)", webhook_id, type(exc))
+        log.warning(
+            "departure webhook %s: storage unavailable (%s)", webhook_id, type(exc).__name__
+        )
         return _error(503, "storage unavailable; nothing was stored, please retry")
     counted.labels(outcome.status).inc()
     return web.json_response(outcome.to_json(), status=202)

@@ -583,3 +583,9 @@ def test_body_errors(body: bytes, fragment: str) -> None:
         parse_departure_event(body)
     assert info.value.field == "body"
     assert fragment in str(info.value)
+
+
+def test_a_timestamp_in_milliseconds_is_told_to_use_seconds() -> None:
+    headers = sign(SECRET_A, MSG_ID, TS * 1000, BODY)
+    with pytest.raises(SignatureError, match="send Unix time in seconds"):
+        verify(headers, now=NOW)

@@ -62,6 +62,7 @@ def test_sigterm_exits_cleanly_within_ten_seconds(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert elapsed < 10
     assert "Traceback" not in stderr
+    assert "shutting down: no new requests" in stderr and "stopped" in stderr
 
 
 async def test_release_hands_back_only_this_workers_claims(database_url: str) -> None:
