@@ -40,7 +40,10 @@ class Cipher:
         if value:
             return cls([k for k in value.split(",") if k.strip()])
         if key_file is None:
-            raise CryptoKeyError("EXITBOT_ENCRYPTION_KEY must be set for this database")
+            raise CryptoKeyError(
+                "EXITBOT_ENCRYPTION_KEY must be set for this database "
+                "(make one with `exitbot rotate-key --new`, and keep it safe)"
+            )
         if not key_file.exists():
             key_file.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -229,13 +229,19 @@ def send_test_departure(args: argparse.Namespace, settings: Settings) -> int:
         status, answer = asyncio.run(_post(url, body, headers))
     except (aiohttp.ClientError, TimeoutError) as exc:
         print(f"could not reach the server: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if not args.url:
+            print(
+                "(the address comes from EXITBOT_PUBLIC_URL; pass --url if the server listens "
+                "elsewhere)",
+                file=sys.stderr,
+            )
         return 1
     print(f"HTTP {status}")
     print(answer)
     if status == 202 and args.type != "departure.cancelled":
         print(
             "This is a real departure: withdraw it with "
-            f"`exitbot send-test-departure --email … --type departure.cancelled "
+            f"`exitbot send-test-departure --email {args.email} --type departure.cancelled "
             f"--id {departure_id}`."
         )
     return 0 if status == 202 else 1

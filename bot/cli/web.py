@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +70,8 @@ async def _issue_one(runtime: Runtime, interview_id: int) -> int:
         until = links.expiry_for(interview, now)
     print(links.url_for(runtime.settings.public_url, token))
     print(f"valid until {until.astimezone(runtime.settings.zone):%Y-%m-%d %H:%M %Z}")
+    if runtime.settings.public_url.startswith(("http://127.0.0.1", "http://localhost")):
+        print("(a local address: set EXITBOT_PUBLIC_URL to the one people open)", file=sys.stderr)
     return 0
 
 

@@ -82,6 +82,10 @@ async def test_send_test_departure_to_a_running_server(
         answer = json.loads(out[out.index("{") : out.rindex("}") + 1])
         assert answer["status"] == "scheduled"
         assert answer["departure_id"].startswith("test-")
+        assert (  # the withdrawal can be pasted as it is
+            "--email it-check@example.com --type departure.cancelled "
+            f"--id {answer['departure_id']}`" in out
+        )
 
         code, out, err = await cli("tick")
         assert code == 0, err
@@ -165,3 +169,13 @@ def test_an_unreachable_server_is_reported(monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert code == 1
     assert "could not reach the server" in err
+
+
+def test_an_unreachable_default_address_points_at_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EXITBOT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("EXITBOT_PUBLIC_URL", f"http://127.0.0.1:{free_port()}")
+    code, _, err = run_cli("send-test-departure", "--email", "a@example.com")
+    assert code == 1
+    assert "EXITBOT_PUBLIC_URL; pass --url" in err
