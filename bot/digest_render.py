@@ -153,11 +153,11 @@ def _score_line(name: str, score: Score, shown: str, language: str) -> str:
 
 def render_held_back(digest: DigestData) -> Report:
     """A preview for HR between digests: how many interviews wait, never their figures."""
+    if digest.kind != "figures":
+        return render_report(digest)  # "waiting" or "empty" has no figures to hold back
     t = _texts(digest.language)
     title = t["title"].format(end=day_label(digest.period_end, digest.language))
-    line = t["held_back"].format(n=digest.count or digest.waiting)
-    if digest.kind != "figures":
-        return render_report(digest)
+    line = t["held_back"].format(n=digest.count)
     footer = t["footer"].format(k=digest.k, k2=2 * digest.k)
     return Report(title=title, sections=(ReportSection(t["short"], (line,)),), footer=footer)
 

@@ -113,6 +113,7 @@ async def receive_departure(request: web.Request) -> web.Response:
         seconds=DEFAULT_TOLERANCE
     ):  # it would make every later event of this departure look stale
         counted.labels("bad_payload").inc()
+        log.info("departure webhook %s refused: bad field occurred_at (future)", webhook_id)
         return _error(400, "occurred_at: is in the future", field="occurred_at")
     # The order of one departure's events: when the HR system says the change happened, or
     # else when the event was signed (a retry signed afresh then counts as newer)
