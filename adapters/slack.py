@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -54,6 +55,9 @@ UNREACHABLE_ERRORS = frozenset(
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+_TOKEN_SKIPPED = warning_client_prioritized_and_token_skipped()
+
+
 class _PrivateSdkLogs(logging.Filter):
     """Drops the SDK's DEBUG records (request/response bodies) and masks emails in the rest."""
 
@@ -61,6 +65,10 @@ class _PrivateSdkLogs(logging.Filter):
         if record.levelno < logging.INFO:
             return False
         message = record.getMessage()
+        if message == _TOKEN_SKIPPED:
+            # Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that
+            # the client ExitBot hands it (made with that very token) wins: nothing to act on
+            return False
         if "@" in message:
             record.msg, record.args = _EMAIL.sub("[email]", message), None
         return True

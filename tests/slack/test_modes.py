@@ -168,3 +168,19 @@ async def test_the_server_keeps_one_http_session_for_the_slack_client(slack):
     await slack.dm(ANNA_ID, "start")
     assert slack.fake.calls_to("chat.postMessage")  # the reply went out through it
     assert client.session is session and not session.closed
+
+
+async def test_no_warning_about_the_token_bolt_finds_in_the_environment(
+    fake, sqlite_url, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that ExitBot's client (made with that
+    same token) wins: a warning on every start with nothing to act on."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    runtime = Runtime.open(settings_for(sqlite_url, fake))
+    try:
+        app = create_app(runtime, metrics_=Metrics())
+        assert SLACK in app
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert not [m for m in warned if "will be unused" in m], warned
+    finally:
+        await runtime.close()
