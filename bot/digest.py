@@ -197,6 +197,7 @@ class Scope:
     period_end: date
     window_end: datetime
     window_start: datetime | None = None  # the previous digest's window end
+    demo: bool = False  # the playground's own preview: demo interviews, nothing real
 
 
 def unpublished(through: str, *, demo: bool = False) -> ColumnElement[bool]:
@@ -448,6 +449,8 @@ async def _themes(
 
 async def _response_rate(session: AsyncSession, scope: Scope, k: int) -> Score | None:
     """Completed / invited among the interviews invited in this digest's window."""
+    if scope.demo:
+        return None  # demo people are never invited; the invited ones are all real
     window = [Interview.invited_at.is_not(None), Interview.invited_at < scope.window_end]
     if scope.window_start is not None:
         window.append(Interview.invited_at >= scope.window_start)

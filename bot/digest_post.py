@@ -162,6 +162,7 @@ async def _scope(
             period_end=slot.period_end,
             window_end=slot.window_end,
             window_start=previous.window_end if previous else None,
+            demo=demo,
         ),
         previous,
     )

@@ -43,6 +43,7 @@ from sqlalchemy import func, select
 from adapters.base import Report, ReportSection
 from bot import departures, digest_post, texts
 from bot.config import KINDS
+from bot.digest import demo_interviews
 from bot.digest_render import render_held_back
 from bot.models import Departure, Interview
 from bot.runtime import Runtime
@@ -234,7 +235,11 @@ async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
     """Interviews by status, plus departures awaiting approval. Counts only."""
     async with runtime.db.sessions() as session:
         rows = (
-            await session.execute(select(Interview.status, func.count()).group_by(Interview.status))
+            await session.execute(
+                select(Interview.status, func.count())
+                .where(Interview.id.not_in(demo_interviews()))  # the playground's made-up people
+                .group_by(Interview.status)
+            )
         ).all()
         awaiting = await session.scalar(
             select(func.count())

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.app import METRICS, RUNTIME
@@ -88,7 +90,12 @@ async def _read_capped(request: web.Request) -> bytes | None:
 async def receive_departure(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     counted = request.app[METRICS].webhooks
-    body = await _read_capped(request)
+    try:
+        body = await _read_capped(request)
+    except (RequestPayloadError, HttpProcessingError):  # e.g. a false Content-Encoding
+        counted.labels("bad_payload").inc()
+        log.info("departure webhook refused: unreadable body")
+        return _error(400, "body: could not be read (is its Content-Encoding right?)", field="body")
     if body is None:
         counted.labels("too_large").inc()
         log.info("departure webhook refused: body over %d bytes", MAX_BODY_BYTES)

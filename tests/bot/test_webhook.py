@@ -494,3 +494,13 @@ async def test_a_bad_occurred_at_is_a_400_naming_it(sh: Harness, value: object, 
     assert status == 400 and answer["field"] == "occurred_at", answer
     assert says in answer["error"]
     assert await nothing_stored(sh)
+
+
+async def test_a_body_that_cannot_be_read_is_a_400_before_anything_else(sh: Harness) -> None:
+    """A false Content-Encoding: refused as unreadable (it was a 500), nothing stored."""
+    body = json.dumps(departure()).encode()
+    headers = {**signed(body, NOW), "Content-Encoding": "gzip", "Connection": "close"}
+    status, answer = await raw_post(sh, body, headers)
+    assert (status, answer["field"]) == (400, "body")
+    assert "Content-Encoding" in answer["error"]
+    assert await nothing_stored(sh)

@@ -566,7 +566,7 @@ async def test_another_process_holding_the_sqlite_lock_does_not_stop_the_server(
         stop.set()
         await beat
         assert not outcome.duplicate
-        assert max(gaps) < 0.2  # ...while the loop kept serving
+        assert max(gaps) < 0.4  # ...while the loop kept serving (blocked, a gap would be 0.5 s)
         assert [k for _, k, _ in await answers(rt)] == ["console:w1"]
     finally:
         await rt.close()

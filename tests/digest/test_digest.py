@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot import digest_post
+from bot import digest_post, hr_commands
 from bot.digest import DigestData
 from bot.digest_render import render_report
-from bot.models import Digest, InterviewFact
+from bot.models import Digest, Interview, InterviewFact
 from bot.privacy import purge_interviews
 from bot.runtime import Runtime
 from tests.digest.support import (
@@ -246,3 +246,24 @@ async def test_retention_keeps_real_facts_counted_and_deletes_demo_ones(rt: Runt
     shown = await digest_post.preview(rt)
     assert shown.kind == "figures" and shown.count == 5
     assert (await digest_post.preview(rt, demo=True)).waiting == 1
+
+
+async def test_the_demo_preview_shows_no_real_invitation_count(rt: Runtime) -> None:
+    """Demo people are never invited: a response rate in the playground's preview could only
+    be the real one, and it would move with every real invitation and completion."""
+    real = [await interview(rt, f"leaver{n}@example.com") for n in range(5)]
+    for n in range(5):
+        await interview(rt, f"demo-{n}@playground.invalid")
+    async with rt.db.transaction() as session:
+        await session.execute(
+            update(Interview)
+            .where(Interview.id.in_(real))
+            .values(invited_at=rt.clock.now() - timedelta(days=3))
+        )
+    shown = await digest_post.preview(rt)
+    assert shown.response_rate is not None and shown.response_rate.base == 5
+    demo = await digest_post.preview(rt, demo=True)
+    assert demo.kind == "figures" and demo.response_rate is None
+    assert "invited" not in render_report(demo).as_text()
+    counts = await hr_commands.pipeline_counts(rt)
+    assert counts["completed"] == 5  # HR's status counts real people only
