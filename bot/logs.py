@@ -8,8 +8,11 @@ import re
 import sys
 from datetime import UTC, datetime
 
-# an address, also without a dot in its domain (user@localhost) or percent-encoded (%40)
-_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)*", re.IGNORECASE)
+# an address, also without a dot in its domain (user@localhost), percent-encoded once or
+# twice (%40, %2540), or at an IP literal (user@[127.0.0.1])
+_EMAIL = re.compile(
+    r"[\w.+-]+(?:@|%40|%2540)(?:[\w-]+(?:\.[\w-]+)*|\[[^\]\s]*\])", re.IGNORECASE
+)
 # PostgreSQL quotes the values of the row or key at fault in an error's DETAIL: "Key
 # (k)=(v) already exists.", "... is not present in table", "Failing row contains (...)."
 _KEY_VALUES = re.compile(
@@ -21,7 +24,7 @@ _FAILING_ROW = re.compile(r"(Failing row contains \().*(\))")
 
 def scrub(text: str) -> str:
     """`text` without email addresses, nor the values a database error quotes."""
-    if "@" in text or "%40" in text:
+    if "@" in text or "%40" in text or "%2540" in text:
         text = _EMAIL.sub("[email]", text)
     if "Key (" in text or "key (" in text:
         text = _KEY_VALUES.sub(r"\1[redacted]\2", text)
@@ -35,7 +38,7 @@ class RedactEmails(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "@" in message or "%40" in message:
+        if "@" in message or "%40" in message or "%2540" in message:
             record.msg = _EMAIL.sub("[email]", message)
             record.args = None
         return True

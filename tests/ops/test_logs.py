@@ -31,8 +31,10 @@ def test_json_lines_and_emails_never_reach_a_log_line(captured: io.StringIO) -> 
     assert lines[0]["message"] == "could not reach [email] on slack"
     log.info("webhook %s refused", "zebra.person@localhost")
     log.info("webhook %s refused", "zebra.person%40example.test")
+    log.info("webhook %s refused", "zebra.person%2540example.test")
+    log.info("webhook %s refused", "zebra.person@[127.0.0.1]")
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
-    assert [line["message"] for line in lines[-2:]] == ["webhook [email] refused"] * 2
+    assert [line["message"] for line in lines[-4:]] == ["webhook [email] refused"] * 4
     assert "example.com" not in captured.getvalue()
     assert {"time", "level", "logger", "message"} <= set(lines[1])
 
