@@ -10,9 +10,7 @@ from datetime import UTC, datetime
 
 # an address, also without a dot in its domain (user@localhost), percent-encoded once or
 # twice (%40, %2540), or at an IP literal (user@[127.0.0.1])
-_EMAIL = re.compile(
-    r"[\w.+-]+(?:@|%40|%2540)(?:[\w-]+(?:\.[\w-]+)*|\[[^\]\s]*\])", re.IGNORECASE
-)
+_EMAIL = re.compile(r"[\w.+-]+(?:@|%40|%2540)(?:[\w-]+(?:\.[\w-]+)*|\[[^\]\s]*\])", re.IGNORECASE)
 # PostgreSQL quotes the values of the row or key at fault in an error's DETAIL: "Key
 # (k)=(v) already exists.", "... is not present in table", "Failing row contains (...)."
 _KEY_VALUES = re.compile(
