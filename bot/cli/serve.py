@@ -54,9 +54,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings, clock=clock)
     app = create_app(runtime)
     app.on_startup.append(_settle_heap)  # last: after every plugin has started
-    web.run_app(
-        app, host=host, port=port, print=_announce(settings, host, port), shutdown_timeout=8.0
-    )
+    try:
+        web.run_app(
+            app, host=host, port=port, print=_announce(settings, host, port), shutdown_timeout=8.0
+        )
+    except OSError as exc:  # said in one line by the CLI, with the address it was about
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return 0
 
 

@@ -84,6 +84,8 @@ def test_start_up_failures_are_one_line_naming_the_cause(tmp_path: Path) -> None
             (("db", "upgrade"), {"EXITBOT_DATABASE_URL": unreachable}, 1,
              "exitbot: the database cannot be reached: connection failed"),
             (("serve", "--port", port), {}, 1, "address already in use"),
+            # an address of no interface here (TEST-NET-1): bind fails, nothing is sent
+            (("serve", "--host", "192.0.2.1"), {}, 1, "cannot listen on 192.0.2.1:3978"),
             (("serve", "--port", "99999"), {}, 2, "a port is 0 to 65535, not 99999"),
             (("tick",), {"EXITBOT_QUESTIONNAIRE": str(tmp_path / "missing.toml")}, 2,
              "exitbot: EXITBOT_QUESTIONNAIRE: invalid questionnaire"),
