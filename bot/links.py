@@ -20,6 +20,18 @@ from bot.models import Interview, WebLink
 
 # An interview a link may open: not yet invited (fallback), or open.
 LINKABLE_STATUSES = ("scheduled", "unreachable", "invited", "in_progress", "paused")
+# Finished interviews whose answers are still kept: their link keeps working (until it
+# expires) so that "delete my answers", which the closing messages offer, can be typed
+# there as in a chat DM (`bot.turns.REOPENABLE_STATUSES`)
+ERASABLE_STATUSES = ("completed", "stopped")
+
+
+def erasable(interview: Interview) -> bool:
+    return (
+        interview.status in ERASABLE_STATUSES
+        and interview.purged_at is None
+        and interview.state_enc is not None
+    )
 DEFAULT_LIFETIME = timedelta(days=30)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
@@ -81,6 +93,10 @@ async def check(session: AsyncSession, token: str, now: datetime) -> LinkCheck:
     interview = await session.get(Interview, link.interview_id)
     if interview is None:
         return LinkCheck("unknown")
+    if erasable(interview):  # finished: the link's own term, for "delete my answers"
+        if link.expires_at <= now:
+            return LinkCheck("expired", interview.id, interview.language)
+        return LinkCheck("ok", interview.id, interview.language)
     # The interview's own expiry wins: it may have been extended or shortened since.
     expires_at = interview.expires_at or link.expires_at
     if interview.status not in LINKABLE_STATUSES or expires_at <= now:

@@ -281,3 +281,37 @@ async def test_the_api_names_what_is_wrong_with_an_answer(
         headers={"X-CSRF-Token": csrf, "Origin": origin_of(client)},
     )
     assert (response.status, await response.json()) == (400, {"error": code})
+
+
+async def test_after_stop_the_link_still_takes_delete_my_answers(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """The closing message offers "delete my answers": on a web link that must work too,
+    as in a chat DM, until the link expires or retention purges the answers."""
+    interview_id = await new_interview(runtime)
+    token = await link_to(runtime, interview_id)
+    csrf = csrf_of(await open_page(client, token))
+    await api_post(client, token, csrf, text="Start", choice="start")
+    first = (await (await api_post(client, token, csrf, text="Career growth", message_id="m2"
+                                     + "0" * 6)).json())["messages"]  # fmt: skip
+    assert first
+    stopped = await (await api_post(client, token, csrf, text="stop", message_id="m3000000")).json()
+    assert "delete my answers" in " ".join(m["text"] for m in stopped["messages"])
+    async with runtime.db.sessions() as session:
+        assert (await session.get(Interview, interview_id)).status == "stopped"  # type: ignore[union-attr]
+        assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 1
+
+    page = unescape(await open_page(client, token))  # the link still opens...
+    assert "This conversation has ended" in page and 'name="text"' in page
+    ask = await (await api_post(client, token, csrf, text="delete my answers",
+                                message_id="m4000000")).json()  # fmt: skip
+    confirm = ask["messages"][-1]
+    assert confirm["choices"], confirm
+    yes = confirm["choices"][0]
+    done = await api_post(client, token, csrf, text=yes["label"], choice=yes["value"],
+                          message_id="m5000000")  # fmt: skip
+    assert done.status == 200
+    async with runtime.db.sessions() as session:
+        assert (await session.get(Interview, interview_id)).status == "deleted"  # type: ignore[union-attr]
+        assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 0
+    assert (await client.get(f"/i/{token}")).status == 410  # ...and closes once deleted
