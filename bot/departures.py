@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -193,7 +193,11 @@ async def _apply(
             await cancel_interview(session, interview, now)
         return DepartureOutcome("cancelled", departure.external_id)
 
-    employee = await upsert_employee(session, event.employee, now)
+    person = event.employee
+    if person.language and person.language not in runtime.questionnaire.languages:
+        # A language the interview is not held in: the chat profile, else the default, decides
+        person = replace(person, language=None)
+    employee = await upsert_employee(session, person, now)
     reactivated = departure.status == "cancelled"
     kind_changed = departure.kind != event.kind
     departure.employee_id = employee.id
@@ -205,7 +209,7 @@ async def _apply(
     return await schedule(session, runtime, departure, employee, now)
 
 
-async def _interview_elsewhere(
+async def interview_elsewhere(
     session: AsyncSession, employee_id: int, departure_id: int, now: datetime
 ) -> str | None:
     """Why this person must not get a second interview, if so: one counts once in a digest.
@@ -230,6 +234,17 @@ async def _interview_elsewhere(
     if rows:
         return f"the employee completed an exit interview in the last {ONE_INTERVIEW_DAYS} days"
     return None
+
+
+def _gets_a_web_link(settings: Settings, last_day: date, now: datetime) -> bool:
+    """Whether the tick will offer a departure announced too late a web link instead
+    (`bot.fallback`), so that the webhook's answer can say so."""
+    from bot.fallback import FALLBACK_DAYS
+
+    return (
+        settings.fallback_after_last_day
+        and last_day >= (now - timedelta(days=FALLBACK_DAYS)).date()
+    )
 
 
 def policy_decision(settings: Settings, kind: str) -> str:
@@ -411,11 +426,12 @@ async def schedule(
         )
     if plan.invite_at is None:
         await _drop_unsent(session, interview, now)
-        return DepartureOutcome(
-            "not_invited", departure.external_id, reason="last working day has passed"
-        )
+        reason = "last working day has passed"
+        if _gets_a_web_link(settings, departure.last_working_day, now):
+            reason += ": a private web link will be offered instead"
+        return DepartureOutcome("not_invited", departure.external_id, reason=reason)
     if interview is None or interview.status != "scheduled":
-        taken = await _interview_elsewhere(session, employee.id, departure.id, now)
+        taken = await interview_elsewhere(session, employee.id, departure.id, now)
         if taken is not None:
             await _drop_unsent(session, interview, now)
             return DepartureOutcome("not_invited", departure.external_id, reason=taken)

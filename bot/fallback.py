@@ -110,6 +110,11 @@ async def _create_missing_interviews(runtime: Runtime, now: datetime) -> None:
     created = 0
     async with runtime.db.transaction() as session:
         for departure in (await session.scalars(late.with_for_update(skip_locked=True))).all():
+            assert departure.employee_id is not None
+            if await departures.interview_elsewhere(
+                session, departure.employee_id, departure.id, now
+            ):
+                continue  # one person, one interview: counted once by digests
             employee = await session.get(Employee, departure.employee_id)
             interview = runtime.service.new_interview(
                 employee_id=departure.employee_id,

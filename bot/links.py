@@ -32,6 +32,8 @@ def erasable(interview: Interview) -> bool:
         and interview.purged_at is None
         and interview.state_enc is not None
     )
+
+
 DEFAULT_LIFETIME = timedelta(days=30)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 

@@ -119,11 +119,21 @@ async def test_last_day_passed_is_not_invited(fast_sqlite_url: str, now: datetim
             {
                 "status": "not_invited",
                 "departure_id": "hr-4711",
-                "reason": "last working day has passed",
+                "reason": "last working day has passed: a private web link will be offered"
+                " instead",  # by the tick (EXITBOT_FALLBACK_AFTER_LAST_DAY, on by default)
             },
         )
         assert await h.count(Interview) == 0
         assert await h.count(Job) == 0
+
+
+async def test_without_the_web_fallback_a_late_departure_is_simply_too_late(
+    fast_sqlite_url: str,
+) -> None:
+    now = utc(2026, 12, 19, 9)
+    async with harness(fast_sqlite_url, now, fallback_after_last_day=False, **NL) as h:
+        status, answer = await h.post(departure(last_day="2026-12-18"))
+    assert (status, answer["reason"]) == (202, "last working day has passed")
 
 
 # ---------------------------------------------------------------------- policies

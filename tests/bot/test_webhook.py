@@ -504,3 +504,14 @@ async def test_a_body_that_cannot_be_read_is_a_400_before_anything_else(sh: Harn
     assert (status, answer["field"]) == (400, "body")
     assert "Content-Encoding" in answer["error"]
     assert await nothing_stored(sh)
+
+
+async def test_a_language_the_interview_is_not_held_in_is_ignored(h: Harness) -> None:
+    """ "fr" would have pinned the employee to the default language and hidden the chat
+    profile's; it is stored as unknown, so the profile (else EXITBOT_LANGUAGE) decides."""
+    status, _ = await h.post(departure(language="fr"))
+    assert status == 202
+    assert (await h.one(Employee)).language is None
+    status, _ = await h.post(departure("departure.updated", language="nl-NL"))
+    assert status == 202
+    assert (await h.one(Employee)).language == "nl"

@@ -193,6 +193,23 @@ async def test_a_departure_announced_after_the_last_day_gets_a_web_interview(
         assert inbox.messages[0][0] == [PERSONAL]
 
 
+async def test_a_late_departure_of_someone_with_an_interview_gets_no_second_one(
+    fast_sqlite_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    """One person, one interview (counted once by digests), also through the web fallback."""
+    url, inbox = smtp
+    async with harness(fast_sqlite_url, NOW, smtp_url=url) as h:
+        status, first = await h.post(departure(id_="hr-1", last_day="2026-12-18"))
+        assert (status, first["status"]) == (202, "scheduled")
+        status, late = await h.post(
+            departure(id_="hr-2", last_day="2026-11-27", personal_email=PERSONAL)
+        )
+        assert (status, late["status"]) == (202, "not_invited")
+        report = await run_tick(h.runtime)
+        assert report["web links emailed"] == 0 and inbox.messages == []
+        assert await h.count(Interview) == 1
+
+
 async def test_the_after_last_day_fallback_can_be_switched_off(
     fast_sqlite_url: str, smtp: tuple[str, Inbox]
 ) -> None:
