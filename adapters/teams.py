@@ -442,6 +442,11 @@ class TeamsChannel:
             code = getattr(getattr(exc, "error", None), "error", None)
             log.info("Teams member lookup failed: %s", getattr(code, "code", None) or exc)
             return None, None
+        except TypeError:
+            # An activity without `channelData` (the Bot Framework Emulator, some clients):
+            # botbuilder's TeamsChannelData(**None) fails before any call is made
+            log.info("Teams member lookup impossible: the activity has no channel data")
+            return None, None
         return member.email or member.user_principal_name, member.name
 
     async def update_card(

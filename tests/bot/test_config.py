@@ -110,3 +110,14 @@ def test_a_postgres_url_as_hosts_hand_it_out_is_postgresql() -> None:
     url = "postgres://exitbot:pw@db.internal:5432/exitbot"
     settings = Settings.from_env({"EXITBOT_DATABASE_URL": url}, None)
     assert settings.database_url == "postgresql://exitbot:pw@db.internal:5432/exitbot"
+
+
+def test_links_of_a_server_on_another_port_point_at_it() -> None:
+    """`exitbot serve --port 8080` without EXITBOT_PUBLIC_URL: links said 3978."""
+    from bot.cli.serve import public_for_port
+
+    default = Settings.from_env({}, None)
+    assert public_for_port(default, 8080).public_url == "http://127.0.0.1:8080"
+    assert public_for_port(default, 3978).public_url == "http://127.0.0.1:3978"
+    chosen = Settings.from_env({"EXITBOT_PUBLIC_URL": "https://exitbot.example.com"}, None)
+    assert public_for_port(chosen, 8080).public_url == "https://exitbot.example.com"

@@ -100,3 +100,13 @@ async def test_install_events_arriving_together_store_one_identity(
     found = await identity(teams, "29:new")
     assert found.conversation_id == "a:new"
     assert await email_of(teams, found.employee_id) == "new@example.com"
+
+
+async def test_a_message_without_channel_data_is_answered_not_a_500(teams: TeamsHarness) -> None:
+    """The Bot Framework Emulator (and other clients) may send no `channelData`; Teams'
+    member lookup then fails inside botbuilder. The user is stored without an email."""
+    message = teams.connector.message_activity("hallo", user_id="29:bare", conversation_id="a:b1")
+    del message["channelData"]
+    assert await teams.post(message) == 201
+    found = await identity(teams, "29:bare")
+    assert found.employee_id is None
