@@ -319,8 +319,18 @@ class InterviewService:
                 .limit(1)
                 .with_for_update()
             )
+            finished = None if interview is not None else await self._erasable(session, employee.id)
             if interview is not None:
                 turn = conv.resume(self.questionnaire, self.state_of(interview))
+            elif finished is not None:
+                # Their interview has ended and its answers are kept: the chat reopens it, so
+                # that "delete my answers", which its closing message offered, can be typed
+                # (one person, one interview: a new one is not started)
+                return Outcome(
+                    interview_id=finished.id,
+                    status=finished.status,
+                    messages=list(self.closed_turn(finished).messages),
+                )
             else:
                 lang = language or employee.language or self.settings.language
                 interview = self.new_interview(employee_id=employee.id, language=lang, now=now)
@@ -340,6 +350,27 @@ class InterviewService:
             return Outcome(
                 interview_id=interview.id, status=interview.status, messages=list(turn.messages)
             )
+
+    async def _erasable(self, session: AsyncSession, employee_id: int) -> Interview | None:
+        return await session.scalar(
+            select(Interview)
+            .where(
+                Interview.employee_id == employee_id,
+                Interview.status.in_(REOPENABLE_STATUSES),
+                Interview.purged_at.is_(None),
+                Interview.state_enc.is_not(None),
+            )
+            .order_by(Interview.id.desc())
+            .limit(1)
+        )
+
+    def closed_turn(self, interview: Interview) -> conv.Turn:
+        """What a finished interview says when reopened: where it stands (a pending
+        confirmation of deletion), else that it has ended and how to delete the answers."""
+        state = self.state_of(interview)
+        if state.get("phase") == "confirm_delete":
+            return conv.resume(self.questionnaire, state)
+        return conv.advance(self.questionnaire, state, "")
 
     def new_interview(
         self,

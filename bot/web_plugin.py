@@ -98,20 +98,11 @@ class WebDesk:
             if interview is None:
                 raise LinkRefused(404)
             language = interview.language
-            finished = links.erasable(interview)
+            if links.erasable(interview):
+                # Ended, answers kept: the page says so and still takes "delete my answers"
+                return View(language, runtime.service.closed_turn(interview).messages, open=True)
             ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
-            state = runtime.service.state_of(interview) if ready or finished else {}
-        if finished:
-            # Ended, answers kept: the page says so and still takes "delete my answers"
-            if state.get("phase") == "confirm_delete":
-                return View(language, conv.resume(q, state).messages, open=True)
-            closed = q.say(
-                "phrases.closed",
-                language,
-                min_group=k,
-                retention_days=runtime.settings.retention_days,
-            )
-            return View(language, (conv.OutMessage(kind="info", text=closed),), open=True)
+            state = runtime.service.state_of(interview) if ready else {}
         if not ready:
             return await self._open_fresh(interview_id)
         # A page view changes nothing: it shows where the interview stands. A chat begun a

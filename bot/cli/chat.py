@@ -11,7 +11,7 @@ from adapters.base import Incoming
 from adapters.console import ConsoleChannel
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.service import OPEN_STATUSES
+from bot.service import OPEN_STATUSES, REOPENABLE_STATUSES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +37,9 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         )
         await channel.send(email, outcome.messages, key="begin")
         status = outcome.status
-        while status in OPEN_STATUSES:
+        # A finished interview reopened (for "delete my answers"): input until it is deleted
+        reopened = status in REOPENABLE_STATUSES
+        while status in OPEN_STATUSES or (reopened and status in REOPENABLE_STATUSES):
             line = await asyncio.to_thread(_read_line, interactive)
             if line is None:
                 break

@@ -165,3 +165,19 @@ def test_killed_between_two_answers_resumes_at_the_same_question(tmp_path: Path)
         "kill@example.com",
     )
     assert summary  # the conversation continued from there
+
+
+def test_after_stop_a_new_chat_still_takes_delete_my_answers(tmp_path: Path) -> None:
+    """The stop message says 'type "delete my answers"': typed in the next `exitbot chat`,
+    it deletes the stopped interview's answers (it used to start a new interview)."""
+    stopped = chat(tmp_path, ["Career growth", "stop"], "--as", "later@example.com")
+    assert "delete my answers" in str(stopped[-1]["text"])
+    again = chat(tmp_path, ["delete my answers", "yes"], "--as", "later@example.com")
+    assert "This conversation has ended" in str(again[0]["text"])  # reopened, not restarted
+    assert "delet" in str(again[-1]["text"]).lower()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chat.db") as db:
+        rows = db.execute("SELECT status FROM interviews").fetchall()
+        answers = db.execute("SELECT count(*) FROM answers").fetchone()[0]
+    assert rows == [("deleted",)] and answers == 0
