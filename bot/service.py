@@ -37,6 +37,7 @@ from bot.turns import (
     REOPENABLE_STATUSES,
     Outcome,
     Turns,
+    latest_finished,
     message_from_json,
 )
 from bot.writer import Identity, TurnWriter
@@ -352,17 +353,7 @@ class InterviewService:
             )
 
     async def _erasable(self, session: AsyncSession, employee_id: int) -> Interview | None:
-        return await session.scalar(
-            select(Interview)
-            .where(
-                Interview.employee_id == employee_id,
-                Interview.status.in_(REOPENABLE_STATUSES),
-                Interview.purged_at.is_(None),
-                Interview.state_enc.is_not(None),
-            )
-            .order_by(Interview.id.desc())
-            .limit(1)
-        )
+        return await session.scalar(latest_finished(employee_id))
 
     def closed_turn(self, interview: Interview) -> conv.Turn:
         """What a finished interview says when reopened: where it stands (a pending

@@ -57,6 +57,24 @@ log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("invited", "in_progress", "paused")
 REOPENABLE_STATUSES = ("completed", "stopped")
+
+
+def latest_finished(employee_id: int) -> Select[Interview]:
+    """Someone's latest finished interview whose answers are still kept: it still answers
+    ("delete my answers" after stop or completion) until retention purges it."""
+    return (
+        select(Interview)
+        .where(
+            Interview.employee_id == employee_id,
+            Interview.status.in_(REOPENABLE_STATUSES),
+            Interview.purged_at.is_(None),
+            Interview.state_enc.is_not(None),
+        )
+        .order_by(Interview.id.desc())
+        .limit(1)
+    )
+
+
 CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
 # Statuses whose consequences read the interview's answers (facts written or removed): a
 # turn that reaches one writes its rows at once, not with the batch's last writes.
@@ -619,17 +637,7 @@ class Turns:
         # A finished interview still answers ("delete my answers" after stop or completion)
         # until retention purges it.
         return session.scalar(
-            select(Interview)
-            .where(
-                Interview.employee_id == employee_id,
-                Interview.status.in_(REOPENABLE_STATUSES),
-                Interview.purged_at.is_(None),
-                Interview.state_enc.is_not(None),
-            )
-            .order_by(Interview.id.desc())
-            .limit(1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            latest_finished(employee_id).with_for_update().execution_options(populate_existing=True)
         )
 
     # ------------------------------------------------------------------ state and answers
