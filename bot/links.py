@@ -17,23 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Interview, WebLink
+from bot.turns import finished_but_kept
 
 # An interview a link may open: not yet invited (fallback), or open.
 LINKABLE_STATUSES = ("scheduled", "unreachable", "invited", "in_progress", "paused")
-# Finished interviews whose answers are still kept: their link keeps working (until it
-# expires) so that "delete my answers", which the closing messages offer, can be typed
-# there as in a chat DM (`bot.turns.REOPENABLE_STATUSES`)
-ERASABLE_STATUSES = ("completed", "stopped")
-
-
-def erasable(interview: Interview) -> bool:
-    return (
-        interview.status in ERASABLE_STATUSES
-        and interview.purged_at is None
-        and interview.state_enc is not None
-    )
-
-
 DEFAULT_LIFETIME = timedelta(days=30)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
@@ -95,7 +82,9 @@ async def check(session: AsyncSession, token: str, now: datetime) -> LinkCheck:
     interview = await session.get(Interview, link.interview_id)
     if interview is None:
         return LinkCheck("unknown")
-    if erasable(interview):  # finished: the link's own term, for "delete my answers"
+    # Finished, answers kept: the link keeps working for its own term, so that "delete my
+    # answers", which the closing messages offer, can be typed there as in a chat DM
+    if finished_but_kept(interview):
         if link.expires_at <= now:
             return LinkCheck("expired", interview.id, interview.language)
         return LinkCheck("ok", interview.id, interview.language)

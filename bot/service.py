@@ -320,18 +320,19 @@ class InterviewService:
                 .limit(1)
                 .with_for_update()
             )
-            finished = None if interview is not None else await self._erasable(session, employee.id)
-            if interview is not None:
-                turn = conv.resume(self.questionnaire, self.state_of(interview))
-            elif finished is not None:
+            if interview is None:
                 # Their interview has ended and its answers are kept: the chat reopens it, so
                 # that "delete my answers", which its closing message offered, can be typed
                 # (one person, one interview: a new one is not started)
-                return Outcome(
-                    interview_id=finished.id,
-                    status=finished.status,
-                    messages=list(self.closed_turn(finished).messages),
-                )
+                finished = await session.scalar(latest_finished(employee.id))
+                if finished is not None:
+                    return Outcome(
+                        interview_id=finished.id,
+                        status=finished.status,
+                        messages=list(self.closed_turn(finished).messages),
+                    )
+            if interview is not None:
+                turn = conv.resume(self.questionnaire, self.state_of(interview))
             else:
                 lang = language or employee.language or self.settings.language
                 interview = self.new_interview(employee_id=employee.id, language=lang, now=now)
@@ -351,9 +352,6 @@ class InterviewService:
             return Outcome(
                 interview_id=interview.id, status=interview.status, messages=list(turn.messages)
             )
-
-    async def _erasable(self, session: AsyncSession, employee_id: int) -> Interview | None:
-        return await session.scalar(latest_finished(employee_id))
 
     def closed_turn(self, interview: Interview) -> conv.Turn:
         """What a finished interview says when reopened: where it stands (a pending

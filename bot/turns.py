@@ -75,6 +75,15 @@ def latest_finished(employee_id: int) -> Select[Interview]:
     )
 
 
+def finished_but_kept(interview: Interview) -> bool:
+    """`latest_finished`'s condition, for an interview already loaded."""
+    return (
+        interview.status in REOPENABLE_STATUSES
+        and interview.purged_at is None
+        and interview.state_enc is not None
+    )
+
+
 CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
 # Statuses whose consequences read the interview's answers (facts written or removed): a
 # turn that reaches one writes its rows at once, not with the batch's last writes.

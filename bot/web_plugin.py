@@ -29,6 +29,7 @@ from bot.db import StorageUnavailable
 from bot.models import Interview
 from bot.runtime import Runtime, key_file_for
 from bot.service import OPEN_STATUSES
+from bot.turns import finished_but_kept
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class WebDesk:
             if interview is None:
                 raise LinkRefused(404)
             language = interview.language
-            if links.erasable(interview):
+            if finished_but_kept(interview):
                 # Ended, answers kept: the page says so and still takes "delete my answers"
                 return View(language, runtime.service.closed_turn(interview).messages, open=True)
             ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
