@@ -44,7 +44,7 @@ def _port(value: str) -> int:
     return port
 
 
-def public_for_port(settings: Settings, port: int) -> Settings:
+def _public_for_port(settings: Settings, port: int) -> Settings:
     """Without EXITBOT_PUBLIC_URL, the links a server on `--port` hands out point at it."""
     if settings.public_url == f"http://127.0.0.1:{settings.port}" and port != settings.port:
         return settings.with_(public_url=f"http://127.0.0.1:{port}")
@@ -54,7 +54,7 @@ def public_for_port(settings: Settings, port: int) -> Settings:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    settings = public_for_port(settings, port)
+    settings = _public_for_port(settings, port)
     clock = None
     if args.as_of is not None:
         clock = ShiftedClock(args.as_of)

@@ -112,12 +112,27 @@ def test_a_postgres_url_as_hosts_hand_it_out_is_postgresql() -> None:
     assert settings.database_url == "postgresql://exitbot:pw@db.internal:5432/exitbot"
 
 
-def test_links_of_a_server_on_another_port_point_at_it() -> None:
-    """`exitbot serve --port 8080` without EXITBOT_PUBLIC_URL: links said 3978."""
-    from bot.cli.serve import public_for_port
+def test_links_of_a_server_on_another_port_point_at_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`exitbot serve --port 8080` without EXITBOT_PUBLIC_URL: links said 3978. Checked on
+    the app `exitbot serve` builds (aiohttp's run_app only records it here)."""
+    import argparse
+    import asyncio
 
-    default = Settings.from_env({}, None)
-    assert public_for_port(default, 8080).public_url == "http://127.0.0.1:8080"
-    assert public_for_port(default, 3978).public_url == "http://127.0.0.1:3978"
-    chosen = Settings.from_env({"EXITBOT_PUBLIC_URL": "https://exitbot.example.com"}, None)
-    assert public_for_port(chosen, 8080).public_url == "https://exitbot.example.com"
+    from aiohttp import web
+
+    from bot.app import RUNTIME
+    from bot.cli import serve
+
+    def public_url_served(env: dict[str, str], port: int) -> str:
+        built: list[web.Application] = []
+        monkeypatch.setattr(serve.web, "run_app", lambda app, **_: built.append(app))
+        args = argparse.Namespace(host=None, port=port, as_of=None)
+        serve.run(args, Settings.from_env(env, None))
+        runtime = built[0][RUNTIME]
+        asyncio.run(runtime.close())
+        return runtime.settings.public_url
+
+    assert public_url_served({}, 8080) == "http://127.0.0.1:8080"
+    assert public_url_served({}, 3978) == "http://127.0.0.1:3978"
+    chosen = {"EXITBOT_PUBLIC_URL": "https://exitbot.example.com"}
+    assert public_url_served(chosen, 8080) == "https://exitbot.example.com"

@@ -186,14 +186,16 @@ async def test_commands_are_channel_neutral(slack):
     assert refused.report is None and "only for HR admins" in refused.messages[0].text
 
 
-async def test_digest_preview_never_shows_figures_before_the_digest_is_posted(slack):
+async def test_digest_preview_never_shows_figures_before_the_digest_is_posted(make_slack):
     """Asked after every interview, a live preview would give each one away by difference:
-    it says how many interviews the next digest will hold, and no figure of theirs."""
-    for n in range(5):
+    it says how many interviews the next digest will hold, and no figure or quote of theirs
+    (quotes on, and enough people for them: 2k)."""
+    slack = await make_slack(digest_quotes=True)
+    for n in range(10):
         await interview(slack.runtime, f"leaver{n}@example.com", Persona(reason="wellbeing"))
     reply = await command(slack, ADMIN_ID, "digest preview")
     text = json.dumps(reply)
-    assert "5 interviews will be in the next digest" in text
+    assert "10 interviews will be in the next digest" in text
     assert "Wellbeing" not in text and "Interviews: 5" not in text
     async with slack.runtime.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AccessLog)) == 0  # no quotes
