@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import Unreachable
@@ -209,29 +209,36 @@ async def _apply(
     return await schedule(session, runtime, departure, employee, now)
 
 
+def elsewhere(
+    employee_id: ColumnElement[int] | int, departure_id: ColumnElement[int] | int, now: datetime
+) -> ColumnElement[bool]:
+    """An interview that rules out one more for this person and departure: one for another
+    departure (or none) still to be held or under way, or completed in the last
+    `ONE_INTERVIEW_DAYS`. Also used inside queries over departures (`bot.fallback`), so that
+    those skipped for it do not crowd out the others."""
+    return and_(
+        Interview.employee_id == employee_id,
+        or_(Interview.departure_id.is_(None), Interview.departure_id != departure_id),
+        or_(
+            Interview.status.in_(("scheduled", *LIVE)),
+            and_(
+                Interview.status == "completed",
+                Interview.completed_at >= now - timedelta(days=ONE_INTERVIEW_DAYS),
+            ),
+        ),
+    )
+
+
 async def interview_elsewhere(
     session: AsyncSession, employee_id: int, departure_id: int, now: datetime
 ) -> str | None:
     """Why this person must not get a second interview, if so: one counts once in a digest.
     (Two departure records for one person, or one HR sent twice under two ids.)"""
-    rows = (
-        await session.execute(
-            select(Interview.status, Interview.completed_at).where(
-                Interview.employee_id == employee_id,
-                or_(Interview.departure_id.is_(None), Interview.departure_id != departure_id),
-                or_(
-                    Interview.status.in_(("scheduled", *LIVE)),
-                    and_(
-                        Interview.status == "completed",
-                        Interview.completed_at >= now - timedelta(days=ONE_INTERVIEW_DAYS),
-                    ),
-                ),
-            )
-        )
-    ).all()
-    if any(status != "completed" for status, _ in rows):
+    query = select(Interview.status).where(elsewhere(employee_id, departure_id, now))
+    statuses = (await session.scalars(query)).all()
+    if any(status != "completed" for status in statuses):
         return "the employee already has an interview for another departure"
-    if rows:
+    if statuses:
         return f"the employee completed an exit interview in the last {ONE_INTERVIEW_DAYS} days"
     return None
 

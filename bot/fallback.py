@@ -101,7 +101,11 @@ async def _create_missing_interviews(runtime: Runtime, now: datetime) -> None:
             Departure.last_working_day < now.date(),
             Departure.employee_id.is_not(None),
             ~exists().where(Interview.departure_id == Departure.id),
+            # one person, one interview: skipped here, so that however many such
+            # departures there are, they never fill the batch and hold the others back
+            ~exists().where(departures.elsewhere(Departure.employee_id, Departure.id, now)),
         )
+        .order_by(Departure.id)
         .limit(BATCH)
     )
     async with runtime.db.sessions() as session:  # a read first: most ticks find nothing
@@ -114,7 +118,7 @@ async def _create_missing_interviews(runtime: Runtime, now: datetime) -> None:
             if await departures.interview_elsewhere(
                 session, departure.employee_id, departure.id, now
             ):
-                continue  # one person, one interview: counted once by digests
+                continue  # two of one person in this batch: one interview, counted once
             employee = await session.get(Employee, departure.employee_id)
             interview = runtime.service.new_interview(
                 employee_id=departure.employee_id,

@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from bot import fallback
 from bot.cli import web as links_cli
 from bot.models import Interview, WebLink
 from bot.tick import run_tick
@@ -208,6 +209,33 @@ async def test_a_late_departure_of_someone_with_an_interview_gets_no_second_one(
         report = await run_tick(h.runtime)
         assert report["web links emailed"] == 0 and inbox.messages == []
         assert await h.count(Interview) == 1
+
+
+async def test_late_departures_skipped_as_second_interviews_never_hold_back_the_others(
+    database_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    """More skipped departures (second ones of people with an interview) than the fallback
+    takes per tick, and one late departure of someone new, announced last: that one still
+    gets its web interview on the next tick."""
+    url, inbox = smtp
+    skipped = fallback.BATCH + 5
+    async with harness(database_url, NOW, smtp_url=url) as h:
+        for n in range(skipped):
+            email = f"person{n}@example.com"
+            status, first = await h.post(departure(id_=f"hr-{n}", email=email))
+            assert (status, first["status"]) == (202, "scheduled")
+            status, late = await h.post(
+                departure(id_=f"hr-{n}-again", last_day="2026-11-27", email=email)
+            )
+            assert (status, late["status"]) == (202, "not_invited")
+        status, newcomer = await h.post(
+            departure(id_="hr-new", last_day="2026-11-27", personal_email=PERSONAL)
+        )
+        assert (status, newcomer["status"]) == (202, "not_invited")
+        report = await run_tick(h.runtime)
+        assert report["web links emailed"] == 1
+        assert [to for to, _ in inbox.messages] == [[PERSONAL]]
+        assert await h.count(Interview) == skipped + 1  # one per person
 
 
 async def test_the_after_last_day_fallback_can_be_switched_off(
