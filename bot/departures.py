@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute as _Id
 
 from adapters.base import Unreachable
 from bot import facts as facts_mod
@@ -210,7 +211,7 @@ async def _apply(
 
 
 def elsewhere(
-    employee_id: ColumnElement[int] | int, departure_id: ColumnElement[int] | int, now: datetime
+    employee_id: _Id[int | None] | int, departure_id: _Id[int] | int, now: datetime
 ) -> ColumnElement[bool]:
     """An interview that rules out one more for this person and departure: one for another
     departure (or none) still to be held or under way, or completed in the last
