@@ -82,6 +82,15 @@ def choice_block_id(message: OutMessage, part: int = 0) -> str:
     return (base if part == 0 else f"{base}:{part}")[:255]
 
 
+def clicked_question(block_id: object) -> str | None:
+    """The question whose buttons a clicked block held (`choice_block_id`), else None."""
+    prefix = "exitbot:q:"
+    if not isinstance(block_id, str) or not block_id.startswith(prefix):
+        return None
+    question_id = block_id[len(prefix) :].split(":")[0]  # question ids hold no ':'
+    return question_id or None
+
+
 def message_blocks(message: OutMessage) -> list[Block]:
     """Section(s) with the text; with choices, actions block(s) of buttons."""
     blocks = [section(chunk) for chunk in _chunks(escape(message.text))]

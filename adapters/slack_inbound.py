@@ -40,6 +40,7 @@ from adapters.slack_blocks import (
     CHOICE_ACTION_PATTERN,
     Block,
     button_label,
+    clicked_question,
     escape,
     messages_payload,
     plain_text,
@@ -215,6 +216,7 @@ class SlackInbound:
             # One answer per clicked message: a double click or a second button counts once.
             message_id=f"action:{channel}:{ts}",
             choice=value,
+            choice_for=clicked_question(action.get("block_id")),
             locale=await self.locale_of(str(user), str(channel)),
             reply_to=str(ts),
         )

@@ -484,6 +484,7 @@ class _TeamsBot(ActivityHandler):
             # screen) is a redelivery of the first.
             message_id=f"card:{card_id}" if card_id else activity.id or "",
             choice=choice,
+            choice_for=cards.clicked_question(activity.value) if choice else None,
             email=contact.email,
             locale=activity.locale,
             reply_to=card_id,

@@ -125,6 +125,12 @@ def clicked(value: object) -> tuple[str | None, str | None, str | None]:
     )
 
 
+def clicked_question(value: object) -> str | None:
+    """The question whose card was submitted (`QUESTION_KEY` in its data), else None."""
+    question_id = value.get(QUESTION_KEY) if isinstance(value, dict) else None
+    return question_id if isinstance(question_id, str) and question_id else None
+
+
 def _fact(line: str) -> tuple[str, str] | None:
     title, sep, value = line.partition(": ")
     if not sep or not title.strip() or len(title) > 60:

@@ -481,6 +481,7 @@ def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
         "text": incoming.text,
         "message_id": incoming.message_id,
         "choice": incoming.choice,
+        "choice_for": incoming.choice_for,
         "email": incoming.email,
         "locale": incoming.locale,
         "interview_id": incoming.interview_id,

@@ -485,7 +485,13 @@ class Turns:
         caller takes `completing` (whose facts it writes after the rows); nothing is added
         to the lists for a None."""
         state = self._decoded(found.state_enc) if found.state_enc else {}  # {}: not started
-        turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
+        turn = conv.advance(
+            self.questionnaire,
+            state,
+            incoming.text,
+            choice=incoming.choice,
+            choice_for=incoming.choice_for,
+        )
         if turn.erase_all or turn.discard:
             return None  # deleting answers: the ORM path
         changed = turn.status != found.status
@@ -598,7 +604,13 @@ class Turns:
             return Outcome(messages=[texts.no_interview(language)])
         state = self.state_of(interview)
         now = self.clock.now()
-        turn = conv.advance(self.questionnaire, state, incoming.text, choice=incoming.choice)
+        turn = conv.advance(
+            self.questionnaire,
+            state,
+            incoming.text,
+            choice=incoming.choice,
+            choice_for=incoming.choice_for,
+        )
         self.store_turn(session, interview, turn, message_key=incoming.key, now=now)
         interview.channel = incoming.channel
         interview.address = incoming.conversation_id

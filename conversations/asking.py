@@ -33,6 +33,35 @@ def on_answer(step: Step, typed: str, clicked: str | None) -> None:
     probe_or_next(step, question, answer)
 
 
+def on_earlier_button(step: Step, question_id: str, clicked: str) -> None:
+    """A button of a question asked before (chat keeps old messages, buttons and all): the
+    employee changes that answer. It is stored like any answer (the old one and its
+    follow-ups discarded), said back, and what was being asked is asked again. A button of a
+    question not asked yet or no longer in the form, or a value that is not one of its
+    options, changes nothing: the question of the moment is asked again."""
+    st = step.st
+    st.paused = False
+    question = step.q.get(question_id)
+    asked = question_id in st.done or question_id in st.skipped
+    answer = None
+    if question is not None and question.type != "text" and asked:
+        answer = parse_answer(question, "", clicked, st.lang)
+    if question is None or answer is None or answer.value != clicked:
+        prompt(step)
+        return
+    if question.id in st.answers:
+        step.discard.append(question.id)
+    st.answers[question.id] = Given(answer.text, answer.value)
+    if question.id in st.skipped:
+        st.skipped.remove(question.id)
+    step.store.append(answer)
+    step.emit("info", step.say("phrases.answer_changed", answer=answer.text))
+    if st.phase == "follow_up" and st.question == question.id:
+        ask_next(step, "")  # its follow-up asked about the answer just replaced
+    else:
+        prompt(step)
+
+
 def on_follow_up_answer(step: Step, typed: str, clicked: str | None) -> None:
     st = step.st
     question = step.q.get(st.question)

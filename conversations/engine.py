@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import commands
-from .asking import go_back, on_answer, on_follow_up_answer, skip
+from .asking import go_back, on_answer, on_earlier_button, on_follow_up_answer, skip
 from .closing import ask_delete, on_confirm_delete, on_correcting, on_done, on_invite, on_summary
 from .commands import Command
 from .questionnaire import Questionnaire
@@ -48,20 +48,38 @@ def resume(q: Questionnaire, state: Mapping[str, object]) -> Turn:
 
 
 def advance(
-    q: Questionnaire, state: Mapping[str, object], text: str, *, choice: str | None = None
+    q: Questionnaire,
+    state: Mapping[str, object],
+    text: str,
+    *,
+    choice: str | None = None,
+    choice_for: str | None = None,
 ) -> Turn:
-    """One employee message: `text` as typed, `choice` the value of a clicked button."""
+    """One employee message: `text` as typed, `choice` the value of a clicked button, and
+    `choice_for` the question whose buttons those were, when the channel knows (Slack and
+    Teams do): buttons stay on screen, and one of an earlier question changes that answer
+    instead of answering the question asked now."""
     step = Step(q, State.from_json(q, state))
     typed = text if isinstance(text, str) else ""
     clicked = choice if isinstance(choice, str) and choice.strip() else None
-    _dispatch(step, typed, clicked)
+    clicked_for = choice_for if isinstance(choice_for, str) and choice_for else None
+    _dispatch(step, typed, clicked, clicked_for)
     return step.turn()
 
 
-def _dispatch(step: Step, typed: str, clicked: str | None) -> None:
+_ANSWERING = ("question", "follow_up", "summary", "correcting")
+
+
+def _dispatch(step: Step, typed: str, clicked: str | None, clicked_for: str | None) -> None:
     st = step.st
     command = commands.detect(typed) if clicked is None else None
-    if st.phase == "done":
+    if clicked is not None and clicked_for is not None and st.phase in _ANSWERING:
+        if st.phase == "question" and clicked_for == st.question:
+            st.paused = False
+            on_answer(step, typed, clicked)  # the buttons of the question asked now
+        else:
+            on_earlier_button(step, clicked_for, clicked)
+    elif st.phase == "done":
         on_done(step, typed, clicked, command)
     elif st.phase == "confirm_delete":
         on_confirm_delete(step, typed, clicked)

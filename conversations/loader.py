@@ -48,6 +48,7 @@ TEXT_KEYS: dict[str, tuple[str, ...]] = {
         "btn_change",
         "which_change",
         "reask_summary",
+        "answer_changed",
         "closed",
     ),
 }

@@ -6,6 +6,10 @@ employee and return the bot's messages as the employee reads them.
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
+from bot.models import AnswerRow
 from tests.channels.drivers import Driver, answers_stored, interview_status
 
 DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
@@ -67,6 +71,27 @@ async def test_back_changes_the_previous_answer(driver: Driver) -> None:
     again = joined(await driver.say("back"))
     assert "question again" in again and "main reason you're leaving" in again
     assert "What did you value most" in joined(await driver.say("Pay and benefits"))
+
+
+async def stored_values(driver: Driver) -> dict[str, str | None]:
+    async with driver.runtime.db.sessions() as session:
+        rows = await session.execute(select(AnswerRow.question_id, AnswerRow.value))
+        return {question_id: value for question_id, value in rows}
+
+
+async def test_an_earlier_questions_button_changes_that_answer(driver: Driver) -> None:
+    """Slack and Teams keep the first question's buttons on screen after a typed answer; one
+    clicked during the next (free-text) question changes the first answer, and is not
+    stored as the answer to the question asked now."""
+    if driver.name == "terminal":
+        pytest.skip("the terminal shows no buttons to click later")
+    await started(driver)
+    await driver.say("Pay and benefits")
+    reply = joined(await driver.click("manager"))  # on the first question's message
+    assert "changed your earlier answer to “My manager”" in reply
+    assert "What did you value most" in reply  # asked again: still unanswered
+    assert await stored_values(driver) == {"main_reason": "manager"}
+    assert "What could have been better" in joined(await driver.say(DETAILED))
 
 
 async def test_stop(driver: Driver) -> None:

@@ -38,6 +38,12 @@ class Transcript:
         state = json.loads(json.dumps(self.last.state))  # storage round-trip
         return self.apply(conv.advance(self.q, state, text, choice=choice))
 
+    def click(self, value: str, question_id: str) -> conv.Turn:
+        """A button of `question_id`'s message clicked (chat keeps old messages on screen)."""
+        state = json.loads(json.dumps(self.last.state))
+        turn = conv.advance(self.q, state, "", choice=value, choice_for=question_id)
+        return self.apply(turn)
+
     def run(self, inputs: Sequence[Input]) -> Transcript:
         for item in inputs:
             self.send(item)

@@ -6,6 +6,8 @@ from adapters.base import Report, ReportSection
 from adapters.slack_blocks import (
     CHOICE_ACTION_PATTERN,
     answered_blocks,
+    choice_block_id,
+    clicked_question,
     escape,
     fallback_text,
     message_blocks,
@@ -52,6 +54,25 @@ def test_question_with_choices_gets_buttons_and_a_numbered_fallback():
     assert fallback_text(QUESTION) == (
         "How was &lt;b&gt;it&lt;/b&gt; &amp; why?\n1. Very poor\n2. Poor &lt;@U1&gt;"
     )
+
+
+def test_a_clicked_block_says_which_question_its_buttons_answer():
+    many = OutMessage("question", "Pick", tuple(Choice(str(n), f"{n}") for n in range(30)), "q_7")
+    block_ids = [b["block_id"] for b in message_blocks(many) if b["type"] == "actions"]
+    assert len(block_ids) > 1  # more buttons than one block holds
+    _, payload = messages_payload([QUESTION, many])  # ":<n>" added per message
+    block_ids += [b["block_id"] for b in payload if b["type"] == "actions"]
+    assert [clicked_question(b) for b in block_ids] == [
+        "q_7",
+        "q_7",
+        "manager_relationship",
+        "q_7",
+        "q_7",
+    ], block_ids
+    assert clicked_question(choice_block_id(QUESTION)) == "manager_relationship"
+    invite = OutMessage("intro", "Hi", (Choice("start", "Start"),))
+    assert clicked_question(choice_block_id(invite)) is None  # not a question's buttons
+    assert clicked_question(None) is None and clicked_question("exitbot:q:") is None
 
 
 def test_other_kinds_are_plain_sections():
