@@ -30,6 +30,42 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=m.render(), headers={"Content-Type": m.content_type})
 
 
+_WHAT = {
+    "/playground": "try an interview and preview a digest (no chat platform configured)",
+    "/slack/events": "Slack's Events API and interactivity (POST, signed)",
+    "/api/messages": "Microsoft Teams, through the Bot Framework (POST, authenticated)",
+    "/webhooks/departures": "departures from the HR system (POST, signed)",
+    "/healthz": "health: 200, or 503 while the database is unreachable",
+    "/metrics": "Prometheus metrics",
+}
+
+
+def _root(app: web.Application) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """GET /: someone opening the server's address (IT, after `exitbot serve`). With the
+    playground mounted, that is where they are sent; otherwise a plain list of what this
+    server answers (the paths are public: in the docs and the Slack and Teams manifests)."""
+    paths = {resource.canonical for resource in app.router.resources()}
+    if "/playground" in paths:
+
+        async def to_playground(_request: web.Request) -> web.StreamResponse:
+            raise web.HTTPFound("/playground")
+
+        return to_playground
+    lines = ["ExitBot is running. This address answers:", ""]
+    lines += [f"  {path:<22} {what}" for path, what in _WHAT.items() if path in paths]
+    lines += [
+        "",
+        "Employees are reached in chat (or by a private link); HR gets digests.",
+        "Set-up and operation: the README and docs/ of the ExitBot repository.",
+    ]
+    text = "\n".join(lines) + "\n"
+
+    async def root(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=text, headers={"Cache-Control": "no-store"})
+
+    return root
+
+
 def plugins(runtime: Runtime) -> list[Plugin]:
     """Feature modules that add routes and start-up work, in order."""
     from bot import scheduler, slack_plugin, teams_plugin, web_plugin, webhook
@@ -57,6 +93,7 @@ def create_app(
     app.router.add_get("/metrics", metrics)
     for plugin in [*plugins(runtime), *(extra or [])]:
         plugin(app, runtime)
+    app.router.add_get("/", _root(app))  # last: it lists what the plugins added
 
     async def finish_turns(_app: web.Application) -> None:
         # The listener is closed by now; let turns already running commit and reply.

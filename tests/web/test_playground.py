@@ -52,6 +52,20 @@ async def test_a_production_setup_has_no_playground(platform_client: TestClient)
     assert (await platform_client.post("/playground/interviews")).status in (404, 405)
 
 
+async def test_the_servers_address_opens_the_playground(client: TestClient) -> None:
+    response = await client.get("/", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"] == "/playground"
+
+
+async def test_with_a_platform_the_servers_address_lists_what_it_answers(
+    platform_client: TestClient,
+) -> None:
+    response = await platform_client.get("/")
+    assert response.status == 200 and response.content_type == "text/plain"
+    listed = {line.split()[0] for line in (await response.text()).splitlines() if line[:3] == "  /"}
+    assert listed == {"/api/messages", "/webhooks/departures", "/healthz", "/metrics"}
+
+
 async def test_the_playground_starts_a_demo_interview(runtime: Runtime, client: TestClient) -> None:
     response = await client.get("/playground")
     assert response.status == 200
