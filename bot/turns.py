@@ -485,13 +485,7 @@ class Turns:
         caller takes `completing` (whose facts it writes after the rows); nothing is added
         to the lists for a None."""
         state = self._decoded(found.state_enc) if found.state_enc else {}  # {}: not started
-        turn = conv.advance(
-            self.questionnaire,
-            state,
-            incoming.text,
-            choice=incoming.choice,
-            choice_for=incoming.choice_for,
-        )
+        turn = self._advance(state, incoming)
         if turn.erase_all or turn.discard:
             return None  # deleting answers: the ORM path
         changed = turn.status != found.status
@@ -596,6 +590,17 @@ class Turns:
             )
         )
 
+    def _advance(self, state: Mapping[str, object], incoming: Incoming) -> conv.Turn:
+        """The engine's step for one message (what was typed or clicked, and for which
+        question a button was)."""
+        return conv.advance(
+            self.questionnaire,
+            state,
+            incoming.text,
+            choice=incoming.choice,
+            choice_for=incoming.choice_for,
+        )
+
     def apply(self, session: Session, incoming: Incoming) -> Outcome:
         """Advance the sender's interview with one message (never raises on user input)."""
         interview = self.find_interview(session, incoming)
@@ -604,13 +609,7 @@ class Turns:
             return Outcome(messages=[texts.no_interview(language)])
         state = self.state_of(interview)
         now = self.clock.now()
-        turn = conv.advance(
-            self.questionnaire,
-            state,
-            incoming.text,
-            choice=incoming.choice,
-            choice_for=incoming.choice_for,
-        )
+        turn = self._advance(state, incoming)
         self.store_turn(session, interview, turn, message_key=incoming.key, now=now)
         interview.channel = incoming.channel
         interview.address = incoming.conversation_id
