@@ -25,6 +25,7 @@ class Incoming:
     message_id: str  # unique within the channel; redeliveries carry the same id
     choice: str | None = None  # a button's value, when the employee clicked one
     choice_for: str | None = None  # the question whose button that was, when the channel knows
+    choice_on: str | None = None  # the kind of message the button was on, when it knows
     email: str | None = None  # when the channel knows it
     locale: str | None = None
     interview_id: int | None = None  # web links are bound to one interview

@@ -274,15 +274,16 @@ class SlackChannel:
         channel: str,
         ts: str,
         message: Mapping[str, Any],
-        chosen: str,
+        chosen: str | None,
         block_id: str | None = None,
     ) -> None:
-        """Replace a clicked message's buttons with "✔ <chosen>" (chat.update)."""
+        """Replace a clicked message's buttons with "✔ <chosen>" (chat.update); with
+        `chosen` None, only take them away."""
         await self.pacer.before("chat.update")
         await self.client.chat_update(
             channel=channel,
             ts=ts,
-            text=str(message.get("text") or chosen),
+            text=str(message.get("text") or chosen or ""),
             blocks=answered_blocks(message, chosen, block_id),
         )
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from adapters.base import Report
-from conversations import OutMessage
+from conversations import MessageKind, OutMessage
 
 Block = dict[str, Any]
 
@@ -82,13 +82,19 @@ def choice_block_id(message: OutMessage, part: int = 0) -> str:
     return (base if part == 0 else f"{base}:{part}")[:255]
 
 
-def clicked_question(block_id: object) -> str | None:
-    """The question whose buttons a clicked block held (`choice_block_id`), else None."""
-    prefix = "exitbot:q:"
-    if not isinstance(block_id, str) or not block_id.startswith(prefix):
-        return None
-    question_id = block_id[len(prefix) :].split(":")[0]  # question ids hold no ':'
-    return question_id or None
+_KINDS = frozenset(get_args(MessageKind))
+
+
+def clicked_origin(block_id: object) -> tuple[str | None, str | None]:
+    """(kind of message, question) of the buttons a clicked block held (`choice_block_id`):
+    ("question", its id) for a question's, (kind, None) for another message's, (None, None)
+    for a block ExitBot did not make."""
+    if not isinstance(block_id, str) or not block_id.startswith("exitbot:"):
+        return None, None
+    parts = block_id.split(":")  # question ids and kinds hold no ':'
+    if parts[1] == "q":
+        return ("question", parts[2]) if len(parts) > 2 and parts[2] else (None, None)
+    return (parts[1], None) if parts[1] in _KINDS else (None, None)
 
 
 def message_blocks(message: OutMessage) -> list[Block]:
@@ -117,17 +123,20 @@ def _label(label: str) -> str:
 
 
 def answered_blocks(
-    message: Mapping[str, Any], chosen: str, block_id: str | None = None
+    message: Mapping[str, Any], chosen: str | None, block_id: str | None = None
 ) -> list[Block]:
-    """The clicked message with "✔ <chosen>" instead of its buttons.
+    """The clicked message with "✔ <chosen>" instead of its buttons (`chosen` None: without
+    them, and nothing in their place: the click changed nothing).
 
     With `block_id`, only that actions block is replaced (a list of approvals keeps the
     others' buttons); otherwise every actions block goes and the context line comes last.
     """
-    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"✔ {escape(chosen)}"}]}
     blocks = list(message.get("blocks") or [])
     if not blocks and message.get("text"):
         blocks = [section(chunk) for chunk in _chunks(str(message["text"]))]
+    if chosen is None:
+        return [b for b in blocks if b.get("type") != "actions"][:MAX_BLOCKS]
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"✔ {escape(chosen)}"}]}
     if block_id is not None and any(b.get("block_id") == block_id for b in blocks):
         return [context if b.get("block_id") == block_id else b for b in blocks]
     kept = [b for b in blocks if b.get("type") != "actions"]

@@ -40,7 +40,7 @@ from adapters.slack_blocks import (
     CHOICE_ACTION_PATTERN,
     Block,
     button_label,
-    clicked_question,
+    clicked_origin,
     escape,
     messages_payload,
     plain_text,
@@ -57,8 +57,16 @@ INCOMING = "exitbot_incoming"  # context key: the recorded DM and its reply, for
 
 PersonResolver = Callable[[str], Awaitable[str | None]]
 """Turns what an admin typed for a person (`<@U123|anna>`, an email) into an email."""
-Reply = Callable[[], Awaitable[None]]
-"""Sends the reply of a recorded message (after the ack)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The reply of a recorded message, sent after the ack."""
+
+    send: Callable[[], Awaitable[None]]
+    # a click: the clicked message shows the chosen answer (False: the click changed
+    # nothing, e.g. a button of a message no longer asking; it only loses its buttons)
+    answers_click: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +194,7 @@ class SlackInbound:
 
     async def send_reply(self, incoming: Incoming, reply: Reply) -> bool:
         try:
-            await reply()
+            await reply.send()
         except Exception as exc:  # the reply stays stored; the tick sends it
             log.error("Slack reply to %s not sent: %s", incoming.message_id, type(exc).__name__)
             return False
@@ -208,6 +216,7 @@ class SlackInbound:
             await ack()
             return
         label = button_label(action)
+        kind, question_id = clicked_origin(action.get("block_id"))
         incoming = Incoming(
             channel="slack",
             user_id=str(user),
@@ -216,16 +225,20 @@ class SlackInbound:
             # One answer per clicked message: a double click or a second button counts once.
             message_id=f"action:{channel}:{ts}",
             choice=value,
-            choice_for=clicked_question(action.get("block_id")),
+            choice_for=question_id,
+            choice_on=kind,
             locale=await self.locale_of(str(user), str(channel)),
             reply_to=str(ts),
         )
         reply = await self.ports.record(incoming)  # raises → no ack → Slack shows an error
         await ack()
         if reply is not None and await self.send_reply(incoming, reply):
-            await self._mark(str(channel), str(ts), body.get("message") or {}, label)
+            chosen = label if reply.answers_click else None
+            await self._mark(str(channel), str(ts), body.get("message") or {}, chosen)
 
-    async def _mark(self, channel: str, ts: str, message: Mapping[str, Any], label: str) -> None:
+    async def _mark(
+        self, channel: str, ts: str, message: Mapping[str, Any], label: str | None
+    ) -> None:
         try:
             await self.channel.mark_answered(channel, ts, message, label)
         except SlackApiError as exc:

@@ -450,7 +450,7 @@ class TeamsChannel:
         return member.email or member.user_principal_name, member.name
 
     async def update_card(
-        self, context: TurnContext, activity_id: str, prompt: str, answer: str
+        self, context: TurnContext, activity_id: str, prompt: str, answer: str | None
     ) -> None:
         updated = MessageFactory.attachment(
             CardFactory.adaptive_card(cards.answered_card(prompt, answer))
@@ -474,6 +474,7 @@ class _TeamsBot(ActivityHandler):
         contact = await self.channel.contact_of(turn_context, activity.from_property)
         await self._remember(contact)
         choice, prompt, label = cards.clicked(activity.value)
+        kind, question_id = cards.clicked_origin(activity.value) if choice else (None, None)
         card_id = activity.reply_to_id if choice else None
         incoming = Incoming(
             channel=CHANNEL,
@@ -484,7 +485,8 @@ class _TeamsBot(ActivityHandler):
             # screen) is a redelivery of the first.
             message_id=f"card:{card_id}" if card_id else activity.id or "",
             choice=choice,
-            choice_for=cards.clicked_question(activity.value) if choice else None,
+            choice_for=question_id,
+            choice_on=kind,
             email=contact.email,
             locale=activity.locale,
             reply_to=card_id,
@@ -494,7 +496,7 @@ class _TeamsBot(ActivityHandler):
             return
         handled = await self.channel.ports.handle_message(incoming, personal=contact.personal)
         if choice and incoming.reply_to and not handled.duplicate:
-            answer = handled.card_note or label or choice
+            answer = None if handled.ignored_click else (handled.card_note or label or choice)
             await self.channel.update_card(turn_context, incoming.reply_to, prompt or "", answer)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:

@@ -20,6 +20,7 @@ VERSION = "1.4"
 
 CHOICE_KEY = "exitbot_choice"  # the clicked value, in Action.Submit data / Input.ChoiceSet id
 QUESTION_KEY = "question_id"
+KIND_KEY = "exitbot_kind"  # the kind of message the card shows (intro, question, summary, info)
 PROMPT_KEY = "exitbot_prompt"  # the card's text, so the answered card can repeat it
 LABELS_KEY = "exitbot_labels"  # value -> label, so the answered card can show the label
 
@@ -65,7 +66,12 @@ def _text_blocks(text: str, **style: Any) -> list[dict[str, Any]]:
 def question_card(message: OutMessage) -> Card:
     """A message with choices: one Action.Submit per choice (a dropdown for long lists)."""
     labels = {choice.value: choice.label for choice in message.choices}
-    base = {QUESTION_KEY: message.question_id, PROMPT_KEY: message.text, LABELS_KEY: labels}
+    base = {
+        QUESTION_KEY: message.question_id,
+        KIND_KEY: message.kind,
+        PROMPT_KEY: message.text,
+        LABELS_KEY: labels,
+    }
     body = _text_blocks(message.text)
     fallback = fallback_text(message)
 
@@ -93,9 +99,12 @@ def question_card(message: OutMessage) -> Card:
     )
 
 
-def answered_card(prompt: str, answer: str) -> Card:
-    """The card after a click: the question and the chosen answer, no buttons."""
+def answered_card(prompt: str, answer: str | None) -> Card:
+    """The card after a click: the question and the chosen answer, no buttons (`answer`
+    None: the click changed nothing, the card just loses its buttons)."""
     body = _text_blocks(prompt)
+    if answer is None:
+        return _card(body, fallback=prompt)
     body.append(
         {
             "type": "TextBlock",
@@ -125,10 +134,16 @@ def clicked(value: object) -> tuple[str | None, str | None, str | None]:
     )
 
 
-def clicked_question(value: object) -> str | None:
-    """The question whose card was submitted (`QUESTION_KEY` in its data), else None."""
-    question_id = value.get(QUESTION_KEY) if isinstance(value, dict) else None
-    return question_id if isinstance(question_id, str) and question_id else None
+def clicked_origin(value: object) -> tuple[str | None, str | None]:
+    """(kind of message, question) of a submitted card (`KIND_KEY`, `QUESTION_KEY` in its
+    data); a card from before `KIND_KEY` says only its question; (None, None) when unknown."""
+    if not isinstance(value, dict):
+        return None, None
+    kind, question_id = value.get(KIND_KEY), value.get(QUESTION_KEY)
+    question_id = question_id if isinstance(question_id, str) and question_id else None
+    if question_id is not None:
+        return "question", question_id
+    return (kind if isinstance(kind, str) and kind else None), None
 
 
 def _fact(line: str) -> tuple[str, str] | None:

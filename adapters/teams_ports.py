@@ -102,6 +102,7 @@ class Handled:
 
     duplicate: bool = False
     card_note: str | None = None  # replaces the chosen label on a clicked card
+    ignored_click: bool = False  # the click changed nothing: the card shows no answer
 
 
 class TeamsPorts(Protocol):

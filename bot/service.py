@@ -482,6 +482,7 @@ def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
         "message_id": incoming.message_id,
         "choice": incoming.choice,
         "choice_for": incoming.choice_for,
+        "choice_on": incoming.choice_on,
         "email": incoming.email,
         "locale": incoming.locale,
         "interview_id": incoming.interview_id,

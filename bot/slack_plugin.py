@@ -173,8 +173,11 @@ async def link_slack_user(
     return employee_id is not None
 
 
-async def _no_reply() -> None:
+async def _send_nothing() -> None:
     return None
+
+
+_no_reply = Reply(_send_nothing)
 
 
 class SlackStore:
@@ -204,10 +207,10 @@ class SlackStore:
         if outcome.duplicate:
             return None
 
-        async def reply() -> None:
+        async def send() -> None:
             await service.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
 
-        return reply
+        return Reply(send, answers_click=not outcome.ignored_click)
 
     async def known_user(self, user_id: str) -> KnownUser | None:
         """From memory once linked (every DM asks: no database read before the ack);

@@ -289,7 +289,7 @@ class TeamsStore:
             log.info("Teams message outside a personal chat ignored")
             return Handled()
         outcome = await self.runtime.service.handle(incoming)
-        return Handled(duplicate=outcome.duplicate)
+        return Handled(duplicate=outcome.duplicate, ignored_click=outcome.ignored_click)
 
     async def _decide(self, incoming: Incoming, approve: bool, departure_id: str) -> Handled:
         if not await self.first_time(incoming):

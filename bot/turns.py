@@ -98,6 +98,7 @@ class Outcome:
     interview_id: int | None = None
     status: str | None = None
     messages: list[conv.OutMessage] = field(default_factory=list)
+    ignored_click: bool = False  # a clicked button changed nothing (`conv.Turn`)
 
 
 @dataclass(slots=True)
@@ -526,7 +527,12 @@ class Turns:
                 later=None if reading else later,
                 facts_later=completing is not None and conn is None,
             )
-        return Outcome(interview_id=found.id, status=turn.status, messages=list(turn.messages))
+        return Outcome(
+            interview_id=found.id,
+            status=turn.status,
+            messages=list(turn.messages),
+            ignored_click=turn.ignored_click,
+        )
 
     def _inbox_values(self, incoming: Incoming, outcome: Outcome, now: datetime) -> dict[str, Any]:
         """An inbox row (`INBOX_COLUMNS`)."""
@@ -591,14 +597,15 @@ class Turns:
         )
 
     def _advance(self, state: Mapping[str, object], incoming: Incoming) -> conv.Turn:
-        """The engine's step for one message (what was typed or clicked, and for which
-        question a button was)."""
+        """The engine's step for one message (what was typed or clicked, and where the
+        clicked button was)."""
         return conv.advance(
             self.questionnaire,
             state,
             incoming.text,
             choice=incoming.choice,
             choice_for=incoming.choice_for,
+            choice_on=incoming.choice_on,
         )
 
     def apply(self, session: Session, incoming: Incoming) -> Outcome:
@@ -614,7 +621,10 @@ class Turns:
         interview.channel = incoming.channel
         interview.address = incoming.conversation_id
         return Outcome(
-            interview_id=interview.id, status=interview.status, messages=list(turn.messages)
+            interview_id=interview.id,
+            status=interview.status,
+            messages=list(turn.messages),
+            ignored_click=turn.ignored_click,
         )
 
     def find_interview(self, session: Session, incoming: Incoming) -> Interview | None:

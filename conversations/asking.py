@@ -20,6 +20,7 @@ def on_answer(step: Step, typed: str, clicked: str | None) -> None:
         return
     answer = parse_answer(question, typed, clicked, st.lang)
     if answer is None:
+        step.ignored_click = clicked is not None  # not one of this question's options
         reask(step, question)
         return
     if question.id in st.answers:
@@ -37,8 +38,8 @@ def on_earlier_button(step: Step, question_id: str, clicked: str) -> None:
     """A button of a question asked before (chat keeps old messages, buttons and all): the
     employee changes that answer. It is stored like any answer (the old one and its
     follow-ups discarded), said back, and what was being asked is asked again. A button of a
-    question not asked yet or no longer in the form, or a value that is not one of its
-    options, changes nothing: the question of the moment is asked again."""
+    question not asked yet or no longer in the form, a value that is not one of its options,
+    or the answer already given changes nothing: the question of the moment is asked again."""
     st = step.st
     st.paused = False
     question = step.q.get(question_id)
@@ -46,8 +47,13 @@ def on_earlier_button(step: Step, question_id: str, clicked: str) -> None:
     answer = None
     if question is not None and question.type != "text" and asked:
         answer = parse_answer(question, "", clicked, st.lang)
+    given = st.answers.get(question_id)
     if question is None or answer is None or answer.value != clicked:
+        step.ignored_click = True
         prompt(step)
+        return
+    if given is not None and given.value == answer.value:
+        prompt(step)  # the answer it already has (typed, it keeps its words and follow-ups)
         return
     if question.id in st.answers:
         step.discard.append(question.id)
@@ -58,8 +64,10 @@ def on_earlier_button(step: Step, question_id: str, clicked: str) -> None:
     step.emit("info", step.say("phrases.answer_changed", answer=answer.text))
     if st.phase == "follow_up" and st.question == question.id:
         ask_next(step, "")  # its follow-up asked about the answer just replaced
-    else:
-        prompt(step)
+        return
+    if st.phase == "correcting":
+        st.phase = "summary"  # changed by its button: show the summary with the change
+    prompt(step)
 
 
 def on_follow_up_answer(step: Step, typed: str, clicked: str | None) -> None:

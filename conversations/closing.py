@@ -55,6 +55,7 @@ def begin(step: Step) -> None:
 
 def on_done(step: Step, typed: str, clicked: str | None, command: Command | None) -> None:
     st = step.st
+    step.ignored_click = clicked is not None  # unless it starts a declined interview, below
     if st.end == "deleted":
         step.emit("info", step.say("outro.deleted"))
     elif command == "delete":
@@ -63,6 +64,7 @@ def on_done(step: Step, typed: str, clicked: str | None, command: Command | None
         clicked == "start" or normalise(typed) in commands.START | step.labels("phrases.btn_start")
     ):
         st.end = None
+        step.ignored_click = False
         begin(step)
     else:
         step.emit("info", step.say("phrases.closed"))

@@ -54,32 +54,61 @@ def advance(
     *,
     choice: str | None = None,
     choice_for: str | None = None,
+    choice_on: str | None = None,
 ) -> Turn:
-    """One employee message: `text` as typed, `choice` the value of a clicked button, and
-    `choice_for` the question whose buttons those were, when the channel knows (Slack and
-    Teams do): buttons stay on screen, and one of an earlier question changes that answer
-    instead of answering the question asked now."""
+    """One employee message: `text` as typed, `choice` the value of a clicked button.
+
+    Chat keeps old messages on screen, buttons and all. When the channel can tell where a
+    clicked button was (Slack and Teams can), `choice_for` is the question it belonged to and
+    `choice_on` the kind of message ("question", "intro", "summary", "info"): a button of an
+    earlier question changes that answer, and any other button that does not belong to what
+    is asked now changes nothing (what is asked now is asked again)."""
     step = Step(q, State.from_json(q, state))
     typed = text if isinstance(text, str) else ""
     clicked = choice if isinstance(choice, str) and choice.strip() else None
-    clicked_for = choice_for if isinstance(choice_for, str) and choice_for else None
-    _dispatch(step, typed, clicked, clicked_for)
+    question_id = choice_for if isinstance(choice_for, str) and choice_for else None
+    kind = choice_on if isinstance(choice_on, str) and choice_on else None
+    if question_id is not None:
+        kind = "question"
+    if clicked is None or kind is None or not _elsewhere(step, clicked, kind, question_id):
+        _dispatch(step, typed, clicked)
     return step.turn()
 
 
-_ANSWERING = ("question", "follow_up", "summary", "correcting")
+# The kinds of message whose buttons answer each phase (a question's: its own, below)
+_BUTTONS_OF = {
+    "invite": ("intro",),
+    "summary": ("summary",),
+    "correcting": ("summary", "info"),  # the list of answers to change (shown both ways)
+    "confirm_delete": ("info",),
+}
+_ANSWERED = ("question", "follow_up", "summary", "correcting")
 
 
-def _dispatch(step: Step, typed: str, clicked: str | None, clicked_for: str | None) -> None:
+def _elsewhere(step: Step, clicked: str, kind: str, question_id: str | None) -> bool:
+    """Handle a click on a button that is not one of those asked for now; False for one that
+    is (and for any click once the interview is over: `on_done` answers those)."""
+    st = step.st
+    if st.phase == "done":
+        return False
+    current = st.phase == "question" and question_id == st.question
+    if current or (question_id is None and kind in _BUTTONS_OF.get(st.phase, ())):
+        st.paused = False  # a click on what is asked now answers it, paused or not
+        return False
+    if question_id is not None and st.phase in _ANSWERED:
+        on_earlier_button(step, question_id, clicked)
+    else:
+        # e.g. an old summary's "Yes, that's right", or a question's "Yes" during "delete
+        # all your answers?": not an answer to what is asked now
+        step.ignored_click = True
+        prompt(step)
+    return True
+
+
+def _dispatch(step: Step, typed: str, clicked: str | None) -> None:
     st = step.st
     command = commands.detect(typed) if clicked is None else None
-    if clicked is not None and clicked_for is not None and st.phase in _ANSWERING:
-        if st.phase == "question" and clicked_for == st.question:
-            st.paused = False
-            on_answer(step, typed, clicked)  # the buttons of the question asked now
-        else:
-            on_earlier_button(step, clicked_for, clicked)
-    elif st.phase == "done":
+    if st.phase == "done":
         on_done(step, typed, clicked, command)
     elif st.phase == "confirm_delete":
         on_confirm_delete(step, typed, clicked)

@@ -20,6 +20,7 @@ class Step:
         self.store: list[Answer] = []
         self.discard: list[str] = []
         self.erase_all = False
+        self.ignored_click = False
 
     def say(self, key: str, variant: int = 0, **values: object) -> str:
         return self.q.say(
@@ -58,6 +59,7 @@ class Step:
             tuple(self.store),
             tuple(dict.fromkeys(self.discard)),
             self.erase_all,
+            self.ignored_click,
         )
 
 

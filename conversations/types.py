@@ -51,3 +51,4 @@ class Turn:
     store: tuple[Answer, ...] = ()
     discard: tuple[str, ...] = ()
     erase_all: bool = False
+    ignored_click: bool = False  # a clicked button changed nothing: show no answer on it

@@ -119,6 +119,7 @@ class TeamsDriver:
         self.harness = harness
         self.runtime: Runtime = harness.runtime
         self.posted: list[BotMessage] = []
+        self.clicked_now = ""  # the last clicked card, as updated (JSON)
 
     def _new(self) -> list[str]:
         fresh = self.harness.new_messages()
@@ -136,7 +137,11 @@ class TeamsDriver:
         return self._new()
 
     async def click(self, value: str) -> list[str]:
-        card = next(m for m in reversed(self.posted) if value in m.choices)
+        return await self.click_on("", value)
+
+    async def click_on(self, fragment: str, value: str) -> list[str]:
+        """Click `value` on the latest card whose text holds `fragment` (old ones stay)."""
+        card = next(m for m in reversed(self.posted) if fragment in m.text and value in m.choices)
         assert card.card is not None
         actions = [a for a in card.card.get("actions", []) if a["type"] == "Action.Submit"]
         for block in card.card["body"]:
@@ -148,6 +153,7 @@ class TeamsDriver:
         updates = len(self.harness.updates())
         assert await self.harness.post(activity) == 201
         assert len(self.harness.updates()) == updates + 1  # the card now shows the answer
+        self.clicked_now = json.dumps(self.harness.updates()[-1].body, ensure_ascii=False)
         return self._new()
 
 
@@ -167,6 +173,7 @@ class SlackDriver:
         self.user = ANNA_ID
         self.dm = harness.fake.dm_channel_id(ANNA_ID)
         self.read = 0
+        self.clicked_now = ""  # the last clicked message, as updated (JSON)
 
     def _new(self) -> list[str]:
         messages = self.harness.messages(self.dm)[self.read :]
@@ -182,11 +189,19 @@ class SlackDriver:
         return self._new()
 
     async def click(self, value: str) -> list[str]:
+        return await self.click_on("", value)
+
+    async def click_on(self, fragment: str, value: str) -> list[str]:
+        """Click `value` on the latest message whose text holds `fragment` (old ones stay)."""
         from tests.slack.harness import buttons
 
         messages = self.harness.messages(self.dm)
         message = next(
-            m for m in reversed(messages) if value in [b["value"] for _, b in buttons(m)]
+            m
+            for m in reversed(messages)
+            if fragment in str(m.get("text")) and value in [b["value"] for _, b in buttons(m)]
         )
         await self.harness.answer_by_click(self.user, message, value)
+        update = self.harness.fake.calls_to("chat.update")[-1].args  # what it shows now
+        self.clicked_now = json.dumps(update, ensure_ascii=False)
         return self._new()

@@ -6,6 +6,8 @@ employee and return the bot's messages as the employee reads them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -92,6 +94,58 @@ async def test_an_earlier_questions_button_changes_that_answer(driver: Driver) -
     assert "What did you value most" in reply  # asked again: still unanswered
     assert await stored_values(driver) == {"main_reason": "manager"}
     assert "What could have been better" in joined(await driver.say(DETAILED))
+
+
+async def at_suggestions(driver: Driver) -> Any:
+    """Typed up to the suggestions question ("would you work here again?" answered by typing,
+    so its buttons stay); the driver, which can click old messages (Slack, Teams)."""
+    if driver.name == "terminal":
+        pytest.skip("the terminal shows no buttons to click later")
+    await started(driver)
+    for typed in ("Pay and benefits", DETAILED, DETAILED, "4", "8"):
+        await driver.say(typed)
+    assert "suggestions for improvement" in joined(await driver.say("yes"))
+    return driver
+
+
+async def test_an_old_yes_button_does_not_confirm_deleting_everything(driver: Driver) -> None:
+    clicking = await at_suggestions(driver)
+    before = await answers_stored(driver.runtime)
+    assert "delete all your answers" in joined(await driver.say("delete my answers"))
+    reply = joined(await clicking.click_on("working here again", "yes"))  # not the confirmation
+    assert "delete all your answers" in reply  # asked again
+    assert await interview_status(driver.runtime) != "deleted"
+    assert await answers_stored(driver.runtime) == before
+    assert "✔" not in clicking.clicked_now and "✓" not in clicking.clicked_now  # no answer shown
+
+
+async def test_an_old_summary_button_does_not_answer_a_reopened_question(driver: Driver) -> None:
+    clicking = await at_suggestions(driver)
+    await driver.say(DETAILED)
+    assert "Is this right?" in joined(await driver.say("no"))
+    await driver.say("change")  # typed: the summary keeps its buttons
+    assert "What did you value most" in joined(await driver.say("2"))
+    reply = joined(await clicking.click_on("Is this right?", "confirm"))
+    assert "What did you value most" in reply and "thank" not in reply.lower()
+    assert await interview_status(driver.runtime) == "in_progress"
+    assert "Here's what I heard" in joined(await driver.say(DETAILED))  # back to the summary
+
+
+async def test_a_click_that_changes_nothing_shows_no_answer(driver: Driver) -> None:
+    """'back' at the recommend question reopens the one before; recommend's buttons stay on
+    screen, and a click there is no answer yet: stored nowhere, and not shown as one."""
+    if driver.name == "terminal":
+        pytest.skip("the terminal shows no buttons to click later")
+    clicking: Any = driver
+    await started(driver)
+    for typed in ("Pay and benefits", DETAILED, DETAILED, "4", "back"):
+        await driver.say(typed)
+    reply = joined(await clicking.click_on("recommend us", "9"))
+    assert "relationship with your manager" in reply
+    assert "recommend" not in await stored_values(driver)
+    assert "recommend us" in clicking.clicked_now  # the message stays, without its buttons
+    assert "9" not in clicking.clicked_now.split("recommend us")[-1].split('"')[0]
+    assert "✔" not in clicking.clicked_now and "✓" not in clicking.clicked_now
 
 
 async def test_stop(driver: Driver) -> None:

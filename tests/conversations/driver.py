@@ -38,10 +38,13 @@ class Transcript:
         state = json.loads(json.dumps(self.last.state))  # storage round-trip
         return self.apply(conv.advance(self.q, state, text, choice=choice))
 
-    def click(self, value: str, question_id: str) -> conv.Turn:
-        """A button of `question_id`'s message clicked (chat keeps old messages on screen)."""
+    def click(
+        self, value: str, question_id: str | None = None, *, on: str | None = None
+    ) -> conv.Turn:
+        """A button clicked on a message that may be an old one (chat keeps them on screen):
+        `question_id`'s, or (`on`) a message of that kind that is not a question."""
         state = json.loads(json.dumps(self.last.state))
-        turn = conv.advance(self.q, state, "", choice=value, choice_for=question_id)
+        turn = conv.advance(self.q, state, "", choice=value, choice_for=question_id, choice_on=on)
         return self.apply(turn)
 
     def run(self, inputs: Sequence[Input]) -> Transcript:

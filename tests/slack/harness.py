@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from adapters.slack_inbound import Reply
 from adapters.slack_pacing import Limits, Pacer
 from bot.app import create_app
 from bot.clock import FrozenClock
@@ -241,11 +242,11 @@ async def open_harness(fake: FakeSlackAPI, settings: Settings) -> SlackHarness:
 
         async def counted() -> None:
             try:
-                await reply()
+                await reply.send()
             finally:
                 harness.handled += 1
 
-        return counted
+        return Reply(counted, reply.answers_click)
 
     store.record = counting  # type: ignore[method-assign]
     return harness

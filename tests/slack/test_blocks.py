@@ -7,7 +7,7 @@ from adapters.slack_blocks import (
     CHOICE_ACTION_PATTERN,
     answered_blocks,
     choice_block_id,
-    clicked_question,
+    clicked_origin,
     escape,
     fallback_text,
     message_blocks,
@@ -56,23 +56,25 @@ def test_question_with_choices_gets_buttons_and_a_numbered_fallback():
     )
 
 
-def test_a_clicked_block_says_which_question_its_buttons_answer():
+def test_a_clicked_block_says_which_message_its_buttons_were_on():
     many = OutMessage("question", "Pick", tuple(Choice(str(n), f"{n}") for n in range(30)), "q_7")
     block_ids = [b["block_id"] for b in message_blocks(many) if b["type"] == "actions"]
     assert len(block_ids) > 1  # more buttons than one block holds
-    _, payload = messages_payload([QUESTION, many])  # ":<n>" added per message
+    summary = OutMessage("summary", "Right?", (Choice("confirm", "Yes"),))
+    _, payload = messages_payload([QUESTION, many, summary])  # ":<n>" added per message
     block_ids += [b["block_id"] for b in payload if b["type"] == "actions"]
-    assert [clicked_question(b) for b in block_ids] == [
-        "q_7",
-        "q_7",
-        "manager_relationship",
-        "q_7",
-        "q_7",
+    assert [clicked_origin(b) for b in block_ids] == [
+        ("question", "q_7"),
+        ("question", "q_7"),
+        ("question", "manager_relationship"),
+        ("question", "q_7"),
+        ("question", "q_7"),
+        ("summary", None),
     ], block_ids
-    assert clicked_question(choice_block_id(QUESTION)) == "manager_relationship"
     invite = OutMessage("intro", "Hi", (Choice("start", "Start"),))
-    assert clicked_question(choice_block_id(invite)) is None  # not a question's buttons
-    assert clicked_question(None) is None and clicked_question("exitbot:q:") is None
+    assert clicked_origin(choice_block_id(invite)) == ("intro", None)
+    for foreign in (None, "exitbot:q:", "exitbot:nonsense", "some_app_block"):
+        assert clicked_origin(foreign) == (None, None)
 
 
 def test_other_kinds_are_plain_sections():
