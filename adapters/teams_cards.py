@@ -143,7 +143,20 @@ def clicked_origin(value: object) -> tuple[str | None, str | None]:
     question_id = question_id if isinstance(question_id, str) and question_id else None
     if question_id is not None:
         return "question", question_id
-    return (kind if isinstance(kind, str) and kind else None), None
+    if isinstance(kind, str) and kind:
+        return kind, None
+    labels = value.get(LABELS_KEY)
+    if QUESTION_KEY not in value or not isinstance(labels, dict):
+        return None, None
+    # a card from before KIND_KEY: what it was, from its buttons
+    values = set(labels)
+    if values == {"start", "later", "decline"}:
+        return "intro", None
+    if values == {"confirm", "change"}:
+        return "summary", None
+    if values == {"yes", "no"}:
+        return "info", None
+    return "summary", None  # the list of answers to change
 
 
 def _fact(line: str) -> tuple[str, str] | None:

@@ -613,7 +613,9 @@ class Turns:
         interview = self.find_interview(session, incoming)
         if interview is None:
             language = language_of(incoming.locale, self.settings.language)
-            return Outcome(messages=[texts.no_interview(language)])
+            return Outcome(
+                messages=[texts.no_interview(language)], ignored_click=incoming.choice is not None
+            )
         state = self.state_of(interview)
         now = self.clock.now()
         turn = self._advance(state, incoming)

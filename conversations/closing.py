@@ -43,6 +43,7 @@ def on_invite(step: Step, typed: str, clicked: str | None, command: Command | No
     elif command == "delete":
         ask_delete(step)
     else:
+        step.ignored_click = clicked is not None
         if command == "help":
             step.emit("info", step.say("phrases.help"))
         step.emit("info", step.say("phrases.invite_reask"), invite_choices(step))
@@ -93,6 +94,7 @@ def on_confirm_delete(step: Step, typed: str, clicked: str | None) -> None:
         step.emit("info", step.say("phrases.delete_cancelled"))
         prompt(step)
     else:
+        step.ignored_click = clicked is not None
         send_confirm_delete(step)
 
 
@@ -113,6 +115,7 @@ def on_summary(step: Step, typed: str, clicked: str | None) -> None:
         st.phase = "correcting"
         step.emit(*unpack(which_message(step.q, st)))
     else:
+        step.ignored_click = clicked is not None
         step.emit("info", step.say("phrases.reask_summary"), summary_message(step.q, st).choices)
 
 
@@ -125,4 +128,5 @@ def on_correcting(step: Step, typed: str, clicked: str | None) -> None:
         st.phase = "summary"
         step.messages.append(summary_message(step.q, st))
     else:
+        step.ignored_click = clicked is not None
         step.emit(*unpack(which_message(step.q, st, info=True)))

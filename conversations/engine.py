@@ -77,8 +77,8 @@ def advance(
 
 # The kinds of message whose buttons answer each phase (a question's: its own, below)
 _BUTTONS_OF = {
-    "invite": ("intro",),
-    "summary": ("summary",),
+    "invite": ("intro", "info"),  # the invite, its re-ask and the reminder (bot.invites)
+    "summary": ("summary", "info"),  # the summary, its re-ask, the list of answers
     "correcting": ("summary", "info"),  # the list of answers to change (shown both ways)
     "confirm_delete": ("info",),
 }
@@ -101,6 +101,9 @@ def _elsewhere(step: Step, clicked: str, kind: str, question_id: str | None) -> 
         # e.g. an old summary's "Yes, that's right", or a question's "Yes" during "delete
         # all your answers?": not an answer to what is asked now
         step.ignored_click = True
+        if st.paused:  # like any message while paused: welcome back, then what is asked
+            st.paused = False
+            step.emit("info", step.say("phrases.welcome_back"))
         prompt(step)
     return True
 

@@ -156,3 +156,24 @@ async def test_with_retry_gives_up_and_never_retries_other_errors() -> None:
     with pytest.raises(KeyError):
         await with_retry(broken, classify, sleep=sleep)
     assert len(waits) == 2
+
+
+def test_a_submitted_card_says_what_it_was_also_from_before_cards_said_their_kind() -> None:
+    def data(labels: dict[str, str], **extra: object) -> dict[str, object]:
+        return {"question_id": None, "exitbot_labels": labels, "exitbot_choice": "x", **extra}
+
+    assert cards.clicked_origin(data({"confirm": "Yes"}, exitbot_kind="summary")) == (
+        "summary",
+        None,
+    )
+    assert cards.clicked_origin({**data({}), "question_id": "q1"}) == ("question", "q1")
+    legacy = {
+        "intro": {"start": "Start", "later": "Later", "decline": "No thanks"},
+        "summary": {"confirm": "Yes, that's right", "change": "Change"},
+        "info": {"yes": "Yes, delete them", "no": "No, keep them"},
+    }
+    for kind, labels in legacy.items():
+        assert cards.clicked_origin(data(labels)) == (kind, None)
+    assert cards.clicked_origin(data({"valued_most": "Valued most"})) == ("summary", None)
+    assert cards.clicked_origin({"exitbot_choice": "x"}) == (None, None)  # not ExitBot's card
+    assert cards.clicked_origin("text") == (None, None)
