@@ -35,15 +35,14 @@ _WHAT = {
     "/slack/events": "Slack's Events API and interactivity (POST, signed)",
     "/api/messages": "Microsoft Teams, through the Bot Framework (POST, authenticated)",
     "/webhooks/departures": "departures from the HR system (POST, signed)",
-    "/healthz": "health: 200, or 503 while the database is unreachable",
-    "/metrics": "Prometheus metrics",
-}
+}  # not the probes: this page is public wherever Slack or Teams must reach the server
 
 
 def _root(app: web.Application) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """GET /: someone opening the server's address (IT, after `exitbot serve`). With the
     playground mounted, that is where they are sent; otherwise a plain list of what this
-    server answers (the paths are public: in the docs and the Slack and Teams manifests)."""
+    server answers for the platforms (their paths are public: in the docs and the Slack and
+    Teams manifests)."""
     paths = {resource.canonical for resource in app.router.resources()}
     if "/playground" in paths:
 

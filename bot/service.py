@@ -474,20 +474,23 @@ to an employee (the invite); the channel's plugin remembers it."""
 
 
 def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
-    return {
+    data: dict[str, object] = {
         "channel": incoming.channel,
         "user_id": incoming.user_id,
         "conversation_id": incoming.conversation_id,
         "text": incoming.text,
         "message_id": incoming.message_id,
         "choice": incoming.choice,
-        "choice_for": incoming.choice_for,
-        "choice_on": incoming.choice_on,
         "email": incoming.email,
         "locale": incoming.locale,
         "interview_id": incoming.interview_id,
         "reply_to": incoming.reply_to,
     }
+    # Only when set: a replica still on a version before them reads the rest (rolling upgrade)
+    for key in ("choice_for", "choice_on"):
+        if getattr(incoming, key) is not None:
+            data[key] = getattr(incoming, key)
+    return data
 
 
 def _incoming_from_json(data: dict[str, object]) -> Incoming:

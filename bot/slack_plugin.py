@@ -177,7 +177,8 @@ async def _send_nothing() -> None:
     return None
 
 
-_no_reply = Reply(_send_nothing)
+# Kept for the tick: what it will make of a click is not known yet (it only loses its buttons)
+_no_reply = Reply(_send_nothing, answers_click=False)
 
 
 class SlackStore:

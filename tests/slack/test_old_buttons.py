@@ -83,7 +83,7 @@ async def test_paused_then_an_old_button_then_a_typed_answer(make_slack, databas
     assert "valued_most" in stored, [m["text"][:50] for m in slack.messages(dm)[-3:]]
 
 
-async def test_start_after_declining_and_clicks_after_deleting(make_slack, database_url):
+async def test_start_after_declining_is_not_shown_as_answered(make_slack, database_url):
     slack = await make_slack(database_url=database_url)
     dm = slack.fake.dm_channel_id(ANNA_ID)
     await invite(slack)

@@ -116,6 +116,34 @@ async def test_a_message_that_cannot_be_processed_is_kept_not_lost(slack, monkey
     assert "main reason" in slack.messages(slack.fake.dm_channel_id(ANNA_ID))[-1]["text"]
 
 
+async def test_a_click_kept_for_later_keeps_where_its_button_was(slack, monkeypatch):
+    """A click that fails is kept for the tick like a DM. What the tick will make of it is not
+    known yet, so the message only loses its buttons (no "✔"); and the tick still knows the
+    button was the old invite's, so "Later" is not taken as the answer asked now."""
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    intro = slack.messages(dm)[0]
+    for typed in ("start", "Pay and benefits"):
+        await slack.dm(ANNA_ID, typed)
+    assert "value most" in slack.messages(dm)[-1]["text"]  # a free-text question
+
+    async def broken(incoming: object) -> object:
+        raise RuntimeError("a bug in the turn")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(slack.runtime.service.writer, "record", broken)
+        await slack.answer_by_click(ANNA_ID, intro, "later")
+    shown = slack.fake.calls_to("chat.update")[-1].args["blocks"]
+    assert [b["type"] for b in shown] == ["section"]  # no buttons, and no "✔ Later"
+    assert [m.status for m in await slack.inbox() if m.status == "pending"] == ["pending"]
+    slack.clock.advance(timedelta(minutes=2))
+    assert (await slack.tick())["inbox messages redone"] == 1
+    assert "value most" in slack.messages(dm)[-1]["text"]  # asked again
+    async with slack.runtime.db.sessions() as session:
+        answered = set(await session.scalars(select(AnswerRow.question_id)))
+    assert answered == {"main_reason"}
+
+
 async def test_bad_signature_and_stale_timestamp_are_refused(slack):
     body = slack.event(ANNA_ID, "hello")
     assert (await slack.post(body, secret="not-the-secret"))[0] == 401
