@@ -47,13 +47,19 @@ async def test_start_on_the_invite_reask_starts(make_slack, database_url):
     assert "main reason" in slack.messages(dm)[-1]["text"]
 
 
-async def test_ignored_click_on_both_paths(make_slack, database_url):
+async def at_valued_most(make_slack, database_url) -> tuple[SlackHarness, str, dict]:
+    """Invited, started, main_reason typed (it keeps its buttons): (harness, DM, invite)."""
     slack = await make_slack(database_url=database_url)
     dm = slack.fake.dm_channel_id(ANNA_ID)
     await invite(slack)
     intro = slack.messages(dm)[0]
     await slack.dm(ANNA_ID, "start")
-    await slack.dm(ANNA_ID, "pay and benefits")  # typed: main_reason keeps its buttons
+    await slack.dm(ANNA_ID, "pay and benefits")
+    return slack, dm, intro
+
+
+async def test_ignored_click_on_both_paths(make_slack, database_url):
+    slack, dm, intro = await at_valued_most(make_slack, database_url)
     main_reason = next(m for m in slack.messages(dm) if "main reason" in m["text"])
     # lean on PostgreSQL: nothing changes, no discard -> ignored, no "✔ Later"
     await slack.answer_by_click(ANNA_ID, intro, "later")
@@ -68,12 +74,7 @@ async def test_ignored_click_on_both_paths(make_slack, database_url):
 
 
 async def test_paused_then_an_old_button_then_a_typed_answer(make_slack, database_url):
-    slack = await make_slack(database_url=database_url)
-    dm = slack.fake.dm_channel_id(ANNA_ID)
-    await invite(slack)
-    intro = slack.messages(dm)[0]
-    await slack.dm(ANNA_ID, "start")
-    await slack.dm(ANNA_ID, "pay and benefits")
+    slack, dm, intro = await at_valued_most(make_slack, database_url)
     await slack.dm(ANNA_ID, "pause")
     await slack.answer_by_click(ANNA_ID, intro, "later")  # re-asks "What did you value most"
     assert "What did you value most" in slack.messages(dm)[-1]["text"]
