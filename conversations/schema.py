@@ -35,6 +35,13 @@ _RULE_FOR_TYPE: dict[str, str] = {
     "score_at_most": "scale",
 }
 _ID = re.compile(r"[a-z0-9_]+")
+# What storage holds (bot.models): a question id is each theme's source (32 characters), a
+# choice's value its stored answer, main_reason's in the digest's facts (64), and
+# come_back's there too (16). Longer ones used to pass the check, and then could not be
+# stored where the database enforces lengths (PostgreSQL).
+MAX_QUESTION_ID = 32
+MAX_CHOICE_VALUE = 64
+MAX_VALUE_OF = {"come_back": 16}
 MAX_SCALE_POINTS = 11
 
 
@@ -221,6 +228,9 @@ def question(ck: Checker, raw: object, i: int, seen: set[str]) -> Question | Non
     if not isinstance(qid, str) or not _ID.fullmatch(qid):
         ck.add(where, "id: required, lowercase letters, digits and '_'")
         qid = f"?{i}"
+    elif len(qid) > MAX_QUESTION_ID:
+        ck.add(where, f"id: at most {MAX_QUESTION_ID} characters, got {len(qid)}")
+        qid = f"?{i}"
     else:
         where = f"{where} (id '{qid}')"
         if qid in seen:
@@ -236,6 +246,10 @@ def question(ck: Checker, raw: object, i: int, seen: set[str]) -> Question | Non
     choices: tuple[ChoiceOption, ...] = ()
     if qtype == "choice":
         choices = _choices(ck, raw.get("choices"), where)
+        longest = MAX_VALUE_OF.get(qid, MAX_CHOICE_VALUE)
+        for option in choices:
+            if len(option.value) > longest:
+                ck.add(where, f"choices: value '{option.value}' longer than {longest} characters")
     elif "choices" in raw:
         ck.add(where, "choices: only for choice questions")
     scale = _scale(ck, raw.get("scale"), where) if qtype == "scale" else None

@@ -111,6 +111,19 @@ def test_invalid_toml():
         ('id = "mini"', 'id = "mini"\ncolour = "blue"', "(top level): colour: unknown key"),
         ('id = "why"', 'id = "Why Not"', "questions[0]: id: required, lowercase"),
         ('id = "score"', 'id = "why"', "questions[1] (id 'why'): id: duplicate question id"),
+        # what storage holds: a question id is a theme's source (32), come_back's value 16
+        ('id = "why"', f'id = "{"w" * 33}"', "questions[0]: id: at most 32 characters, got 33"),
+        (
+            'value = "b"',
+            f'value = "{"b" * 65}"',
+            f"questions[2] (id 'pick'): choices: value '{'b' * 65}' longer than 64 characters",
+        ),
+        (
+            'id = "pick"\ntype = "choice"\ntext = { en = "Pick", nl = "Kies" }\n[[questions.choices]]\nvalue = "a"',
+            'id = "come_back"\ntype = "choice"\ntext = { en = "Pick", nl = "Kies" }\n'
+            '[[questions.choices]]\nvalue = "only_with_a_new_manager"',
+            "questions[2] (id 'come_back'): choices: value 'only_with_a_new_manager' longer than 16",
+        ),
         ('type = "text"', 'type = "essay"', "questions[0] (id 'why'): type: must be one of"),
         (
             'text = { en = "Why?", nl = "Waarom?" }',
@@ -235,3 +248,13 @@ def test_unknown_phrase_key_and_missing_language():
 def test_no_questions():
     found = problems('id = "x"\nversion = "1"\ndefault_language = "en"\nlanguages = ["en"]\n')
     assert any(p.startswith("questions: required") for p in found)
+
+
+def test_ids_and_values_as_long_as_storage_holds_load():
+    form = MINIMAL.replace('id = "why"', f'id = "{"w" * 32}"', 1)
+    form = form.replace('id = "pick"', 'id = "come_back"', 1).replace(
+        'value = "b"', 'value = "b" * 16', 1
+    )
+    form = form.replace('value = "b" * 16', f'value = "{"b" * 16}"', 1)
+    loaded = conv.load_questionnaire(form)
+    assert [q.id for q in loaded.questions][::2] == ["w" * 32, "come_back"]
