@@ -20,10 +20,15 @@ _KEY_VALUES = re.compile(
 _FAILING_ROW = re.compile(r"(Failing row contains \().*(\))")
 
 
+def _without_emails(text: str) -> str:
+    if "@" in text or "%40" in text or "%2540" in text:
+        return _EMAIL.sub("[email]", text)
+    return text
+
+
 def scrub(text: str) -> str:
     """`text` without email addresses, nor the values a database error quotes."""
-    if "@" in text or "%40" in text or "%2540" in text:
-        text = _EMAIL.sub("[email]", text)
+    text = _without_emails(text)
     if "Key (" in text or "key (" in text:
         text = _KEY_VALUES.sub(r"\1[redacted]\2", text)
     if "Failing row" in text:
@@ -36,9 +41,9 @@ class RedactEmails(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "@" in message or "%40" in message or "%2540" in message:
-            record.msg = _EMAIL.sub("[email]", message)
-            record.args = None
+        masked = _without_emails(message)
+        if masked != message:
+            record.msg, record.args = masked, None
         return True
 
 
