@@ -39,6 +39,18 @@ def test_json_lines_and_emails_never_reach_a_log_line(captured: io.StringIO) -> 
     assert {"time", "level", "logger", "message"} <= set(lines[1])
 
 
+def test_a_handler_added_later_sees_no_email_either(captured: io.StringIO) -> None:
+    """ExitBot's handler masks the record itself, not only its own output: a handler a
+    library or a platform adds to the root logger after it gets the masked line too."""
+    later = io.StringIO()
+    plain = logging.StreamHandler(later)
+    plain.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger().addHandler(plain)
+    logging.getLogger("exitbot.test").info("could not reach %s", "anna.devries@example.com")
+    assert later.getvalue() == "could not reach [email]\n"
+    assert "example.com" not in captured.getvalue()
+
+
 def logged_error(log_format: str, exc: BaseException) -> str:
     stream = io.StringIO()
     logs.setup(log_format)
