@@ -258,3 +258,19 @@ def test_ids_and_values_as_long_as_storage_holds_load():
     form = form.replace('value = "b" * 16', f'value = "{"b" * 16}"', 1)
     loaded = conv.load_questionnaire(form)
     assert [q.id for q in loaded.questions][::2] == ["w" * 32, "come_back"]
+
+
+def test_the_limits_are_what_storage_holds():
+    """The checker (`conversations` imports nothing of `bot`) repeats the column lengths:
+    a column changed without the checker fails here."""
+    from bot.models import AnswerRow, FactTheme, InterviewFact
+    from conversations import schema
+
+    def length(column: object) -> int:
+        return column.property.columns[0].type.length  # type: ignore[attr-defined]
+
+    assert length(FactTheme.source) == schema.MAX_QUESTION_ID
+    assert length(AnswerRow.question_id) >= schema.MAX_QUESTION_ID
+    assert length(InterviewFact.main_reason) == schema.MAX_CHOICE_VALUE
+    assert length(AnswerRow.value) >= schema.MAX_CHOICE_VALUE
+    assert {"come_back": length(InterviewFact.come_back)} == schema.MAX_VALUE_OF
