@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, get_args
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -30,7 +30,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from adapters import web_html
 from adapters.base import Incoming, Opened, Report, Unreachable
-from conversations import OutMessage
+from conversations import MessageKind, OutMessage
 
 if TYPE_CHECKING:
     from multidict import MultiDictProxy
@@ -44,6 +44,9 @@ MAX_TEXT = 4000
 MAX_BODY = 16 * 1024
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _CHOICE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# where a clicked button was: its question's id (`conversations.schema`) and its message kind
+_QUESTION = re.compile(r"[a-z0-9_]{1,32}")
+_KINDS = frozenset(get_args(MessageKind))
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -189,6 +192,7 @@ def messages_json(messages: Sequence[OutMessage]) -> list[dict[str, object]]:
             "kind": m.kind,
             "text": m.text,
             "choices": [{"value": c.value, "label": c.label} for c in m.choices],
+            "question_id": m.question_id,
         }
         for m in messages
     ]
@@ -286,11 +290,15 @@ class WebChat:
         if message_id is None or (not text.strip() and choice is None):
             return html_response(self._render(token, await self.ports.view(target.interview_id)))
         echo = text
+        origin: _Origin = (None, None)
         if choice is not None:
+            # a form rendered before the last answer (a second tab, the back button) posts
+            # its own question's buttons: the engine is told whose they were
+            origin = _origin(form.get("choice_on"), form.get("choice_for"))
             before = await self.ports.view(target.interview_id)
             echo = _label_of(before.messages, choice) or choice
             text = text or echo
-        view = await self._reply(target, text, choice, message_id)
+        view = await self._reply(target, text, choice, message_id, origin)
         return html_response(self._render(token, view, echo=echo))
 
     async def post_api(self, request: web.Request) -> web.StreamResponse:
@@ -315,12 +323,18 @@ class WebChat:
             isinstance(raw_choice, str) and _CHOICE.fullmatch(raw_choice)
         ):
             return _api_error(400, "bad_choice")  # a choice's value, as the page sent it
+        origin = _origin(data.get("choice_on"), data.get("choice_for"))
+        for key, value in zip(("choice_on", "choice_for"), origin, strict=True):
+            if data.get(key) not in (None, "") and value is None:
+                return _api_error(400, f"bad_{key}")  # as the page got it with the buttons
         text, choice, message_id = _fields(data.get("text"), data.get("choice"), data.get("id"))
         if message_id is None:
             return _api_error(400, "bad_id")
         if not text.strip() and choice is None:
             return _api_error(400, "empty")
-        view = await self._reply(target, text, choice, message_id)
+        if choice is None:
+            origin = (None, None)  # typed text: no button was clicked
+        view = await self._reply(target, text, choice, message_id, origin)
         return web.json_response(
             {"messages": messages_json(view.messages), "open": view.open, "lang": view.language},
             headers={"Cache-Control": "no-store"},
@@ -329,7 +343,12 @@ class WebChat:
     # -------------------------------------------------------------- helpers
 
     async def _reply(
-        self, target: LinkTarget, text: str, choice: str | None, message_id: str
+        self,
+        target: LinkTarget,
+        text: str,
+        choice: str | None,
+        message_id: str,
+        origin: _Origin = (None, None),
     ) -> View:
         incoming = Incoming(
             channel=CHANNEL,
@@ -339,6 +358,8 @@ class WebChat:
             # Prefixed so two pages can never collide on one client-made id.
             message_id=f"{target.interview_id}:{message_id}",
             choice=choice,
+            choice_on=origin[0],
+            choice_for=origin[1],
             locale=target.language,
             interview_id=target.interview_id,
         )
@@ -369,6 +390,21 @@ def _fields(text: object, choice: object, message_id: object) -> tuple[str, str 
         message_id if isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id) else None
     )
     return clean_text, clean_choice, clean_id
+
+
+_Origin = tuple[str | None, str | None]  # (kind of message, question) of a clicked button
+
+
+def _origin(kind: object, question_id: object) -> _Origin:
+    """Where the page said a clicked button was (hidden fields the page keeps with its
+    buttons); None for what is missing, empty or not one of ours."""
+    clean_kind = kind if isinstance(kind, str) and kind in _KINDS else None
+    clean_question = (
+        question_id if isinstance(question_id, str) and _QUESTION.fullmatch(question_id) else None
+    )
+    if clean_question is None and clean_kind in ("question", "follow_up"):
+        return None, None  # a question's button that does not say which: as if unknown
+    return clean_kind, clean_question
 
 
 def _label_of(messages: Sequence[OutMessage], value: str) -> str | None:

@@ -199,6 +199,19 @@ def current_choices(messages: Sequence[OutMessage]) -> tuple[Choice, ...]:
     return messages[-1].choices if messages else ()
 
 
+def choices_origin(messages: Sequence[OutMessage]) -> str:
+    """Hidden fields saying whose buttons the page shows (the last message's kind and
+    question): a page left open in another tab, or reached with the back button, may post
+    an earlier question's button, and the engine must know it for one (as on Slack)."""
+    last = messages[-1] if messages else None
+    kind = last.kind if last is not None and last.choices else ""
+    question = (last.question_id or "") if last is not None and last.choices else ""
+    return (
+        f'<input type="hidden" id="choice-on" name="choice_on" value="{escape(kind)}">'
+        f'<input type="hidden" id="choice-for" name="choice_for" value="{escape(question)}">'
+    )
+
+
 def chat_page(
     view: View,
     *,
@@ -222,7 +235,8 @@ def chat_page(
         f'<input type="hidden" name="id" value="{escape(message_id)}">'
         f'<fieldset id="choices" class="choices"{"" if choices else " hidden"}>'
         f"<legend>{escape(t['choices'])}</legend>"
-        f'<div class="choice-row" id="choice-row">{choice_buttons(choices)}</div></fieldset>'
+        f'<div class="choice-row" id="choice-row">{choice_buttons(choices)}</div>'
+        f"{choices_origin(view.messages if choices else ())}</fieldset>"
         f'<label for="text" class="answer-label">{escape(t["answer"])}</label>'
         '<div class="compose">'
         '<textarea id="text" name="text" rows="2" maxlength="4000" autocomplete="off"'

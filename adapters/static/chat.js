@@ -10,6 +10,8 @@
   var log = document.getElementById("log");
   var choices = document.getElementById("choices");
   var row = document.getElementById("choice-row");
+  var choiceOn = document.getElementById("choice-on");
+  var choiceFor = document.getElementById("choice-for");
   var input = document.getElementById("text");
   var status = document.getElementById("status");
   var ended = document.getElementById("ended");
@@ -47,10 +49,13 @@
     return item;
   }
 
-  function showChoices(list) {
+  function showChoices(list, message) {
     while (row.firstChild) {
       row.removeChild(row.firstChild);
     }
+    // whose buttons these are, sent with a click (a second tab may still show older ones)
+    choiceOn.value = list.length && message ? message.kind || "" : "";
+    choiceFor.value = list.length && message ? message.question_id || "" : "";
     list.forEach(function (choice) {
       var button = document.createElement("button");
       button.type = "submit";
@@ -94,7 +99,13 @@
       return;
     }
     if (!pending || pending.text !== text || pending.choice !== choice) {
-      pending = { id: newId(), text: text, choice: choice };
+      pending = {
+        id: newId(),
+        text: text,
+        choice: choice,
+        on: choice ? choiceOn.value : "",
+        question: choice ? choiceFor.value : ""
+      };
     }
     var mine = addMessage("you", label, true);
     reveal(mine);
@@ -103,6 +114,12 @@
     var body = { id: pending.id, text: text };
     if (choice) {
       body.choice = choice;
+      if (pending.on) {
+        body.choice_on = pending.on;
+      }
+      if (pending.question) {
+        body.choice_for = pending.question;
+      }
     }
     fetch(api, {
       method: "POST",
@@ -132,11 +149,13 @@
         say("", false);
         var last = null;
         var offered = [];
+        var asking = null;
         data.messages.forEach(function (message) {
           last = addMessage(message.kind, message.text, false);
           offered = message.choices || [];
+          asking = message;
         });
-        showChoices(data.open ? offered : []);
+        showChoices(data.open ? offered : [], asking);
         setBusy(false);
         if (!data.open) {
           finish();

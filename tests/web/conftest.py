@@ -124,8 +124,9 @@ async def api_post(
     message_id: str = "m0000001",
     origin: str | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Any:
-    body: dict[str, object] = {"id": message_id, "text": text}
+    body: dict[str, object] = {"id": message_id, "text": text, **(extra or {})}
     if choice is not None:
         body["choice"] = choice
     return await client.post(

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.models import Interview
+from bot.models import AnswerRow, Interview
 from bot.runtime import Runtime
 from tests.web.conftest import make_settings
 
@@ -151,3 +151,62 @@ async def test_a_whole_interview_in_the_browser(server: tuple[str, Runtime]) -> 
     async with runtime.db.sessions() as session:
         interview = (await session.scalars(select(Interview))).one()
     assert interview.status == "completed"
+
+
+async def _answered(page: Any, act: Any) -> None:
+    """Do `act` on the page and wait for the bot's reply (chat.js)."""
+    before = await page.locator("#log li.msg-bot").count()
+    await act()
+    await page.wait_for_function(
+        """n => document.querySelectorAll('#log li.msg-bot').length > n
+           && document.getElementById('reply').getAttribute('aria-busy') !== 'true'""",
+        arg=before,
+    )
+
+
+async def test_an_old_tabs_button_changes_that_answer_in_the_browser(
+    server: tuple[str, Runtime],
+) -> None:
+    """Two tabs on one link. The first answers by chat.js up to the manager scale, whose
+    buttons chat.js shows; the second, opened then, answers it. The first tab's button,
+    clicked after, changes that answer: chat.js says whose buttons it showed."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    base, runtime = server
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            tabs = await browser.new_context()  # one browser, two tabs
+            first = await tabs.new_page()
+            errors: list[str] = []
+            first.on("pageerror", lambda exc: errors.append(str(exc)))
+            await first.goto(f"{base}/playground")
+            await first.get_by_label("English").check()
+            await first.get_by_role("button", name="Start a demo interview").click()
+            await first.wait_for_url(f"{base}/i/**")
+            assert await first.input_value("#choice-for") == "main_reason"  # from the server
+            button = first.locator('#choice-row button[value="career_growth"]')
+            await _answered(first, button.click)
+            assert await first.input_value("#choice-for") == ""  # chat.js: free text now
+            for typed in ANSWERS[:2]:
+                box = first.get_by_label("Your answer")
+                await box.fill(typed)
+                await _answered(first, lambda: box.press("Enter"))
+            assert await first.input_value("#choice-for") == "manager_relationship"  # chat.js
+
+            second = await tabs.new_page()
+            await second.goto(first.url)
+            await _answered(second, second.locator('#choice-row button[value="4"]').click)
+            assert await second.input_value("#choice-for") != "manager_relationship"
+
+            await _answered(first, first.locator('#choice-row button[value="2"]').click)
+            log_text = await first.locator("#log").inner_text()
+            assert "I've changed your earlier answer to “2 (Poor)”" in log_text, log_text
+            assert errors == []
+        finally:
+            await browser.close()
+    async with runtime.db.sessions() as session:
+        rows = (await session.execute(select(AnswerRow.question_id, AnswerRow.value))).all()
+    assert ("manager_relationship", "2") in [tuple(r) for r in rows]
+    assert [r[0] for r in rows].count("manager_relationship") == 1

@@ -98,6 +98,62 @@ async def test_the_page_works_without_javascript(runtime: Runtime, client: TestC
     assert response.status == 200 and "msg-question" in await response.text()
 
 
+def buttons_origin(html: str) -> dict[str, str]:
+    """The hidden fields saying whose buttons a page shows."""
+    return dict(re.findall(r'name="(choice_on|choice_for)" value="([^"]*)"', html))
+
+
+async def stored_answers(runtime: Runtime) -> list[tuple[str, str | None]]:
+    async with runtime.db.sessions() as session:
+        rows = await session.execute(
+            select(AnswerRow.question_id, AnswerRow.value).order_by(AnswerRow.id)
+        )
+        return [(q, v) for q, v in rows]
+
+
+async def test_a_second_tabs_old_button_changes_that_answer(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """Two tabs on one link (or the back button): the page still showing the first question's
+    buttons posts one after that question was answered in the other. As on Slack and Teams,
+    that changes the first answer; it must not become the answer to the question asked now."""
+    token = await link_to(runtime, await new_interview(runtime))
+    html = await open_page(client, token)
+    assert buttons_origin(html) == {"choice_on": "intro", "choice_for": ""}
+    post = {"headers": {"Origin": origin_of(client)}}
+    form = {"csrf": csrf_of(html), "id": "form0001", "text": "", "choice": "start"}
+    old_tab = await (await client.post(f"/i/{token}", data=form, **post)).text()  # type: ignore[arg-type]
+    assert buttons_origin(old_tab) == {"choice_on": "question", "choice_for": "main_reason"}
+    values = re.findall(r'name="choice" value="([a-z_]+)"', old_tab)
+    assert "career_growth" in values and "pay_benefits" in values, values
+    # the other tab answers, by JSON as chat.js does: now asking a free-text question
+    csrf = csrf_of(old_tab)
+    data = await (
+        await api_post(client, token, csrf, text="Career growth", choice="career_growth",
+                       extra={"choice_on": "question", "choice_for": "main_reason"})
+    ).json()  # fmt: skip
+    assert data["messages"][-1]["question_id"] == "valued_most"
+    assert data["messages"][-1]["choices"] == []
+    assert await stored_answers(runtime) == [("main_reason", "career_growth")]
+    # the old tab's button: the no-JavaScript form with its hidden fields
+    form = {"csrf": csrf, "id": "form0003", "text": "", "choice": "pay_benefits",
+            **buttons_origin(old_tab)}  # fmt: skip
+    after = unescape(await (await client.post(f"/i/{token}", data=form, **post)).text())  # type: ignore[arg-type]
+    changed = after.index("I've changed your earlier answer to “Pay and benefits”")
+    assert after.index("What did you value most about working here?", changed)  # asked again
+    assert await stored_answers(runtime) == [("main_reason", "pay_benefits")]
+    # the same by JSON (a second tab with chat.js)
+    data = await (
+        await api_post(client, token, csrf, text="Career growth", choice="career_growth",
+                       message_id="m0000004",
+                       extra={"choice_on": "question", "choice_for": "main_reason"})
+    ).json()  # fmt: skip
+    texts = [m["text"] for m in data["messages"]]
+    assert any("I've changed your earlier answer" in t for t in texts), texts
+    assert data["messages"][-1]["question_id"] == "valued_most"
+    assert await stored_answers(runtime) == [("main_reason", "career_growth")]
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -265,6 +321,10 @@ async def test_an_unreadable_body_is_a_400_not_a_failure(
     [
         ({"id": "m0000001", "choice": "ZEBRA choice!"}, "bad_choice"),
         ({"id": "m0000001", "choice": 5}, "bad_choice"),
+        ({"id": "m0000001", "choice": "start", "choice_on": "button"}, "bad_choice_on"),
+        ({"id": "m0000001", "choice": "start", "choice_on": 3}, "bad_choice_on"),
+        ({"id": "m0000001", "choice": "start", "choice_for": "Main Reason!"}, "bad_choice_for"),
+        ({"id": "m0000001", "choice": "start", "choice_for": "q" * 33}, "bad_choice_for"),
         ({"id": "m0000001", "text": 5}, "bad_text"),
         ({"id": "m0000001", "text": ["a"]}, "bad_text"),
         ({"id": "m0000001", "text": "  "}, "empty"),
