@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -26,8 +27,24 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    token = request.app[RUNTIME].settings.metrics_token
+    if token is not None and not _bearer_is(request.headers.get("Authorization"), token):
+        return web.Response(
+            status=401,
+            text="401: /metrics needs the header Authorization: Bearer <EXITBOT_METRICS_TOKEN>\n",
+            headers={"WWW-Authenticate": 'Bearer realm="exitbot-metrics"'},
+        )
     m = request.app[METRICS]
     return web.Response(body=m.render(), headers={"Content-Type": m.content_type})
+
+
+def _bearer_is(header: str | None, token: str) -> bool:
+    """`Authorization: Bearer <token>` (the scheme in any case, RFC 7235), compared in
+    constant time."""
+    scheme, _, presented = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 _WHAT = {

@@ -65,6 +65,8 @@ class Settings:
     inbox_retry_seconds: int = 60  # an acknowledged message left unprocessed is redone after this
     playground: str | None = None  # "on" / "off"; unset: on when no chat platform is configured
     teams_service_url: str | None = None  # Bot Connector URL for posting digests to Teams
+    # set: GET /metrics needs "Authorization: Bearer <it>" (kept out of repr: a secret)
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def slack_enabled(self) -> bool:
@@ -176,6 +178,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     for kind in KINDS:
         raw = get(f"EXITBOT_POLICY_{kind.upper()}")
         if raw:
+            raw = raw.lower()  # "Approval" from an HR admin's hand is what they meant
             if raw not in {"auto", "approval", "manual"}:
                 raise ConfigError(
                     f"EXITBOT_POLICY_{kind.upper()} must be auto, approval or manual, got {raw!r}"
@@ -232,7 +235,29 @@ def _parse(env: Mapping[str, str]) -> Settings:
         inbox_retry_seconds=integer("EXITBOT_INBOX_RETRY_SECONDS", 60, minimum=1),
         playground=_on_off(get("EXITBOT_PLAYGROUND")),
         teams_service_url=get("EXITBOT_TEAMS_SERVICE_URL"),
+        metrics_token=_metrics_token(get("EXITBOT_METRICS_TOKEN")),
     )
+
+
+MIN_METRICS_TOKEN = 16
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what an HTTP header carries as is
+
+
+def _metrics_token(raw: str | None) -> str | None:
+    """A bearer token for /metrics; errors never repeat it (it is a secret)."""
+    if raw is None:
+        return None
+    if not _TOKEN_CHARS.fullmatch(raw):
+        raise ConfigError(
+            "EXITBOT_METRICS_TOKEN may hold only visible ASCII characters, no spaces "
+            "(e.g. the output of `openssl rand -hex 32`)"
+        )
+    if len(raw) < MIN_METRICS_TOKEN:
+        raise ConfigError(
+            f"EXITBOT_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters, "
+            f"got {len(raw)} (e.g. the output of `openssl rand -hex 32`)"
+        )
+    return raw
 
 
 def _on_off(raw: str | None) -> str | None:

@@ -79,11 +79,30 @@ async def _settle_heap(_app: web.Application) -> None:
     gc.freeze()
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def open_metrics_warning(settings: Settings, host: str) -> str | None:
+    """Where Slack or Teams must reach this server, so can anyone: said once at start-up
+    when /metrics then answers without a token."""
+    if settings.metrics_token is not None or host in _LOOPBACK:
+        return None
+    if not (settings.slack_enabled or settings.teams_enabled):
+        return None
+    return (
+        f"/metrics answers anyone who can reach {host}: set EXITBOT_METRICS_TOKEN "
+        "(Prometheus sends it as a bearer token), or keep /metrics behind your proxy"
+    )
+
+
 def _announce(settings: Settings, host: str, port: int) -> Callable[[str], None]:
     """Called by aiohttp once the server accepts connections: say where to go."""
 
     def announce(_aiohttp_banner: str) -> None:
         log.info("ExitBot listening on http://%s:%d", host, port)
+        exposed = open_metrics_warning(settings, host)
+        if exposed:
+            log.warning("%s", exposed)
         if not playground_enabled(settings):
             return
         shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host

@@ -69,6 +69,9 @@ def test_platform_switches() -> None:
         ({"EXITBOT_HOLIDAYS": "XX"}, "EXITBOT_HOLIDAYS"),
         ({"EXITBOT_LOG_FORMAT": "xml"}, "EXITBOT_LOG_FORMAT"),
         ({"EXITBOT_POLICY_DISMISSAL": "always"}, "EXITBOT_POLICY_DISMISSAL"),
+        ({"EXITBOT_METRICS_TOKEN": "short-token"}, "EXITBOT_METRICS_TOKEN must be at least 16"),
+        ({"EXITBOT_METRICS_TOKEN": "a token with spaces"}, "EXITBOT_METRICS_TOKEN may hold only"),
+        ({"EXITBOT_METRICS_TOKEN": "tökentökentökentöken"}, "EXITBOT_METRICS_TOKEN may hold only"),
         ({"EXITBOT_DIGEST_CRON": "every month"}, "EXITBOT_DIGEST_CRON must be a 5-field"),
         ({"EXITBOT_DIGEST_CRON": "0 9 32 * *"}, "EXITBOT_DIGEST_CRON"),
         ({"EXITBOT_WEBHOOK_SECRET": f"{GOOD_SECRET},whsec_oldtypo"}, "SECRET: webhook secret #2"),
@@ -87,6 +90,25 @@ def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], names: 
     with pytest.raises(ConfigError, match=names) as refused:
         Settings.from_env(env, None)
     assert GOOD_SECRET not in str(refused.value)  # a secret is never repeated
+
+
+def test_a_metrics_token_is_never_repeated() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"EXITBOT_METRICS_TOKEN": "s3cret-but-short"[:12]}, None)
+    assert "s3cret" not in str(refused.value)
+    token = "0123456789abcdef-metrics"
+    settings = Settings.from_env({"EXITBOT_METRICS_TOKEN": f" {token} "}, None)
+    assert settings.metrics_token == token
+    assert token not in repr(settings)
+    assert Settings.from_env({}, None).metrics_token is None
+
+
+def test_policy_values_are_taken_in_any_case() -> None:
+    settings = Settings.from_env(
+        {"EXITBOT_POLICY_DISMISSAL": "Approval", "EXITBOT_POLICY_OTHER": " AUTO "}, None
+    )
+    assert settings.policy["dismissal"] == "approval"
+    assert settings.policy["other"] == "auto"
 
 
 def test_good_values_of_the_checked_variables_are_accepted() -> None:

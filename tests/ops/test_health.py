@@ -33,6 +33,44 @@ async def test_healthz_and_metrics(client: TestClient) -> None:
     assert metrics.headers["Content-Type"].startswith("text/plain")
 
 
+TOKEN = "metrics-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer wrong-0123456789abcdef", 401),
+        (f"Basic {TOKEN}", 401),
+        (f"Bearer {TOKEN}x", 401),
+        (f"Bearer {TOKEN[:-1]}", 401),
+        (f"Bearer {TOKEN}", 200),
+        (f"bearer  {TOKEN} ", 200),
+    ],
+)
+async def test_with_a_token_metrics_need_it_and_probes_do_not(
+    sqlite_url: str, authorization: str | None, status: int
+) -> None:
+    """EXITBOT_METRICS_TOKEN: where Slack or Teams must reach the server, /metrics is on the
+    internet too; Prometheus sends the token (`authorization: credentials`). /healthz stays
+    open: load balancers and Docker's HEALTHCHECK send no header."""
+    settings = Settings(
+        database_url=sqlite_url, encryption_key=Cipher.new_key(), metrics_token=TOKEN
+    )
+    rt = Runtime.open(settings)
+    async with TestClient(TestServer(create_app(rt), host="127.0.0.1")) as c:
+        headers = {"Authorization": authorization} if authorization else {}
+        response = await c.get("/metrics", headers=headers)
+        assert response.status == status
+        body = await response.text()
+        if status == 200:
+            assert "exitbot_turn_seconds" in body
+        else:
+            assert "exitbot_" not in body and "EXITBOT_METRICS_TOKEN" in body
+            assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+        assert (await c.get("/healthz")).status == 200
+
+
 @pytest.mark.postgres
 async def test_healthz_follows_a_postgres_outage_without_restart() -> None:
     if pg.admin_url() is None:
@@ -48,3 +86,28 @@ async def test_healthz_follows_a_postgres_outage_without_restart() -> None:
             assert (await down.json())["database"] == "unreachable"
             await proxy.start()  # same port: the database is back
             assert (await c.get("/healthz")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "host", "warned"),
+    [
+        ({"slack_bot_token": "xoxb-1", "slack_signing_secret": "s"}, "0.0.0.0", True),
+        ({"teams_enabled": True}, "10.0.0.5", True),
+        ({"slack_bot_token": "xoxb-1", "slack_signing_secret": "s"}, "127.0.0.1", False),
+        (
+            {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "metrics_token": TOKEN},
+            "::",
+            False,
+        ),
+        ({}, "0.0.0.0", False),  # no platform: nothing must be reachable from outside
+    ],
+)
+def test_serve_warns_when_metrics_are_open_where_platforms_reach(
+    changes: dict[str, object], host: str, warned: bool
+) -> None:
+    from bot.cli.serve import open_metrics_warning
+
+    warning = open_metrics_warning(Settings(**changes), host)  # type: ignore[arg-type]
+    assert (warning is not None) == warned
+    if warning:
+        assert "EXITBOT_METRICS_TOKEN" in warning and host in warning
