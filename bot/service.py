@@ -10,6 +10,7 @@ sent (`deliver`) and marked sent; until then the tick would resend it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -493,8 +494,20 @@ def _incoming_to_json(incoming: Incoming) -> dict[str, object]:
     return data
 
 
+_INCOMING_FIELDS = frozenset(f.name for f in dataclasses.fields(Incoming))
+
+
 def _incoming_from_json(data: dict[str, object]) -> Incoming:
-    return Incoming(**data)  # type: ignore[arg-type]
+    """A kept message. One written by a newer version (during a rolling upgrade, or read
+    after a rollback) may carry fields this one does not know: it is taken without them,
+    as that version's older peers must take it, and the field names (never values) logged."""
+    unknown = sorted(set(data) - _INCOMING_FIELDS)
+    if unknown:
+        log.warning(
+            "a kept message carries fields this version does not know, left out: %s",
+            ", ".join(name[:40] for name in unknown),
+        )
+    return Incoming(**{k: v for k, v in data.items() if k in _INCOMING_FIELDS})  # type: ignore[arg-type]
 
 
 def messages_json(messages: Sequence[conv.OutMessage]) -> list[dict[str, object]]:

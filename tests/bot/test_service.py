@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,28 @@ async def test_plaintext_never_reaches_the_sqlite_file(tmp_path: Path) -> None:
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("plain.db*"))
     assert b"werkdruk" not in raw and b"feedback" not in raw
     assert b"anna@example.com" in raw  # identity is stored (until retention), answers are not
+
+
+async def test_a_kept_message_from_a_newer_version_is_still_processed(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rolling upgrade: a newer replica kept a message with a field this version lacks
+    (as `choice_for` was new in 41960c7); this one takes it without that field."""
+    await runtime.service.begin_chat(
+        channel="console", email="anna@example.com", conversation_id="anna@example.com"
+    )
+    assert await runtime.service.accept(msg("Career growth", 8))
+    async with runtime.db.transaction() as s:
+        row = await s.get(InboundMessage, "console:m8")
+        assert row is not None and row.payload_enc is not None
+        data = json.loads(runtime.service.cipher.decrypt(row.payload_enc))
+        data["sent_from_the_future"] = {"anything": 1}
+        row.payload_enc = runtime.service.cipher.encrypt(json.dumps(data))
+    with caplog.at_level(logging.WARNING):
+        done = await runtime.service.process_pending(older_than=timedelta(0))
+    assert done == 1
+    assert await count(runtime, AnswerRow) == 1
+    assert "sent_from_the_future" in caplog.text and "Career growth" not in caplog.text
 
 
 async def test_pending_inbox_row_is_finished_after_a_crash(runtime: Runtime) -> None:
