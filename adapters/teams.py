@@ -495,9 +495,11 @@ class _TeamsBot(ActivityHandler):
             log.warning("Teams message without an id ignored")
             return
         handled = await self.channel.ports.handle_message(incoming, personal=contact.personal)
-        if choice and incoming.reply_to and not handled.duplicate:
+        if choice and incoming.reply_to and prompt is not None and not handled.duplicate:
+            # only a card of ours says its text (PROMPT_KEY): another one is left as it is,
+            # not replaced by a card without it
             answer = None if handled.ignored_click else (handled.card_note or label or choice)
-            await self.channel.update_card(turn_context, incoming.reply_to, prompt or "", answer)
+            await self.channel.update_card(turn_context, incoming.reply_to, prompt, answer)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         contact = await self.channel.contact_of(turn_context, turn_context.activity.from_property)

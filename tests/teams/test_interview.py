@@ -159,6 +159,18 @@ async def test_a_double_click_on_a_card_counts_once(teams: TeamsHarness) -> None
     assert await status_of(teams) == "in_progress"
 
 
+async def test_a_card_that_does_not_say_its_text_is_left_as_it_is(teams: TeamsHarness) -> None:
+    """A submit without `exitbot_prompt` (not a card of ours, or one edited by a client): the
+    click is taken as usual, but the card is not replaced by one without its text."""
+    await invited(teams)
+    [invite] = teams.new_messages()
+    data = {k: v for k, v in submit_data(invite, "start").items() if k != "exitbot_prompt"}
+    assert await teams.post(click(teams, invite.call.response["id"], data)) == 201
+    assert await status_of(teams) == "in_progress"
+    assert teams.new_messages()  # the first question
+    assert teams.updates() == []
+
+
 async def test_redelivered_activity_is_processed_once(teams: TeamsHarness) -> None:
     await invited(teams)
     teams.new_messages()
