@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 
 def load_questionnaire(settings: Settings) -> conv.Questionnaire:
     if settings.questionnaire:
-        return conv.load_questionnaire(Path(settings.questionnaire))
+        form = conv.load_questionnaire(Path(settings.questionnaire))
+        for line in conv.in_english_notes(form):
+            log.warning("EXITBOT_QUESTIONNAIRE: %s", line)
+        return form
     return conv.load_builtin()
 
 

@@ -8,7 +8,7 @@ bot service talk to it through `start` / `invite` / `advance` / `resume`, which 
 from __future__ import annotations
 
 from .engine import advance, invite, resume, start
-from .loader import check_questionnaire, load_builtin, load_questionnaire
+from .loader import check_questionnaire, in_english_notes, load_builtin, load_questionnaire
 from .questionnaire import (
     ChoiceOption,
     FollowUpRule,
@@ -38,6 +38,7 @@ __all__ = [
     "advance",
     "check_questionnaire",
     "classify",
+    "in_english_notes",
     "invite",
     "load_builtin",
     "load_questionnaire",

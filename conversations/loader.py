@@ -133,21 +133,29 @@ def parse(text: str, *, complete: bool = False) -> Questionnaire:
                 questions.append(question)
     if ck.problems:
         raise QuestionnaireError(ck.problems)
+    in_english: dict[str, tuple[str, ...]] = {}
     if not complete:
-        texts = _with_builtin_texts(texts, ck.languages)
-    return Questionnaire(form_id, version, default, ck.languages, tuple(questions), texts)
+        texts, in_english = _with_builtin_texts(texts, ck.languages)
+    return Questionnaire(
+        form_id, version, default, ck.languages, tuple(questions), texts, in_english
+    )
 
 
 def _with_builtin_texts(
     texts: dict[str, Variants], languages: tuple[str, ...]
-) -> dict[str, Variants]:
-    """Fill sentences a custom form leaves out from the built-in form (same language, else en)."""
+) -> tuple[dict[str, Variants], dict[str, tuple[str, ...]]]:
+    """Fill sentences a custom form leaves out from the built-in form (same language, else
+    en); and, per language the built-in form lacks, which of them came in English."""
     builtin = load_builtin()
     merged = dict(texts)
+    in_english: dict[str, list[str]] = {}
     for key, entry in builtin.texts.items():
         if key not in merged:
             merged[key] = {lang: entry.get(lang) or entry["en"] for lang in languages}
-    return merged
+            for lang in languages:
+                if lang not in entry:
+                    in_english.setdefault(lang, []).append(key)
+    return merged, {lang: tuple(keys) for lang, keys in in_english.items()}
 
 
 def load_questionnaire(path_or_text: str | os.PathLike[str]) -> Questionnaire:
@@ -162,6 +170,17 @@ def load_questionnaire(path_or_text: str | os.PathLike[str]) -> Questionnaire:
             raise QuestionnaireError([f"{path}: cannot read: {exc}"]) from None
         return parse(text)
     return parse(path_or_text)
+
+
+def in_english_notes(questionnaire: Questionnaire) -> list[str]:
+    """One line per language whose employees would read some of the bot's sentences in
+    English: the form leaves them out and the built-in form has only en and nl."""
+    return [
+        f"language {lang}: {len(keys)} of the bot's sentences are not in this form and come "
+        f"in English from the built-in form: {', '.join(keys)} "
+        f'(add them, e.g. [{keys[0].split(".")[0]}] {keys[0].split(".", 1)[1]}.{lang} = "...")'
+        for lang, keys in questionnaire.in_english.items()
+    ]
 
 
 def check_questionnaire(text: str, source: str) -> list[str]:

@@ -146,6 +146,9 @@ class Questionnaire:
     languages: tuple[str, ...]
     questions: tuple[Question, ...]
     texts: Mapping[str, Variants]
+    # per language the built-in form lacks, the sentences this form leaves out: they are
+    # taken from the built-in form in English (`loader._with_builtin_texts`)
+    in_english: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     _index: Mapping[str, Question] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -60,6 +60,8 @@ def questionnaire_check(args: argparse.Namespace, settings: Settings) -> int:
         f"{path}: OK ({questionnaire.id} version {questionnaire.version}, "
         f"{len(questionnaire.questions)} questions, languages {', '.join(questionnaire.languages)})"
     )
+    for line in conv.in_english_notes(questionnaire):
+        print(f"{path}: note: {line}")
     return 0
 
 

@@ -26,6 +26,40 @@ def test_questionnaire_check_accepts_the_model_form() -> None:
     result = run("questionnaire", "check", str(MODEL))
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout and "8 questions" in result.stdout
+    assert "note:" not in result.stdout
+
+
+GERMAN = """
+id = "de-kurz"
+version = "1"
+default_language = "de"
+languages = ["de"]
+
+[phrases]
+help.de = "Antworte einfach in deinen eigenen Worten."
+
+[[questions]]
+id = "main_reason"
+type = "text"
+text.de = "Was ist der wichtigste Grund, warum du gehst?"
+short.de = "Hauptgrund"
+"""
+
+
+def test_questionnaire_check_names_the_sentences_a_language_gets_in_english(
+    tmp_path: Path,
+) -> None:
+    """A German form without, say, `answer_changed`: valid, but its employees would read that
+    sentence in English (the built-in form speaks en and nl). The check says which."""
+    path = tmp_path / "de.toml"
+    path.write_text(GERMAN, encoding="utf-8")
+    result = run("questionnaire", "check", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [ok, note] = result.stdout.splitlines()
+    assert "OK" in ok and "languages de" in ok
+    assert note.startswith(f"{path}: note: language de: ")
+    assert "phrases.answer_changed" in note and "intro.invite" in note
+    assert "phrases.help" not in note  # the form has it
 
 
 def test_questionnaire_check_lists_every_problem_with_its_location(tmp_path: Path) -> None:
