@@ -100,7 +100,7 @@ class WebPorts(Protocol):
         """The interview a token opens; raise `LinkRefused`."""
         ...
 
-    async def view(self, interview_id: int) -> View:
+    async def view(self, interview_id: int, *, retry: bool = False) -> View:
         """Where the interview stands (the invite, or the current question again)."""
         ...
 
@@ -365,7 +365,7 @@ class WebChat:
         )
         view = await self.ports.handle(incoming)
         if view is None:  # a retry of a message already answered: show where things stand
-            view = await self.ports.view(target.interview_id)
+            view = await self.ports.view(target.interview_id, retry=True)
         return view
 
     def _render(self, token: str, view: View, echo: str | None = None) -> str:

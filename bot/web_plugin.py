@@ -85,13 +85,13 @@ class WebDesk:
             raise LinkRefused(410, found.language)
         return LinkTarget(found.interview_id, found.language or self.runtime.settings.language)
 
-    async def view(self, interview_id: int) -> View:
+    async def view(self, interview_id: int, *, retry: bool = False) -> View:
         try:
-            return await self._view(interview_id)
+            return await self._view(interview_id, retry)
         except StorageUnavailable:
             raise Unavailable() from None
 
-    async def _view(self, interview_id: int) -> View:
+    async def _view(self, interview_id: int, retry: bool = False) -> View:
         runtime = self.runtime
         q, k = runtime.questionnaire, runtime.settings.min_group_size
         async with runtime.db.sessions() as session:
@@ -109,7 +109,9 @@ class WebDesk:
         # A page view changes nothing: it shows where the interview stands. A chat begun a
         # moment ago (the playground) shows its intro rather than "welcome back".
         fresh = conv.start(q, language, min_group=k, retention_days=runtime.settings.retention_days)
-        turn = fresh if fresh.state == state else conv.resume(q, state)
+        # A retry of a message already answered (its reply lost on the way): what is asked
+        # now, without "welcome back".
+        turn = fresh if fresh.state == state else conv.resume(q, state, greet=not retry)
         return View(language, turn.messages, open=True)
 
     async def _open_fresh(self, interview_id: int) -> View:

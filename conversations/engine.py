@@ -36,11 +36,12 @@ def start(q: Questionnaire, language: str, *, min_group: int = 5, retention_days
     return step.turn()
 
 
-def resume(q: Questionnaire, state: Mapping[str, object]) -> Turn:
-    """Re-send where the interview stands (e.g. the employee reopened the chat)."""
+def resume(q: Questionnaire, state: Mapping[str, object], *, greet: bool = True) -> Turn:
+    """Re-send where the interview stands (e.g. the employee reopened the chat); without
+    `greet`, only what is asked now (a retry of a message already answered)."""
     step = Step(q, State.from_json(q, state))
     st = step.st
-    if st.phase not in ("invite", "done"):
+    if greet and st.phase not in ("invite", "done"):
         st.paused = False
         step.emit("info", step.say("phrases.welcome_back"))
     prompt(step)

@@ -6,6 +6,7 @@ Drives Debian's Chromium through Playwright for Python (`executable_path`; never
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -192,7 +193,7 @@ async def test_an_old_tabs_button_changes_that_answer_in_the_browser(
             for typed in ANSWERS[:2]:
                 box = first.get_by_label("Your answer")
                 await box.fill(typed)
-                await _answered(first, lambda: box.press("Enter"))
+                await _answered(first, functools.partial(box.press, "Enter"))
             assert await first.input_value("#choice-for") == "manager_relationship"  # chat.js
 
             second = await tabs.new_page()

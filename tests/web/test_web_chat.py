@@ -71,6 +71,7 @@ async def test_answers_by_json_run_the_interview(runtime: Runtime, client: TestC
         client, token, csrf, text=pick["label"], choice=pick["value"], message_id="m0000002"
     )
     assert response.status == 200
+    first_reply = (await response.json())["messages"]
     async with runtime.db.sessions() as session:
         stored = await session.scalar(select(func.count()).select_from(AnswerRow))
     assert stored == 1
@@ -79,7 +80,13 @@ async def test_answers_by_json_run_the_interview(runtime: Runtime, client: TestC
     again = await api_post(
         client, token, csrf, text=pick["label"], choice=pick["value"], message_id="m0000002"
     )
-    assert again.status == 200 and (await again.json())["messages"]
+    assert again.status == 200
+    retried = (await again.json())["messages"]
+    # what is asked now, as the first reply said it; not "welcome back" (nobody went away)
+    [asked] = retried
+    assert asked["question_id"] == first_reply[-1]["question_id"] == "valued_most"
+    assert first_reply[-1]["text"].endswith(asked["text"])  # the reply said "Thanks…" first
+    assert not any("welcome back" in m["text"].lower() for m in retried)
     async with runtime.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 1
 
