@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, get_args
+from typing import TYPE_CHECKING, Protocol, TypeGuard, get_args
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -31,6 +31,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from adapters import web_html
 from adapters.base import Incoming, Opened, Report, Unreachable
 from conversations import MessageKind, OutMessage
+from conversations.schema import MAX_QUESTION_ID
 
 if TYPE_CHECKING:
     from multidict import MultiDictProxy
@@ -45,7 +46,7 @@ MAX_BODY = 16 * 1024
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _CHOICE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 # where a clicked button was: its question's id (`conversations.schema`) and its message kind
-_QUESTION = re.compile(r"[a-z0-9_]{1,32}")
+_QUESTION = re.compile(rf"[a-z0-9_]{{1,{MAX_QUESTION_ID}}}")
 _KINDS = frozenset(get_args(MessageKind))
 
 CSP = (
@@ -106,6 +107,11 @@ class WebPorts(Protocol):
 
     async def handle(self, incoming: Incoming) -> View | None:
         """Process one message; the replies, or None when it was a redelivery."""
+        ...
+
+    def button_label(self, question_id: str, value: str, language: str) -> str | None:
+        """The label of a question's button (one of an earlier question, clicked on a page
+        left open); None when the question or the value is not in the form."""
         ...
 
 
@@ -289,15 +295,19 @@ class WebChat:
         text, choice, message_id = _fields(form.get("text"), form.get("choice"), form.get("id"))
         if message_id is None or (not text.strip() and choice is None):
             return html_response(self._render(token, await self.ports.view(target.interview_id)))
-        echo = text
+        echo: str | None = text
         origin: _Origin = (None, None)
         if choice is not None:
             # a form rendered before the last answer (a second tab, the back button) posts
             # its own question's buttons: the engine is told whose they were
             origin = _origin(form.get("choice_on"), form.get("choice_for"))
             before = await self.ports.view(target.interview_id)
-            echo = _label_of(before.messages, choice) or choice
-            text = text or echo
+            asked = before.messages[-1].question_id if before.messages else None
+            if origin[1] is not None and origin[1] != asked:  # an earlier question's button
+                echo = self.ports.button_label(origin[1], choice, target.language)
+            else:
+                echo = _label_of(before.messages, choice)
+            text = text or echo or choice  # echoed only as a label: never a raw value
         view = await self._reply(target, text, choice, message_id, origin)
         return html_response(self._render(token, view, echo=echo))
 
@@ -323,10 +333,10 @@ class WebChat:
             isinstance(raw_choice, str) and _CHOICE.fullmatch(raw_choice)
         ):
             return _api_error(400, "bad_choice")  # a choice's value, as the page sent it
-        origin = _origin(data.get("choice_on"), data.get("choice_for"))
-        for key, value in zip(("choice_on", "choice_for"), origin, strict=True):
-            if data.get(key) not in (None, "") and value is None:
+        for key, good in (("choice_on", _is_kind), ("choice_for", _is_question)):
+            if data.get(key) not in (None, "") and not good(data[key]):
                 return _api_error(400, f"bad_{key}")  # as the page got it with the buttons
+        origin = _origin(data.get("choice_on"), data.get("choice_for"))
         text, choice, message_id = _fields(data.get("text"), data.get("choice"), data.get("id"))
         if message_id is None:
             return _api_error(400, "bad_id")
@@ -395,13 +405,19 @@ def _fields(text: object, choice: object, message_id: object) -> tuple[str, str 
 _Origin = tuple[str | None, str | None]  # (kind of message, question) of a clicked button
 
 
+def _is_kind(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and value in _KINDS
+
+
+def _is_question(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and _QUESTION.fullmatch(value) is not None
+
+
 def _origin(kind: object, question_id: object) -> _Origin:
     """Where the page said a clicked button was (hidden fields the page keeps with its
     buttons); None for what is missing, empty or not one of ours."""
-    clean_kind = kind if isinstance(kind, str) and kind in _KINDS else None
-    clean_question = (
-        question_id if isinstance(question_id, str) and _QUESTION.fullmatch(question_id) else None
-    )
+    clean_kind = kind if _is_kind(kind) else None
+    clean_question = question_id if _is_question(question_id) else None
     if clean_question is None and clean_kind in ("question", "follow_up"):
         return None, None  # a question's button that does not say which: as if unknown
     return clean_kind, clean_question

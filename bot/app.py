@@ -44,7 +44,8 @@ def _bearer_is(header: str | None, token: str) -> bool:
     scheme, _, presented = (header or "").strip().partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(presented.strip().encode(), token.encode())
+    # undecodable header bytes arrive as surrogates: compared as the bytes they were
+    return hmac.compare_digest(presented.strip().encode("utf-8", "surrogateescape"), token.encode())
 
 
 _WHAT = {

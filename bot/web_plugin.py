@@ -85,6 +85,12 @@ class WebDesk:
             raise LinkRefused(410, found.language)
         return LinkTarget(found.interview_id, found.language or self.runtime.settings.language)
 
+    def button_label(self, question_id: str, value: str, language: str) -> str | None:
+        question = self.runtime.questionnaire.get(question_id)
+        if question is None:
+            return None
+        return next((c.label for c in question.buttons(language) if c.value == value), None)
+
     async def view(self, interview_id: int, *, retry: bool = False) -> View:
         try:
             return await self._view(interview_id, retry)

@@ -60,10 +60,10 @@ def advance(
     """One employee message: `text` as typed, `choice` the value of a clicked button.
 
     Chat keeps old messages on screen, buttons and all. When the channel can tell where a
-    clicked button was (Slack and Teams can), `choice_for` is the question it belonged to and
-    `choice_on` the kind of message ("question", "intro", "summary", "info"): a button of an
-    earlier question changes that answer, and any other button that does not belong to what
-    is asked now changes nothing (what is asked now is asked again)."""
+    clicked button was (Slack, Teams and the web chat can), `choice_for` is the question it
+    belonged to and `choice_on` the kind of message ("question", "intro", "summary", "info"):
+    a button of an earlier question changes that answer, and any other button that does not
+    belong to what is asked now changes nothing (what is asked now is asked again)."""
     step = Step(q, State.from_json(q, state))
     typed = text if isinstance(text, str) else ""
     clicked = choice if isinstance(choice, str) and choice.strip() else None

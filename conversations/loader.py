@@ -175,12 +175,15 @@ def load_questionnaire(path_or_text: str | os.PathLike[str]) -> Questionnaire:
 def in_english_notes(questionnaire: Questionnaire) -> list[str]:
     """One line per language whose employees would read some of the bot's sentences in
     English: the form leaves them out and the built-in form has only en and nl."""
-    return [
-        f"language {lang}: {len(keys)} of the bot's sentences are not in this form and come "
-        f"in English from the built-in form: {', '.join(keys)} "
-        f'(add them, e.g. [{keys[0].split(".")[0]}] {keys[0].split(".", 1)[1]}.{lang} = "...")'
-        for lang, keys in questionnaire.in_english.items()
-    ]
+    notes = []
+    for lang, keys in questionnaire.in_english.items():
+        table, name = keys[0].split(".", 1)
+        notes.append(
+            f"language {lang}: {len(keys)} of the bot's sentences are not in this form and come "
+            f"in English from the built-in form: {', '.join(keys)} "
+            f'(add them, e.g. {name}.{lang} = "..." under [{table}])'
+        )
+    return notes
 
 
 def check_questionnaire(text: str, source: str) -> list[str]:

@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -83,11 +84,14 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def open_metrics_warning(settings: Settings, host: str) -> str | None:
-    """Where Slack or Teams must reach this server, so can anyone: said once at start-up
-    when /metrics then answers without a token."""
+    """Where Slack or Teams, or employees following a web link (EXITBOT_PUBLIC_URL), must
+    reach this server, so can anyone: said once at start-up when /metrics then answers
+    without a token."""
     if settings.metrics_token is not None or host in _LOOPBACK:
         return None
-    if not (settings.slack_enabled or settings.teams_enabled):
+    public_host = urlsplit(settings.public_url).hostname or ""
+    reached = settings.slack_enabled or settings.teams_enabled or public_host not in _LOOPBACK
+    if not reached:
         return None
     return (
         f"/metrics answers anyone who can reach {host}: set EXITBOT_METRICS_TOKEN "

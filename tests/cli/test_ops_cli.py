@@ -60,6 +60,7 @@ def test_questionnaire_check_names_the_sentences_a_language_gets_in_english(
     assert note.startswith(f"{path}: note: language de: ")
     assert "phrases.answer_changed" in note and "intro.invite" in note
     assert "phrases.help" not in note  # the form has it
+    assert "under [" in note  # where to add it, without a second table header
 
 
 def test_questionnaire_check_lists_every_problem_with_its_location(tmp_path: Path) -> None:

@@ -88,6 +88,27 @@ async def test_healthz_follows_a_postgres_outage_without_restart() -> None:
             assert (await c.get("/healthz")).status == 200
 
 
+@pytest.mark.parametrize("sent", [b"\xff\xfe-not-utf-8", TOKEN.encode() + b"\xff"])
+async def test_a_token_that_is_not_utf8_is_refused_not_a_crash(
+    sqlite_url: str, sent: bytes
+) -> None:
+    """aiohttp hands undecodable header bytes over as surrogates, which a plain encode()
+    refuses: that was a 500 and a traceback in the log per request."""
+    settings = Settings(
+        database_url=sqlite_url, encryption_key=Cipher.new_key(), metrics_token=TOKEN
+    )
+    async with TestServer(create_app(Runtime.open(settings)), host="127.0.0.1") as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Authorization: Bearer " + sent + b"\r\n\r\n"
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+    assert status_line.split()[1] == b"401", status_line
+
+
 @pytest.mark.parametrize(
     ("changes", "host", "warned"),
     [
@@ -99,7 +120,9 @@ async def test_healthz_follows_a_postgres_outage_without_restart() -> None:
             "::",
             False,
         ),
-        ({}, "0.0.0.0", False),  # no platform: nothing must be reachable from outside
+        ({}, "0.0.0.0", False),  # no platform, links to 127.0.0.1: nobody outside is expected
+        ({"public_url": "https://exitbot.example.com"}, "0.0.0.0", True),  # web links only
+        ({"public_url": "http://localhost:3978"}, "0.0.0.0", False),
     ],
 )
 def test_serve_warns_when_metrics_are_open_where_platforms_reach(

@@ -146,6 +146,8 @@ async def test_a_second_tabs_old_button_changes_that_answer(
     form = {"csrf": csrf, "id": "form0003", "text": "", "choice": "pay_benefits",
             **buttons_origin(old_tab)}  # fmt: skip
     after = unescape(await (await client.post(f"/i/{token}", data=form, **post)).text())  # type: ignore[arg-type]
+    echoed = re.findall(r'msg-you.*?class="bubble">(.*?)</div>', after, re.S)
+    assert echoed == ["Pay and benefits"]  # the old question's label, not "pay_benefits"
     changed = after.index("I've changed your earlier answer to “Pay and benefits”")
     assert after.index("What did you value most about working here?", changed)  # asked again
     assert await stored_answers(runtime) == [("main_reason", "pay_benefits")]
@@ -332,6 +334,15 @@ async def test_an_unreadable_body_is_a_400_not_a_failure(
         ({"id": "m0000001", "choice": "start", "choice_on": 3}, "bad_choice_on"),
         ({"id": "m0000001", "choice": "start", "choice_for": "Main Reason!"}, "bad_choice_for"),
         ({"id": "m0000001", "choice": "start", "choice_for": "q" * 33}, "bad_choice_for"),
+        (
+            {
+                "id": "m0000001",
+                "choice": "start",
+                "choice_on": "question",
+                "choice_for": "Main Reason!",
+            },
+            "bad_choice_for",
+        ),
         ({"id": "m0000001", "text": 5}, "bad_text"),
         ({"id": "m0000001", "text": ["a"]}, "bad_text"),
         ({"id": "m0000001", "text": "  "}, "empty"),
