@@ -7,16 +7,32 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.channels.drivers import Driver, SlackDriver, TeamsDriver, TerminalDriver
+from tests.channels.drivers import Driver, SlackDriver, TeamsDriver, TerminalDriver, WebDriver
 from tests.fakes import FakeBotConnector, FakeSlackAPI
 
 
-@pytest_asyncio.fixture(params=["terminal", "teams", "slack"])
+@pytest_asyncio.fixture(params=["terminal", "teams", "slack", "web"])
 async def driver(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Driver]:
     if request.param == "terminal":
         terminal = TerminalDriver(sqlite_url)
         yield terminal
         await terminal.close()
+    elif request.param == "web":
+        from aiohttp.test_utils import TestClient, TestServer
+
+        from bot.app import create_app
+        from bot.clock import FrozenClock
+        from bot.runtime import Runtime
+        from tests.web.conftest import START, make_settings
+
+        runtime = Runtime.open(make_settings(sqlite_url), clock=FrozenClock(START))
+        client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
+        await client.start_server()
+        try:
+            yield WebDriver(runtime, client)
+        finally:
+            await client.close()
+            await runtime.close()
     elif request.param == "teams":
         from tests.teams.harness import open_harness, settings_for
 

@@ -1,9 +1,9 @@
-"""One conversation, three channels: drivers that type and click like an employee would.
+"""One conversation, four channels: drivers that type and click like an employee would.
 
 Each driver gets Anna to the first question (`begin`), then `say(text)` / `click(value)`
 return the texts of the bot messages that followed, as the employee would read them. The
-scenarios in test_conversation_contract.py only use this interface, so the terminal, Teams
-and Slack cannot drift apart.
+scenarios in test_conversation_contract.py only use this interface, so the terminal, Teams,
+Slack and the web chat cannot drift apart.
 """
 
 from __future__ import annotations
@@ -205,3 +205,70 @@ class SlackDriver:
         update = self.harness.fake.calls_to("chat.update")[-1].args  # what it shows now
         self.clicked_now = json.dumps(update, ensure_ascii=False)
         return self._new()
+
+
+# ---------------------------------------------------------------------- web chat
+
+
+class WebDriver:
+    """The private interview page's JSON API (what chat.js sends) over HTTP: a fallback link
+    opened on the invite. A click says whose buttons it was, as the page got them with its
+    message: an old message's click is what a second tab still showing it would send."""
+
+    name = "web"
+
+    def __init__(self, runtime: Runtime, client: Any) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.token = ""
+        self.csrf = ""
+        self.posted: list[dict[str, Any]] = []  # the bot's messages, as the API gave them
+        self.clicked_now = ""  # unused: the page shows a click as the employee's own message
+
+    async def open_invite(self) -> None:
+        """Anna opens her link: the page shows the invite."""
+        from tests.web.conftest import csrf_of, link_to, new_interview
+
+        self.token = await link_to(self.runtime, await new_interview(self.runtime, email=EMAIL))
+        page = await self.client.get(f"/i/{self.token}")
+        assert page.status == 200
+        html = await page.text()
+        assert 'value="start"' in html and "msg-intro" in html  # the invite, with its Start
+        self.csrf = csrf_of(html)
+
+    async def begin(self) -> list[str]:
+        await self.open_invite()
+        return await self.say("start")
+
+    async def _post(self, body: dict[str, Any]) -> list[str]:
+        from tests.web.conftest import origin_of
+
+        response = await self.client.post(
+            f"/i/{self.token}/messages",
+            json={"id": uuid.uuid4().hex, **body},
+            headers={"X-CSRF-Token": self.csrf, "Origin": origin_of(self.client)},
+        )
+        assert response.status == 200, await response.text()
+        messages = (await response.json())["messages"]
+        self.posted += messages
+        return [str(m["text"]) for m in messages]
+
+    async def say(self, text: str) -> list[str]:
+        return await self._post({"text": text})
+
+    async def click(self, value: str) -> list[str]:
+        return await self.click_on("", value)
+
+    async def click_on(self, fragment: str, value: str) -> list[str]:
+        """Click `value` on the latest message whose text holds `fragment` (a tab still
+        showing it)."""
+        message = next(
+            m
+            for m in reversed(self.posted)
+            if fragment in m["text"] and value in [c["value"] for c in m["choices"]]
+        )
+        label = next(c["label"] for c in message["choices"] if c["value"] == value)
+        origin = {"choice_on": message["kind"]}
+        if message.get("question_id"):
+            origin["choice_for"] = message["question_id"]
+        return await self._post({"text": label, "choice": value, **origin})

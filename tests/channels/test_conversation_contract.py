@@ -1,4 +1,4 @@
-"""The same interview behaviour in every channel: terminal, Teams and Slack.
+"""The same interview behaviour in every channel: terminal, Teams, Slack and the web chat.
 
 Each scenario runs once per channel (the `driver` fixture); drivers type and click like an
 employee and return the bot's messages as the employee reads them.
@@ -82,9 +82,9 @@ async def stored_values(driver: Driver) -> dict[str, str | None]:
 
 
 async def test_an_earlier_questions_button_changes_that_answer(driver: Driver) -> None:
-    """Slack and Teams keep the first question's buttons on screen after a typed answer; one
-    clicked during the next (free-text) question changes the first answer, and is not
-    stored as the answer to the question asked now."""
+    """Slack and Teams (and a second tab of the web chat) keep the first question's buttons
+    on screen after a typed answer; one clicked during the next (free-text) question changes
+    the first answer, and is not stored as the answer to the question asked now."""
     if driver.name == "terminal":
         pytest.skip("the terminal shows no buttons to click later")
     await started(driver)
@@ -98,7 +98,7 @@ async def test_an_earlier_questions_button_changes_that_answer(driver: Driver) -
 
 async def at_suggestions(driver: Driver) -> Any:
     """Typed up to the suggestions question ("would you work here again?" answered by typing,
-    so its buttons stay); the driver, which can click old messages (Slack, Teams)."""
+    so its buttons stay); the driver, which can click old messages (Slack, Teams, web)."""
     if driver.name == "terminal":
         pytest.skip("the terminal shows no buttons to click later")
     await started(driver)
@@ -116,7 +116,8 @@ async def test_an_old_yes_button_does_not_confirm_deleting_everything(driver: Dr
     assert "delete all your answers" in reply  # asked again
     assert await interview_status(driver.runtime) != "deleted"
     assert await answers_stored(driver.runtime) == before
-    assert "✔" not in clicking.clicked_now and "✓" not in clicking.clicked_now  # no answer shown
+    if driver.name != "web":  # the page has no message to update
+        assert "✔" not in clicking.clicked_now and "✓" not in clicking.clicked_now
 
 
 async def test_an_old_summary_button_does_not_answer_a_reopened_question(driver: Driver) -> None:
@@ -143,6 +144,8 @@ async def test_a_click_that_changes_nothing_shows_no_answer(driver: Driver) -> N
     reply = joined(await clicking.click_on("recommend us", "9"))
     assert "relationship with your manager" in reply
     assert "recommend" not in await stored_values(driver)
+    if driver.name == "web":
+        return  # no message to update: the page shows a click as the employee's own words
     assert "recommend us" in clicking.clicked_now  # the message stays, without its buttons
     assert "9" not in clicking.clicked_now.split("recommend us")[-1].split('"')[0]
     assert "✔" not in clicking.clicked_now and "✓" not in clicking.clicked_now
