@@ -249,20 +249,6 @@ class Database:
         assert not self.is_sqlite
         return _postgres_engine(self.engine.url, pool_size=2, max_overflow=2)
 
-    def reader_async_engine(self) -> AsyncEngine:
-        """PostgreSQL: small reads on the hot path (`TurnWriter.read`). Autocommit: a read is
-        one round trip, without BEGIN and ROLLBACK around it; no ping per checkout (a read
-        on a dead connection is retried once); a few connections and no overflow: a burst
-        of reads queues for them instead of opening and closing connections."""
-        assert not self.is_sqlite
-        return _postgres_engine(
-            self.engine.url,
-            isolation_level="AUTOCOMMIT",
-            skip_autocommit_rollback=True,
-            pool_size=3,
-            max_overflow=0,
-        )
-
     def reader_engine(self) -> Engine:
         """SQLite only: a sync engine for small reads on the event loop (deferred BEGIN:
         in WAL mode a reader never waits for a writer)."""

@@ -21,7 +21,6 @@ from typing import TypeVar
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 import conversations as conv
 from adapters.base import Channel, Incoming
@@ -158,10 +157,6 @@ class InterviewService:
                 sync, interview, turn, message_key=message_key, now=now
             )
         )
-
-    async def read(self, work: Callable[[Session], T]) -> T:
-        """A small read on the hot path (see `TurnWriter.read`)."""
-        return await self.writer.read(work)
 
     async def identities(self, platform: str, user_ids: list[str]) -> list[Identity]:
         """Those of a platform's `user_ids` ExitBot knows (see `TurnWriter.identities`)."""

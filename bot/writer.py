@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
 from collections import deque
@@ -164,8 +163,6 @@ class TurnWriter:
         else:
             self._async = db.writer_async_engine()
             self._async_sessions = async_sessionmaker(self._async, expire_on_commit=False)
-            self._async_reader = db.reader_async_engine()
-            self._async_reads = async_sessionmaker(self._async_reader, expire_on_commit=False)
         # PostgreSQL: the common turns straight on the driver (`bot.lean`), the rest here;
         # None: everything through the session (SQLite, or set so to compare the two)
         self.lean = None if db.is_sqlite else LeanPostgres(db.engine.url, turns)
@@ -205,26 +202,15 @@ class TurnWriter:
         wake.set()
         return await future
 
-    async def read(self, work: Callable[[Session], T]) -> T:
-        """A small read for the hot path. SQLite: straight from the file, on the event loop
-        (an aiosqlite session costs a handful of thread hand-offs, each waiting for a turn
-        of a busy loop); PostgreSQL: one autocommit statement (`Database.reader_async_engine`)."""
-        if self._inline:
-            with self._reader_sessions() as session:
-                return work(session)
-
-        async def once() -> T:
-            async with self._async_reads() as session:
-                return await session.run_sync(work)
-
-        return await _on_postgres(once)
-
     async def identities(self, platform: str, user_ids: list[str]) -> list[Identity]:
         """Those of `user_ids` ExitBot knows on `platform` (linked to an employee or not).
         PostgreSQL: one statement on the lean path's connections (no session: this read
-        comes before a platform's ack); SQLite: as `read`."""
+        comes before a platform's ack); SQLite: straight from the file, on the event loop
+        (an aiosqlite session costs a handful of thread hand-offs, each waiting for a turn
+        of a busy loop)."""
         if self.lean is None:
-            return await self.read(functools.partial(_identities, platform, user_ids))
+            with self._reader_sessions() as session:
+                return _identities(platform, user_ids, session)
         with _unreachable_as_unavailable():
             rows = await self.lean.identities(platform, user_ids)
         return [Identity(row.user_id, row.employee_id, row.locale) for row in rows]
@@ -276,7 +262,6 @@ class TurnWriter:
             self._reader.dispose()
         else:
             await self._async.dispose()
-            await self._async_reader.dispose()
         if self.lean is not None:
             await self.lean.close()
         if self._checkpointer is not None:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -29,6 +31,8 @@ from bot.teams_plugin import TeamsStore
 from tests.bot.conftest import RecordingChannel
 from tests.support import pg
 from tests.support.tcpproxy import TcpProxy, proxied_postgres
+
+T = TypeVar("T")
 
 PEOPLE = [f"p{n}@example.com" for n in range(12)]
 
@@ -297,6 +301,11 @@ async def test_turns_survive_a_postgres_restart_without_a_restart_of_exitbot() -
             await rt.close()
 
 
+async def read(rt: Runtime, work: Callable[[Session], T]) -> T:
+    async with rt.db.sessions() as session:
+        return await session.run_sync(work)
+
+
 def count_interviews(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Interview)) or 0
 
@@ -305,7 +314,7 @@ async def _survive_restarts(rt: Runtime, proxy: TcpProxy) -> None:
     await started(rt, PEOPLE[:1])
     who = PEOPLE[0]
     assert not (await rt.service.handle(message(who, "Career growth", "before"))).duplicate
-    assert await rt.service.read(count_interviews) == 1  # a pooled reader connection too
+    assert await read(rt, count_interviews) == 1  # a pooled connection too
     await proxy.stop()  # every connection in the pool dies with it
     with pytest.raises(StorageUnavailable):
         await rt.service.record(message(who, "The people", "during"))
@@ -317,8 +326,8 @@ async def _survive_restarts(rt: Runtime, proxy: TcpProxy) -> None:
     again = await rt.service.handle(message(who, "Clearer goals, really", "again"))
     assert not again.duplicate
     await proxy.stop()
-    await proxy.start()  # the hot path's reads: also once more on a fresh connection
-    assert await rt.service.read(count_interviews) == 1
+    await proxy.start()  # reads: the pool pings and replaces its dead connection
+    assert await read(rt, count_interviews) == 1
     keys = [k for _, k, _ in await answers(rt)]
     assert keys == ["console:after", "console:again", "console:before"]
 
@@ -474,7 +483,7 @@ async def test_turns_written_together_are_stored_as_a_turn_alone_is(database_url
         await rt.service.flush()
         assert rt.service.writer.batches < 5 * len(together) + 5
 
-        rows = await rt.service.read(lambda session: stored(rt, session))
+        rows = await read(rt, lambda session: stored(rt, session))
         assert rows[alone][0] == "in_progress" and rows[alone][3] == now
         assert len(rows[alone][7]) >= 4  # the answers, each with its text
         for who in together:
@@ -649,7 +658,7 @@ async def test_the_lean_path_stores_what_the_orm_path_stores(database_url: str) 
             await rt.service.handle(message(orm_way, answer, f"{step}-{orm_way}"))
         writer.lean = lean
         await rt.service.flush()
-        rows = await rt.service.read(lambda session: stored(rt, session))
+        rows = await read(rt, lambda session: stored(rt, session))
         assert rows[lean_way][0] == "completed" and rows[lean_way][9]  # with its fact
         assert rows[lean_way][10]  # and its themes
         assert rows[lean_way] == rows[orm_way]
