@@ -282,7 +282,8 @@ class TeamsStore:
         decision = departures.parse_decision(incoming.choice) if incoming.choice else None
         if decision is not None:
             return await self._decide(incoming, *decision)
-        command = hr_command(incoming.text) if incoming.choice is None else None
+        admin = self.runtime.settings.is_hr_admin(incoming.email)
+        command = hr_command(incoming.text, admin=admin) if incoming.choice is None else None
         if command is not None:
             return await self._command(incoming, command)
         if not personal:
@@ -366,17 +367,24 @@ _COMMAND_WORDS = {"status", "approvals", "approval", "goedkeuringen", "digest", 
 _START = re.compile(r"start\s+\S+\s+\d{1,4}[-/]\d{1,2}[-/]\d{1,4}(\s+\w+)?", re.IGNORECASE)
 
 
-def hr_command(text: str) -> str | None:
+_NAMES = {"help", "hulp", "?", "start", *(w.split()[0] for w in _COMMAND_WORDS)}
+
+
+def hr_command(text: str, *, admin: bool = False) -> str | None:
     """The HR command in a message, or None for anything else (interview answers).
 
     Only exact command forms count, so an answer is never mistaken for one: `status`,
-    `approvals`, `digest preview`, `start <person> <last day> [kind]`, or anything after
-    the prefix `hr` (`hr help`).
+    `approvals`, `digest preview`, `start <person> <last day> [kind]` (anyone: others get a
+    polite refusal), and for an HR admin also `hr` alone (help) or `hr` before a command
+    (`hr help`, `hr status`). "HR never listened to us" is an answer, from anyone.
     """
     words = text.strip()
     lowered = " ".join(words.lower().split())
-    if lowered == "hr" or lowered.startswith("hr "):
-        return words[2:].strip() or "help"
+    if admin and (lowered == "hr" or lowered.startswith("hr ")):
+        rest = words[2:].strip()
+        if not rest:
+            return "help"
+        return rest if rest.split()[0].lower() in _NAMES else None
     if lowered in _COMMAND_WORDS or _START.fullmatch(words):
         return words
     return None

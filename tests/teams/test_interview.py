@@ -171,6 +171,21 @@ async def test_a_card_that_does_not_say_its_text_is_left_as_it_is(teams: TeamsHa
     assert teams.updates() == []
 
 
+async def test_an_answer_that_begins_with_hr_is_an_answer(teams: TeamsHarness) -> None:
+    """'HR …' was taken for the HR admins' command prefix: the employee got "these commands
+    are only for HR admins" and the answer was lost."""
+    await invited(teams)
+    teams.new_messages()
+    await say(teams, "start")
+    await say(teams, "Pay and benefits")
+    before = await answers(teams)
+    replies = await say(
+        teams, "HR never did anything with my complaints, that is what I valued least"
+    )
+    assert not any("only for HR admins" in r for r in replies), replies
+    assert await answers(teams) == before + 1
+
+
 async def test_redelivered_activity_is_processed_once(teams: TeamsHarness) -> None:
     await invited(teams)
     teams.new_messages()

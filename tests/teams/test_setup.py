@@ -83,20 +83,26 @@ async def test_bad_requests(teams: TeamsHarness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "command"),
+    ("text", "admin", "command"),
     [
-        ("status", "status"),
-        ("Approvals", "Approvals"),
-        ("digest preview", "digest preview"),
-        ("start anna@example.com 2026-12-18", "start anna@example.com 2026-12-18"),
-        ("start <@29:anna> 18-12-2026 contract_end", "start <@29:anna> 18-12-2026 contract_end"),
-        ("hr", "help"),
-        ("HR help", "help"),
-        ("start", None),  # the answer to an invite
-        ("help", None),  # the interview's help
-        ("status was never discussed with me", None),
-        ("I'd start by hiring more people", None),
+        ("status", False, "status"),  # anyone: others get a polite refusal
+        ("Approvals", False, "Approvals"),
+        ("digest preview", True, "digest preview"),
+        ("start anna@example.com 2026-12-18", True, "start anna@example.com 2026-12-18"),
+        ("start <@29:anna> 18-12-2026 gone", True, "start <@29:anna> 18-12-2026 gone"),
+        ("hr", True, "help"),
+        ("HR help", True, "help"),
+        ("hr status", True, "status"),
+        ("start", True, None),  # the answer to an invite
+        ("help", True, None),  # the interview's help
+        ("status was never discussed with me", False, None),
+        ("I'd start by hiring more people", False, None),
+        # answers that begin with HR, from a leaver and from an HR admin who is leaving
+        ("HR heeft nooit iets gedaan met mijn klachten", False, None),
+        ("HR heeft nooit iets gedaan met mijn klachten", True, None),
+        ("HR", False, None),
+        ("hr help", False, None),  # only admins have commands behind the prefix
     ],
 )
-def test_what_counts_as_an_hr_command(text: str, command: str | None) -> None:
-    assert hr_command(text) == command
+def test_what_counts_as_an_hr_command(text: str, admin: bool, command: str | None) -> None:
+    assert hr_command(text, admin=admin) == command
