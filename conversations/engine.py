@@ -16,6 +16,7 @@ from .questionnaire import Questionnaire
 from .state import State
 from .step import Step, ask_next, finish, prompt, reopen, send_invite, unpack
 from .summary import summary_message, which_message
+from .text import is_greeting
 from .types import Turn
 
 
@@ -122,8 +123,11 @@ def _dispatch(step: Step, typed: str, clicked: str | None) -> None:
         step.emit("info", step.say("phrases.paused"))
     elif st.paused and command is None:
         st.paused = False
-        step.emit("info", step.say("phrases.welcome_back"))
-        prompt(step)
+        if clicked is None and is_greeting(typed):
+            step.emit("info", step.say("phrases.welcome_back"))
+            prompt(step)
+        else:  # back with an answer to what was asked (as the pause message invites): taken
+            _dispatch(step, typed, clicked)
     elif command is not None:
         st.paused = False
         _on_command(step, command)

@@ -77,6 +77,27 @@ DECLINES = frozenset(
 )  # fmt: skip
 
 
+# What someone says on coming back to a paused interview: a greeting, not an answer. Words
+# that could answer a question (yes, ok, fine) are not among them.
+RETURN_WORDS = frozenset(
+    {
+        "hi", "hello", "hey", "hiya", "morning", "good", "afternoon", "evening", "im", "i",
+        "am", "back", "here", "again", "ready", "lets", "let", "us", "go", "continue",
+        "carry", "on", "resume", "sorry", "there", "so", "where", "were", "we",
+        "hoi", "hallo", "hee", "goedemorgen", "goedemiddag", "goedenavond", "dag", "ik",
+        "ben", "er", "weer", "terug", "hier", "klaar", "gaan", "verder", "door", "doorgaan",
+        "verdergaan", "daar", "nou", "zo", "waren", "hebben", "het",
+    }
+)  # fmt: skip
+
+
+def is_greeting(text: str) -> bool:
+    """Hello / I'm back / let's continue, in either language: every word one of those (or
+    no words at all, e.g. only a waving hand)."""
+    words = normalise(text).split()
+    return len(words) <= 6 and all(word in RETURN_WORDS for word in words)
+
+
 def is_decline(text: str) -> bool:
     """A short no / nothing / rather not, in either language."""
     return normalise(text) in DECLINES

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import conversations as conv
 
 from .driver import DETAILED_EN, DETAILED_NL, invited, question, started
@@ -304,3 +306,27 @@ def test_state_from_newer_form_without_a_question():
     turn = conv.advance(old, state, "whatever I type")
     assert turn.messages[-1].question_id == "valued_most"
     assert turn.store == ()
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_an_answer_typed_after_a_pause_is_taken(language: str) -> None:
+    """The pause message says to just send a message to go on: one that answers the question
+    asked was greeted with "welcome back" and thrown away."""
+    t = started(language).run([("", "culture"), "pause" if language == "en" else "pauze"])
+    assert t.last.status == "paused"
+    t.send("I really valued the people I worked with and the freedom to plan my own week")
+    assert t.last.status == "in_progress"
+    assert t.stored.keys() == {("main_reason", 0), ("valued_most", 0)}
+    assert not any("Welcome back" in m.text or "Welkom terug" in m.text for m in t.last.messages)
+    assert t.last.messages[-1].question_id == "role_improvement"
+
+
+@pytest.mark.parametrize(
+    "greeting", ["Hi, I'm back", "hoi", "Ik ben er weer!", "👋", "hello again"]
+)
+def test_a_greeting_after_a_pause_is_not_an_answer(greeting: str) -> None:
+    t = started("en").run([("", "culture"), "pause"])
+    t.send(greeting)
+    assert "Welcome back" in t.last.messages[0].text
+    assert t.last.messages[-1].question_id == "valued_most"
+    assert t.stored.keys() == {("main_reason", 0)}
