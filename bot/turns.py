@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -56,17 +57,21 @@ from bot.models import (
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("invited", "in_progress", "paused")
-REOPENABLE_STATUSES = ("completed", "stopped")
+# Finished, answers kept: still answers "delete my answers" (which every closing message
+# offers, the invite promises "at any time") until retention purges it. An expired interview
+# counts once it was started (one never started has no answers).
+REOPENABLE_STATUSES = ("completed", "stopped", "expired")
 
 
 def latest_finished(employee_id: int) -> Select[Interview]:
     """Someone's latest finished interview whose answers are still kept: it still answers
-    ("delete my answers" after stop or completion) until retention purges it."""
+    ("delete my answers" after stop, completion or expiry) until retention purges it."""
     return (
         select(Interview)
         .where(
             Interview.employee_id == employee_id,
             Interview.status.in_(REOPENABLE_STATUSES),
+            or_(Interview.status != "expired", Interview.started_at.is_not(None)),
             Interview.purged_at.is_(None),
             Interview.state_enc.is_not(None),
         )
@@ -79,6 +84,7 @@ def finished_but_kept(interview: Interview) -> bool:
     """`latest_finished`'s condition, for an interview already loaded."""
     return (
         interview.status in REOPENABLE_STATUSES
+        and (interview.status != "expired" or interview.started_at is not None)
         and interview.purged_at is None
         and interview.state_enc is not None
     )
@@ -675,8 +681,13 @@ class Turns:
     # ------------------------------------------------------------------ state and answers
 
     def state_of(self, interview: Interview) -> dict[str, object]:
-        """The engine state of an interview (decrypted); {} before it started."""
-        return self._decoded(interview.state_enc) if interview.state_enc else {}
+        """The engine state of an interview (decrypted); {} before it started. An expired
+        interview was closed by the clock, not by the engine, so its state may still be at a
+        question: it is given as ended (the engine then answers only "delete my answers")."""
+        state = self._decoded(interview.state_enc) if interview.state_enc else {}
+        if state and interview.status == "expired" and state.get("phase") != "confirm_delete":
+            state.update(phase="done", end="stopped", paused=False, resume=None)
+        return state
 
     def _decoded(self, state_enc: str) -> dict[str, object]:
         loaded: dict[str, object] = json.loads(self.cipher.decrypt(state_enc))
@@ -704,7 +715,8 @@ class Turns:
         for values in self.answer_values(interview.id, turn, message_key, now):
             session.add(AnswerRow(**values))
         previous = interview.status
-        interview.status = turn.status
+        # expired stays expired (the engine calls it ended, "stopped"); deleted is deleted
+        interview.status = previous if _still_expired(previous, turn.status) else turn.status
         interview.state_enc = self.cipher.encrypt(json.dumps(turn.state))
         interview.last_activity_at = now
         interview.updated_at = now
@@ -768,6 +780,10 @@ class Turns:
             assert conn is not None and later is None, "a deletion is written at once"
             facts_mod.remove_sync(conn, interview_id)
         log.info("interview %s: %s -> %s", interview_id, previous, status)
+
+
+def _still_expired(previous: str, status: str) -> bool:
+    return previous == "expired" and status == "stopped"
 
 
 def mark_sent(session: Session, keys: list[str]) -> None:

@@ -187,3 +187,60 @@ async def test_edits_bot_messages_and_channel_messages_are_ignored(slack):
     assert len(slack.messages(dm)) > before
     [accepted] = await slack.inbox()  # only the real DM was recorded
     assert accepted.key not in {f"slack:{json.loads(b)['event_id']}" for b in bodies}
+
+
+async def test_after_expiry_the_answers_can_still_be_deleted(make_slack, database_url):
+    """The invite promises "delete my answers" at any time. An interview that expired half
+    way (the last day passed) keeps its answers until retention; the DM answered "no
+    interview open" and deleted nothing. Now it answers as a finished interview: the delete
+    confirmation, and nothing else (the interview does not go on)."""
+    from datetime import timedelta
+
+    from bot.models import Interview
+
+    slack = await make_slack(database_url=database_url, fallback_after_last_day=False)
+    outcome = await departures.invite_by_hand(
+        slack.runtime, ANNA, date(2026, 12, 18), kind="resignation"
+    )
+    assert outcome.invite_at is not None
+    await slack.tick(outcome.invite_at)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    for typed in ("start", "my manager", DETAILED):
+        await slack.dm(ANNA_ID, typed)
+    assert await answers_stored(slack) == 2
+    report = await slack.tick(outcome.invite_at + timedelta(days=10))  # after the last day
+    assert report["interviews expired"] == 1
+
+    await slack.dm(ANNA_ID, DETAILED)  # an answer to the question it was at: not taken
+    assert "This conversation has ended" in slack.messages(dm)[-1]["text"]
+    assert await answers_stored(slack) == 2
+    async with slack.runtime.db.sessions() as session:
+        assert await session.scalar(select(Interview.status)) == "expired"
+
+    await slack.dm(ANNA_ID, "delete my answers")
+    assert "delete all your answers" in slack.messages(dm)[-1]["text"]
+    await slack.dm(ANNA_ID, "yes")
+    assert "deleted all your answers" in slack.messages(dm)[-1]["text"]
+    assert await answers_stored(slack) == 0
+    async with slack.runtime.db.sessions() as session:
+        assert await session.scalar(select(Interview.status)) == "deleted"
+
+
+async def test_an_expired_interview_never_started_stays_closed(make_slack):
+    """Never started, no answers: after expiry "start" does not begin it."""
+    from datetime import timedelta
+
+    from bot.models import Interview
+
+    slack = await make_slack(fallback_after_last_day=False)
+    outcome = await departures.invite_by_hand(
+        slack.runtime, ANNA, date(2026, 12, 18), kind="resignation"
+    )
+    assert outcome.invite_at is not None
+    await slack.tick(outcome.invite_at)
+    report = await slack.tick(outcome.invite_at + timedelta(days=10))
+    assert report["interviews expired"] == 1
+    await slack.dm(ANNA_ID, "start")
+    assert "no interview open" in slack.messages(slack.fake.dm_channel_id(ANNA_ID))[-1]["text"]
+    async with slack.runtime.db.sessions() as session:
+        assert list(await session.scalars(select(Interview.status))) == ["expired"]
