@@ -214,17 +214,28 @@ async def _freeze(
     """Stamp the cohort and store its figures in `row`; None when there is nothing to post."""
     settings = runtime.settings
     waiting = await count_facts(session, unpublished(slot.through))
-    if waiting >= settings.min_group_size:
+    if waiting < settings.min_group_size:
+        # Said from this count alone: built again over what is unpublished, a fact confirmed
+        # meanwhile by another replica (PostgreSQL, READ COMMITTED) made k, and figures went
+        # out over facts never stamped, to be counted again next time (a difference of two
+        # digests then shows the newcomer's answers).
+        data = DigestData(
+            language=settings.language,
+            k=settings.min_group_size,
+            through=slot.through,
+            period_end=slot.period_end,
+            window_end=slot.window_end,
+            waiting=waiting,
+        )
+    else:
         await session.execute(
             update(InterviewFact)
             .where(unpublished(slot.through))
             .values(digest_id=row.id)
             .execution_options(synchronize_session=False)
         )
-    scope, previous = await _scope(session, slot, row.id)
-    if waiting < settings.min_group_size:
-        scope = Scope(unpublished(slot.through), slot.through, slot.period_end, slot.window_end)
-    data = await build_digest(session, settings, scope, previous)
+        scope, previous = await _scope(session, slot, row.id)
+        data = await build_digest(session, settings, scope, previous)
     if data.kind != "figures" and waiting >= settings.min_group_size:
         # Erasures between counting and stamping left fewer than k: release them again.
         await session.execute(

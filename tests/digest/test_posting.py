@@ -171,3 +171,45 @@ async def test_published_facts_are_never_rewritten(rt: Runtime) -> None:
         assert row is not None
         again = await facts.record(session, row, rt.settings, JAN_SLOT)
     assert again.digest_id is not None and again.period == "2026-11"
+
+
+async def test_a_fact_confirmed_while_the_digest_counts_never_goes_out_unstamped(
+    rt_any: Runtime,
+) -> None:
+    """PostgreSQL (READ COMMITTED): another replica confirms the k-th interview between the
+    digest's count (k-1: nothing stamped) and what it then built over everything unpublished
+    (k: figures). Those figures went out with no fact stamped as published, so the next digest
+    counted them again plus its newcomers: two digests apart, one person's answers."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    rt = rt_any
+    if rt.db.is_sqlite:
+        pytest.skip("SQLite: the digest's transaction holds the write lock meanwhile")
+    k = rt.settings.min_group_size
+    await add_facts(rt, k - 1)
+    other = rt.db.sync_engine()  # another process's connection
+    confirmed: list[str] = []
+
+    def another_replica_confirms(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if confirmed or "count(" not in statement or "interview_facts" not in statement:
+            return
+        confirmed.append(statement)
+        with Session(other) as session:
+            session.add(
+                InterviewFact(period="2026-11", main_reason="pay_benefits", recommend=8,
+                              manager_score=3, come_back="maybe")
+            )  # fmt: skip
+            session.commit()
+
+    event.listen(rt.db.engine.sync_engine, "after_cursor_execute", another_replica_confirms)
+    try:
+        results = await digest_post.post_due_digest(rt, DEC_SLOT)
+    finally:
+        event.remove(rt.db.engine.sync_engine, "after_cursor_execute", another_replica_confirms)
+        other.dispose()
+    assert confirmed, "the digest never counted"
+    assert [r.status for r in results] == ["waiting"]  # as counted: k-1 waiting
+    async with rt.db.sessions() as session:
+        stamps = list(await session.scalars(select(InterviewFact.digest_id)))
+    assert stamps == [None] * k  # all k roll over to the next digest, published together
