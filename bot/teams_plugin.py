@@ -31,7 +31,7 @@ from adapters.teams_ports import (
     is_personal,
 )
 from adapters.teams_retry import RetryPolicy
-from bot import departures, hr_commands
+from bot import departures, hr_commands, texts
 from bot.config import ConfigError, Settings
 from bot.db import StorageUnavailable, is_message_seen
 from bot.departure_events import Employee as EmployeeData
@@ -284,6 +284,16 @@ class TeamsStore:
             return await self._decide(incoming, *decision)
         admin = self.runtime.settings.is_hr_admin(incoming.email)
         command = hr_command(incoming.text, admin=admin) if incoming.choice is None else None
+        if command is not None and not personal:
+            # a channel: approvals name people, status and digests are HR's alone (Slack
+            # answers commands privately; a Teams channel reply is read by everyone there)
+            if not await self.first_time(incoming):
+                return Handled(duplicate=True)
+            language = (incoming.locale or "")[:2].lower()
+            await self._reply(
+                incoming, [OutMessage(kind="info", text=texts.private_only(language))]
+            )
+            return Handled()
         if command is not None:
             return await self._command(incoming, command)
         if not personal:

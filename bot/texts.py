@@ -23,9 +23,25 @@ _NOT_ADMIN = {
 }
 
 
+_PRIVATE_ONLY = {
+    "en": (
+        "HR commands only work in a 1:1 chat with ExitBot: their answers are for you, not "
+        "for everyone in this channel."
+    ),
+    "nl": (
+        "HR-opdrachten werken alleen in een 1-op-1-chat met ExitBot: de antwoorden zijn voor "
+        "jou, niet voor iedereen in dit kanaal."
+    ),
+}
+
+
 def no_interview(language: str) -> OutMessage:
     return OutMessage(kind="info", text=_NO_INTERVIEW.get(language, _NO_INTERVIEW["en"]))
 
 
 def not_admin(language: str) -> str:
     return _NOT_ADMIN.get(language, _NOT_ADMIN["en"])
+
+
+def private_only(language: str) -> str:
+    return _PRIVATE_ONLY.get(language, _PRIVATE_ONLY["en"])

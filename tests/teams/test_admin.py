@@ -107,3 +107,23 @@ async def test_the_invite_answer_start_is_not_a_command(teams: TeamsHarness) -> 
     assert await teams.post(teams.connector.message_activity("start", locale="en-GB")) == 201
     [reply] = teams.new_messages()
     assert "no interview open for you" in reply.text  # went to the interview service
+
+
+async def test_commands_in_a_team_channel_are_answered_privately_only(teams: TeamsHarness) -> None:
+    """'approvals' typed by an HR admin in a team channel was answered in the channel: the
+    names and departments of people whose contract ends, for everyone there to read."""
+    from tests.teams.harness import HR_CHANNEL
+
+    await admin_chat(teams)
+    _, outcome = await teams.post_webhook(CONTRACT_END)
+    assert outcome["status"] == "awaiting_approval"
+    teams.new_messages()
+    message = typed(teams, "approvals", conversation_id=HR_CHANNEL + ";messageid=1")
+    message["conversation"]["conversationType"] = "channel"
+    message["conversation"]["isGroup"] = True
+    message["channelData"]["channel"] = {"id": HR_CHANNEL}
+    message["channelData"]["team"] = {"id": "19:team@thread.tacv2"}
+    assert await teams.post(message) == 201
+    [reply] = teams.new_messages()
+    assert "only work in a 1:1 chat" in reply.text
+    assert "Bo Bakker" not in reply.text and reply.card is None
