@@ -62,6 +62,11 @@ def test_platform_switches() -> None:
     [
         ({"EXITBOT_PORT": "eighty"}, "EXITBOT_PORT"),
         ({"EXITBOT_MIN_GROUP_SIZE": "2"}, "EXITBOT_MIN_GROUP_SIZE"),
+        # past these, dates overflow (a daily purge, every invite) long after start-up
+        ({"EXITBOT_RETENTION_DAYS": "999999"}, "EXITBOT_RETENTION_DAYS must be at most 3650"),
+        ({"EXITBOT_INVITE_LEAD_DAYS": "999999"}, "EXITBOT_INVITE_LEAD_DAYS must be at most 60"),
+        ({"EXITBOT_EXPIRY_GRACE_HOURS": "99999999"}, "EXITBOT_EXPIRY_GRACE_HOURS must be at"),
+        ({"EXITBOT_TICK_SECONDS": "86400"}, "EXITBOT_TICK_SECONDS must be at most 3600"),
         ({"EXITBOT_TIMEZONE": "Mars/Olympus"}, "EXITBOT_TIMEZONE"),
         ({"EXITBOT_LANGUAGE": "fr"}, "EXITBOT_LANGUAGE"),
         ({"EXITBOT_DIGEST_QUOTES": "maybe"}, "EXITBOT_DIGEST_QUOTES"),
