@@ -67,10 +67,16 @@ class Cipher:
         try:
             return self._multi.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise CryptoKeyError(
-                "stored data cannot be decrypted with any configured key "
-                "(was EXITBOT_ENCRYPTION_KEY changed without keeping the old key?)"
-            ) from None
+            raise CryptoKeyError(_NO_KEY) from None
 
     def rotate(self, token: str) -> str:
-        return self._multi.rotate(token.encode("ascii")).decode("ascii")
+        try:
+            return self._multi.rotate(token.encode("ascii")).decode("ascii")
+        except InvalidToken:  # `exitbot rotate-key` with the old key left out
+            raise CryptoKeyError(_NO_KEY) from None
+
+
+_NO_KEY = (
+    "stored data cannot be decrypted with any configured key "
+    "(was EXITBOT_ENCRYPTION_KEY changed without keeping the old key?)"
+)

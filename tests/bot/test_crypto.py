@@ -26,6 +26,9 @@ def test_rotation_old_keys_keep_reading_until_rotated() -> None:
     assert Cipher([new]).decrypt(rotated) == "answer"
     with pytest.raises(CryptoKeyError):
         Cipher([new]).decrypt(token)
+    # rotate-key run with the old key left out: the same clear error, not InvalidToken
+    with pytest.raises(CryptoKeyError, match="cannot be decrypted with any configured key"):
+        Cipher([new]).rotate(token)
 
 
 def test_invalid_key_is_named() -> None:
