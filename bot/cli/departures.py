@@ -210,6 +210,15 @@ def test_event(args: argparse.Namespace, settings: Settings) -> tuple[str, bytes
 
 
 def send_test_departure(args: argparse.Namespace, settings: Settings) -> int:
+    if args.type != "departure.created" and not args.departure_id:
+        # a new made-up id would be accepted as a departure of its own: the test departure
+        # meant stays scheduled while IT believes it withdrawn
+        print(
+            f"exitbot: --type {args.type} needs --id: the id of the test departure to change "
+            "(printed when it was created)",
+            file=sys.stderr,
+        )
+        return 2
     if not settings.webhook_secret:
         raise ConfigError("EXITBOT_WEBHOOK_SECRET is not set: there is nothing to sign with")
     departure_id, body = test_event(args, settings)

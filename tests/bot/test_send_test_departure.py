@@ -152,6 +152,15 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.parametrize("kind", ["departure.cancelled", "departure.updated"])
+def test_changing_a_test_departure_needs_its_id(kind: str) -> None:
+    """Without --id a new made-up id was sent: 202 'cancelled' for a departure that never
+    existed, while the real test departure stayed scheduled."""
+    code, out, err = run_cli("send-test-departure", "--email", "a@example.com", "--type", kind)
+    assert code == 2
+    assert f"--type {kind} needs --id" in err and "POST" not in out
+
+
 def test_without_a_secret_it_says_so() -> None:
     code, _, err = run_cli("send-test-departure", "--email", "a@example.com")
     assert code == 2
