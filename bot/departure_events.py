@@ -164,7 +164,13 @@ def verify_signature(
     """
     if not secrets:
         raise SignatureError("no webhook secret configured")
-    lowered = {name.lower(): value for name, value in headers.items()}
+    pairs = [(name.lower(), value) for name, value in headers.items()]  # repeats included
+    for name in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE):
+        if sum(1 for seen, _ in pairs if seen == name) > 1:
+            # which one was signed? A second timestamp (added on the way) would otherwise
+            # order this departure's events by a moment nobody signed
+            raise SignatureError(f"header {name} given more than once")
+    lowered = dict(pairs)
     values: dict[str, str] = {}
     for name in (HEADER_ID, HEADER_TIMESTAMP, HEADER_SIGNATURE):
         value = lowered.get(name, "").strip()

@@ -175,6 +175,30 @@ async def test_missing_header_is_refused(sh: Harness, missing: str) -> None:
     assert await nothing_stored(sh)
 
 
+@pytest.mark.parametrize("name", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+@pytest.mark.parametrize("first", [True, False])
+async def test_a_signing_header_given_twice_is_refused(sh: Harness, name: str, first: bool) -> None:
+    """Which one was signed? Verification read one, the ordering of events another: a
+    non-numeric extra timestamp was a 500, a far-future one (added on the way to a validly
+    signed request) would have made every later event of that departure look stale."""
+    from multidict import CIMultiDict
+
+    body = json.dumps(departure()).encode()
+    headers = CIMultiDict(signed(body, NOW))
+    extra = "99999999999" if name == "webhook-timestamp" else headers[name]
+    twice = CIMultiDict()
+    for key, value in headers.items():
+        if key.lower() == name and first:
+            twice.add(key, extra)
+        twice.add(key, value)
+        if key.lower() == name and not first:
+            twice.add(key, extra)
+    response = await sh.client.post("/webhooks/departures", data=body, headers=twice)
+    assert response.status == 401
+    assert (await response.json())["error"] == f"signature: header {name} given more than once"
+    assert await nothing_stored(sh)
+
+
 async def test_body_parsed_and_reserialised_is_refused(sh: Harness) -> None:
     original = json.dumps(departure(), indent=2).encode()
     headers = signed(original, NOW)
