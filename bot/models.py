@@ -123,7 +123,7 @@ class WebhookEvent(Base):
     """Every accepted `webhook-id`, kept so a redelivery changes nothing."""
 
     __tablename__ = "webhook_events"
-    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(256), primary_key=True)  # as accepted
     event_type: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
