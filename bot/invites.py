@@ -423,8 +423,23 @@ async def _send_to(
 
 
 async def expire(ctx: TickContext, job: ClaimedJob) -> datetime | None:
-    """End of the last working day (+ grace): close what is still open."""
-    runtime, now = ctx.runtime, ctx.now
+    """End of the last working day (+ grace): close what is still open. A departure's
+    interview without a web link gets one first, when that fallback is on (`bot.fallback`
+    also looks for them, but at most once a minute: this job, due at the same moment, could
+    otherwise close the interview before its link was ever made)."""
+    runtime, now, interview_id = ctx.runtime, ctx.now, job.interview_id
+    if runtime.settings.fallback_after_last_day and interview_id is not None:
+        from bot import fallback  # it builds on this module's jobs
+
+        async with runtime.db.sessions() as session:
+            interview = await session.get(Interview, interview_id)
+            wants_link = (
+                interview is not None
+                and interview.status in OPEN
+                and interview.departure_id is not None
+            )
+        if wants_link and await fallback.offer_link(runtime, interview_id, now, ctx.report):
+            return None  # the link's term: offer_link set this job again for its end
     async with runtime.db.transaction() as session:
         interview = await session.get(Interview, job.interview_id, with_for_update=True)
         if interview is None or interview.status not in OPEN:

@@ -248,3 +248,33 @@ async def test_the_after_last_day_fallback_can_be_switched_off(
         assert await h.count(Interview) == 0 and inbox.messages == []
         async with h.runtime.db.sessions() as session:
             assert (await session.scalars(select(WebLink))).all() == []
+
+
+async def test_the_link_is_offered_even_when_the_expiry_comes_first(fast_sqlite_url: str) -> None:
+    """Under `exitbot serve` the periodic fallback runs at most once a minute, the ticks every
+    30 s; the interview's expire job is due at the same moment (the end of the last day,
+    grace 0). When a tick ran it before the fallback, the interview expired and no link was
+    ever made: the leaver who had not answered in chat never got the promised web link."""
+    from aiohttp import web
+
+    from bot.models import Interview, WebLink
+    from bot.scheduler import Ticker
+    from bot.tick import run_tick
+    from tests.support.departures import departure, harness
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    end_of_last_day = datetime(2026, 12, 19, 0, 0, tzinfo=UTC)  # 2026-12-18 (UTC company)
+    async with harness(fast_sqlite_url, now) as h:
+        await h.post(departure(personal_email="anna.private@example.net"))
+        h.clock.set(datetime(2026, 12, 11, 12, 0, tzinfo=UTC))
+        await run_tick(h.runtime)
+        assert (await h.one(Interview)).status == "invited"
+        ticker = Ticker(web.Application(), h.runtime)  # what `exitbot serve` runs
+        h.clock.set(end_of_last_day - timedelta(seconds=15))
+        await ticker.run()  # the periodic work runs here: nothing due yet
+        h.clock.set(end_of_last_day + timedelta(seconds=15))
+        await ticker.run()  # 30 s later: periodic work skipped, the expire job due
+        interview = await h.one(Interview)
+        assert interview.status == "invited"  # still open, now on the web
+        assert await h.count(WebLink) == 1
+        assert interview.expires_at is not None and interview.expires_at > h.clock.now()
