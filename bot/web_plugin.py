@@ -29,7 +29,7 @@ from bot.db import StorageUnavailable
 from bot.models import Interview
 from bot.runtime import Runtime, key_file_for
 from bot.service import OPEN_STATUSES
-from bot.turns import finished_but_kept
+from bot.turns import REOPENABLE_STATUSES, Outcome, finished_but_kept
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,7 @@ class WebDesk:
         if outcome.duplicate:
             return None
         language = incoming.locale or self.runtime.settings.language
-        is_open = outcome.interview_id is not None and outcome.status in OPEN_STATUSES
-        return View(language, tuple(outcome.messages), open=is_open)
+        return View(language, tuple(outcome.messages), open=_takes_more(outcome))
 
     async def issue(self, interview_id: int) -> str:
         """A new link token for one interview."""
@@ -165,6 +164,20 @@ class WebDesk:
             if interview is None:
                 raise LookupError(interview_id)
             return await links.issue(session, interview, self.now)
+
+
+def _takes_more(outcome: Outcome) -> bool:
+    """Whether the page keeps its text box: while the interview is open, and after it ended
+    with answers kept while what was just said invites a reply ("stop": type "delete my
+    answers"; the delete confirmation's buttons). A closing outro ends the page."""
+    if outcome.interview_id is None:
+        return False
+    if outcome.status in OPEN_STATUSES:
+        return True
+    if outcome.status not in REOPENABLE_STATUSES:
+        return False  # deleted, declined
+    last = outcome.messages[-1] if outcome.messages else None
+    return outcome.status == "stopped" or last is None or last.kind != "outro"
 
 
 class _RedactLinkTokens(logging.Filter):

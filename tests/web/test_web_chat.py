@@ -375,6 +375,7 @@ async def test_after_stop_the_link_still_takes_delete_my_answers(
     assert first
     stopped = await (await api_post(client, token, csrf, text="stop", message_id="m3000000")).json()
     assert "delete my answers" in " ".join(m["text"] for m in stopped["messages"])
+    assert stopped["open"] is True  # it says to type that: the page keeps its text box
     async with runtime.db.sessions() as session:
         assert (await session.get(Interview, interview_id)).status == "stopped"  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 1
@@ -385,10 +386,12 @@ async def test_after_stop_the_link_still_takes_delete_my_answers(
                                 message_id="m4000000")).json()  # fmt: skip
     confirm = ask["messages"][-1]
     assert confirm["choices"], confirm
+    assert ask["open"] is True  # its buttons are shown
     yes = confirm["choices"][0]
     done = await api_post(client, token, csrf, text=yes["label"], choice=yes["value"],
                           message_id="m5000000")  # fmt: skip
     assert done.status == 200
+    assert (await done.json())["open"] is False  # nothing left to say: the page ends
     async with runtime.db.sessions() as session:
         assert (await session.get(Interview, interview_id)).status == "deleted"  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 0
