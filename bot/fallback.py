@@ -220,7 +220,7 @@ _BODY = {
 
 Now that you are leaving, we would still like to hear how you experienced working with us: \
 what went well and what could have been better. ExitBot holds a short, private exit \
-interview in your browser; it takes about five minutes.
+interview in your browser; it takes about ten minutes.
 
 Your personal link:
 {url}
@@ -238,7 +238,7 @@ ExitBot, on behalf of HR
 
 Nu je vertrekt, horen we nog steeds graag hoe je het werken bij ons hebt ervaren: wat goed \
 ging en wat beter had gekund. ExitBot voert een kort, vertrouwelijk exitgesprek in je \
-browser; het duurt ongeveer vijf minuten.
+browser; het duurt ongeveer tien minuten.
 
 Je persoonlijke link:
 {url}

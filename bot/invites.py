@@ -57,12 +57,12 @@ _TEXTS: dict[str, dict[str, str]] = {
     "remind_invite": {
         "en": (
             "A gentle reminder: I'd still love to hear how you experienced working here. "
-            "It takes about five minutes, HR only sees anonymised summaries, and taking part "
+            "It takes about ten minutes, HR only sees anonymised summaries, and taking part "
             "is completely voluntary."
         ),
         "nl": (
             "Een vriendelijke herinnering: ik hoor nog steeds graag hoe je het werken hier "
-            "hebt ervaren. Het duurt ongeveer vijf minuten, HR ziet alleen geanonimiseerde "
+            "hebt ervaren. Het duurt ongeveer tien minuten, HR ziet alleen geanonimiseerde "
             "samenvattingen en meedoen is helemaal vrijwillig."
         ),
     },
@@ -79,11 +79,13 @@ _TEXTS: dict[str, dict[str, str]] = {
     "expired": {
         "en": (
             "Your last working day has passed, so I've closed our conversation. Thank you for "
-            "what you did share: it helps us improve. All the best!"
+            "what you did share. If you'd rather have your answers deleted, just type \"delete "
+            'my answers". All the best!'
         ),
         "nl": (
             "Je laatste werkdag is voorbij, dus ik heb ons gesprek afgesloten. Bedankt voor wat "
-            "je hebt gedeeld: het helpt ons om te verbeteren. Het allerbeste!"
+            'je hebt gedeeld. Wil je je antwoorden liever laten verwijderen? Typ dan "verwijder '
+            'mijn antwoorden". Het allerbeste!'
         ),
     },
     "cancelled": {

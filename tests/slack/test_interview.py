@@ -210,6 +210,7 @@ async def test_after_expiry_the_answers_can_still_be_deleted(make_slack, databas
     assert await answers_stored(slack) == 2
     report = await slack.tick(outcome.invite_at + timedelta(days=10))  # after the last day
     assert report["interviews expired"] == 1
+    assert 'type "delete my answers"' in slack.messages(dm)[-1]["text"]  # it says so
 
     await slack.dm(ANNA_ID, DETAILED)  # an answer to the question it was at: not taken
     assert "This conversation has ended" in slack.messages(dm)[-1]["text"]
