@@ -37,9 +37,14 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         )
         await channel.send(email, outcome.messages, key="begin")
         status = outcome.status
-        # A finished interview reopened (for "delete my answers"): input until it is deleted
+        # A finished interview reopened (for "delete my answers"): input until it is deleted.
+        # So after "stop" too: its message says to type that (a completion's does not).
         reopened = status in REOPENABLE_STATUSES
-        while status in OPEN_STATUSES or (reopened and status in REOPENABLE_STATUSES):
+        while (
+            status in OPEN_STATUSES
+            or status == "stopped"
+            or (reopened and status in REOPENABLE_STATUSES)
+        ):
             line = await asyncio.to_thread(_read_line, interactive)
             if line is None:
                 break

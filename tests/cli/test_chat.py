@@ -167,6 +167,18 @@ def test_killed_between_two_answers_resumes_at_the_same_question(tmp_path: Path)
     assert summary  # the conversation continued from there
 
 
+def test_after_stop_the_same_chat_takes_delete_my_answers(tmp_path: Path) -> None:
+    """The stop message says to type "delete my answers"; the chat used to end right there,
+    and the next lines were never read."""
+    said = chat(tmp_path, ["Career growth", "stop", "delete my answers", "yes"], "--as", "s@x.nl")
+    assert "delete my answers" in " ".join(str(m["text"]) for m in said)
+    assert "deleted all your answers" in str(said[-1]["text"]), said[-1]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chat.db") as db:
+        assert db.execute("SELECT status FROM interviews").fetchall() == [("deleted",)]
+
+
 def test_after_stop_a_new_chat_still_takes_delete_my_answers(tmp_path: Path) -> None:
     """The stop message says 'type "delete my answers"': typed in the next `exitbot chat`,
     it deletes the stopped interview's answers (it used to start a new interview)."""
