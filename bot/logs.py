@@ -9,8 +9,14 @@ import sys
 from datetime import UTC, datetime
 
 # an address, also without a dot in its domain (user@localhost), percent-encoded once or
-# twice (%40, %2540), or at an IP literal (user@[127.0.0.1])
-_EMAIL = re.compile(r"[\w.+-]+(?:@|%40|%2540)(?:[\w-]+(?:\.[\w-]+)*|\[[^\]\s]*\])", re.IGNORECASE)
+# twice (%40, %2540), or at an IP literal (user@[127.0.0.1]); its local part with every
+# character an address may hold (a&b, o'brien, anna%2Bhr) or quoted ("anna vries"@...), at
+# most 64 long as in an address (which also keeps a long line without one linear to scan)
+_EMAIL = re.compile(
+    r"(?:\"[^\"\r\n]{1,64}\"|[\w.!#$%&'*+/=?^`{|}~-]{1,64})(?:@|%40|%2540)"
+    r"(?:[\w-]+(?:\.[\w-]+)*|\[[^\]\s]*\])",
+    re.IGNORECASE,
+)
 # PostgreSQL quotes the values of the row or key at fault in an error's DETAIL: "Key
 # (k)=(v) already exists.", "... is not present in table", "Failing row contains (...)."
 _KEY_VALUES = re.compile(

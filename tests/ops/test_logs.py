@@ -33,8 +33,13 @@ def test_json_lines_and_emails_never_reach_a_log_line(captured: io.StringIO) -> 
     log.info("webhook %s refused", "zebra.person%40example.test")
     log.info("webhook %s refused", "zebra.person%2540example.test")
     log.info("webhook %s refused", "zebra.person@[127.0.0.1]")
+    # every character a local part may hold (the webhook accepts these), and quoted ones
+    log.info("webhook %s refused", "a&b@example.test")
+    log.info("webhook %s refused", "o'brien@example.test")
+    log.info("webhook %s refused", "anna%2Bhr%40example.test")
+    log.info("webhook %s refused", '"anna vries"@example.test')
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
-    assert [line["message"] for line in lines[-4:]] == ["webhook [email] refused"] * 4
+    assert [line["message"] for line in lines[-8:]] == ["webhook [email] refused"] * 8
     assert "example.com" not in captured.getvalue()
     assert {"time", "level", "logger", "message"} <= set(lines[1])
 
