@@ -7,11 +7,30 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError
 
 from bot.metrics import Metrics
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+def _not_a_refused_body(record: logging.LogRecord) -> bool:
+    """aiohttp reads out a body a handler left unread, to keep the connection alive. One it
+    cannot decode (a false Content-Encoding) fails there once more, after the handler has
+    answered 400, and was logged as an unhandled exception with a traceback: anyone could
+    fill the log with ERROR lines. A client's error, already answered: not logged again."""
+    exc = record.exc_info[1] if record.exc_info else None
+    for _ in range(8):  # along the chain of causes
+        if exc is None:
+            return True
+        if isinstance(exc, ContentEncodingError):
+            return False
+        exc = exc.__cause__ or exc.__context__
+    return True
+
+
+logging.getLogger("aiohttp.server").addFilter(_not_a_refused_body)
 
 RUNTIME = web.AppKey("runtime", Runtime)
 METRICS = web.AppKey("metrics", Metrics)

@@ -3,8 +3,10 @@ and storage outages, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -520,14 +522,22 @@ async def test_a_bad_occurred_at_is_a_400_naming_it(sh: Harness, value: object, 
     assert await nothing_stored(sh)
 
 
-async def test_a_body_that_cannot_be_read_is_a_400_before_anything_else(sh: Harness) -> None:
-    """A false Content-Encoding: refused as unreadable (it was a 500), nothing stored."""
-    body = json.dumps(departure()).encode()
-    headers = {**signed(body, NOW), "Content-Encoding": "gzip", "Connection": "close"}
-    status, answer = await raw_post(sh, body, headers)
+@pytest.mark.parametrize("size", [100, 20_000])
+async def test_a_body_that_cannot_be_read_is_a_400_before_anything_else(
+    sh: Harness, caplog: pytest.LogCaptureFixture, size: int
+) -> None:
+    """A false Content-Encoding: refused as unreadable (it was a 500), nothing stored; and no
+    ERROR traceback in the log when aiohttp reads out the rest of the body (anyone could
+    send these)."""
+    body = json.dumps({**departure(), "padding": "x" * size}).encode()
+    headers = {**signed(body, NOW), "Content-Encoding": "gzip"}
+    with caplog.at_level(logging.INFO):
+        status, answer = await raw_post(sh, body, headers)
+        await asyncio.sleep(0.1)  # the connection's clean-up after the answer
     assert (status, answer["field"]) == (400, "body")
     assert "Content-Encoding" in answer["error"]
     assert await nothing_stored(sh)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 async def test_a_language_the_interview_is_not_held_in_is_ignored(h: Harness) -> None:
