@@ -11,14 +11,18 @@ earlier one wrote, which also makes ``scrub`` idempotent):
 1. chat markup: Slack ``<@U123>``, ``<@U123|anna>``, ``<#C123|general>``, ``<!here>``,
    ``<https://…|label>``, ``<mailto:…>``; Teams ``<at>Anna de Vries</at>``;
 2. URLs (``http(s)://…``, ``www.…``);
-3. e-mail addresses (also ``anna(at)example.com`` / ``anna [at] example [dot] com``);
+3. e-mail addresses (also ``anna(at)example.com`` / ``anna [at] example [dot] com`` and
+   spaces around the ``@``: ``anna @ example.com``, ``anna@ example.com``,
+   ``anna.de.vries @example.com``);
 4. ``@handle`` mentions;
 5. IBAN (any country, spaces allowed, mod-97 validated via ``stdnum.iban``);
 6. BSN (9 digits, optionally ``123.456.789``, ``123 456 789`` or ``1234.56.789``,
    11-proef validated);
-7. phone numbers (``phonenumbers`` with the configured region, leniency VALID, which
-   also finds ``+``/``00``-prefixed international numbers), plus two shape-only fallbacks:
-   ``+`` followed by 8-15 digits, and US-style ``(555) 123-4567``;
+7. phone numbers: ``phonenumbers`` with the configured region (leniency VALID, which
+   also finds ``+``/``00``-prefixed international numbers), then with NL, BE, GB and US
+   (leniency STRICT_GROUPING), plus shape-only fallbacks for what the metadata rejects:
+   ``+`` followed by 8-15 digits, US-style ``(555) 123-4567`` / ``555-123-4567`` /
+   ``555.123.4567``, and 10-11 digits behind a trunk ``0`` (``07700 900123``);
 8. Dutch postcodes (``1012 AB``, ``1012AB``, ``1012ab``; not SA/SD/SS);
 9. known names (see :meth:`Scrubber.from_names`);
 10. optionally unknown Dutch person names with ``deduce`` (``use_deduce=True``).
@@ -66,10 +70,18 @@ _SLACK_MENTION_RE = re.compile(r"<[@#!][^<>\s]*(?:\|[^<>]*)?>")
 _TEAMS_MENTION_RE = re.compile(r"<at\b[^<>]*>.*?</at\s*>", re.I | re.S)
 _URL_RE = re.compile(r"(?<![\w@/.])(?:https?://|www\.)[^\s<>\"'`]+", re.I)
 _URL_TRAILING = ".,;:!?)]}'\""
-_AT = r"(?:@|\s*[\[(]\s*(?:at|@)\s*[\])]\s*)"
+# "@" glued, with a space after it ("anna@ example.com", "anna @ example.com": a mention
+# never has one), or obfuscated ("anna (at) example (dot) com").
+_AT = r"(?:[ \t\u00a0]*@[ \t\u00a0]+|@|\s*[\[(]\s*(?:at|@)\s*[\])]\s*)"
 _DOT = r"(?:\.|\s*[\[(]\s*(?:dot|punt)\s*[\])]\s*)"
+_LOCAL = r"[\w][\w.+\-%']*"
+# A space before a glued "@" looks like a mention ("ping @anna.devries"), so that form is
+# only an address when the part before it looks like one: punctuation inside
+# ("piet.jansen @gmail.com") or a digit. "so. @anna" and "ping @anna.devries" stay mentions.
+_SPACED_LOCAL = r"(?:[^\W\d]*\d\w*|\w+(?:[.+\-%']\w+)+)[ \t\u00a0]+@"
+_DOMAIN = rf"(?:[^\W_](?:[\w\-]*[^\W_])?{_DOT})+[^\W\d_]{{2,}}\b"
 _EMAIL_RE = re.compile(
-    rf"(?<![\w.+\-%])[\w][\w.+\-%']*{_AT}(?:[^\W_](?:[\w\-]*[^\W_])?{_DOT})+[^\W\d_]{{2,}}\b",
+    rf"(?<![\w.+\-%])(?:{_LOCAL}{_AT}|{_SPACED_LOCAL}){_DOMAIN}",
     re.I,
 )
 _OBFUSCATED_AT_RE = re.compile(r"[\[(]\s*at\s*[\])]", re.I)
@@ -92,10 +104,36 @@ _BSN_RE = re.compile(
 _DIGIT_RE = re.compile(r"\d")
 _BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
-# Cheap gate before running phonenumbers' matcher: at least 7 digits close together.
+# Cheap gates before running phonenumbers' matcher: at least 7 digits close together for
+# the configured region, 9 for the others (the shortest BE, GB and US numbers), so that
+# dates ("12-03-2024", 8 digits) cost one matcher, not five.
 _PHONEISH_RE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6}")
+_PHONEISH_LONG_RE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){8}")
+# Regions tried after the configured one. Leavers of a Dutch employer also write Belgian,
+# British and American numbers, in either language, so the answer's language says
+# nothing about which. STRICT_GROUPING (digits grouped as that country writes them)
+# because VALID alone reads "1 2 3 4 5 6 7 8 9 10" as a US number. DE is left out: its
+# variable-length plan makes "2019-2023" and "02-03-2024" valid German numbers.
+_EXTRA_PHONE_REGIONS = ("NL", "BE", "GB", "US")
 _PLUS_PHONE_RE = re.compile(r"(?<![\w+])\+\d(?:[ \u00a0\-.()]{0,2}\d){7,14}(?!\d)")
-_NANP_RE = re.compile(r"(?<![\w(])\(\d{3}\)[ \u00a0]?\d{3}[\-. \u00a0]\d{4}(?!\d)")
+# Shape-only fallbacks for numbers phonenumbers' metadata rejects though they are somebody's
+# number, or will be: ranges reserved for fiction (555-01xx, Ofcom's 07700 900xxx), ranges
+# issued after the metadata was, a mistyped digit.
+# NANP: "(415) 555-0132", or "415-555-0132" / "415.555.0132" with one separator.
+_NANP_RE = re.compile(
+    r"(?<![\w(])\(\d{3}\)[ \u00a0]?\d{3}[\-. \u00a0]\d{4}(?!\d)"
+    r"|(?<![\w.\-/+])[2-9]\d{2}([\-.])[2-9]\d{2}\1\d{4}(?![\w]|[.\-/]\d)"
+)
+# A national number behind the trunk prefix 0 (NL, BE, GB, DE): 10 or 11 digits, written
+# with one kind of separator at most; "01-03-2024 10" (a date and an hour) mixes two.
+_TRUNK_PHONE_RE = re.compile(r"(?<![\w.,\-/+:])0[1-9](?:[ \u00a0\-.]?\d){8,9}(?![\w]|[.,\-/:]\d)")
+_PHONE_SEPARATORS_RE = re.compile(r"[ \u00a0\-.]")
+# A date and what follows it: "01-03-2024 10" (uur) is a valid Rotterdam number to
+# phonenumbers. Its own date checks only know slashes.
+_DATE_START_RE = re.compile(
+    r"(?:\d{1,2}([\-./])\d{1,2}\1(?:19|20)\d{2}|(?:19|20)\d{2}([\-./])\d{1,2}\2\d{1,2})"
+    r"(?!\d|[\-./]\d)"
+)
 
 # Dutch postcode. Upper-case letters (with or without a space) or lower-case letters
 # glued to the digits ("1012ab"); "in 2019 en" must stay. SA, SD and SS are never issued.
@@ -402,6 +440,27 @@ def _sub_bsn(text: str) -> str:
     return _BSN_RE.sub(repl, text)
 
 
+def _match_phones(text: str, regions: Iterable[str], leniency: int) -> str:
+    """``text`` with every number phonenumbers finds for any of ``regions`` replaced."""
+    # Each region reads the same text; overlapping finds merge in _replace_spans.
+    spans = [
+        (m.start, m.end)
+        for region in regions
+        for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency)
+        if not _DATE_START_RE.match(m.raw_string)
+    ]
+    return _replace_spans(text, spans, "[phone]")
+
+
+def _sub_trunk_phone(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        if len(set(_PHONE_SEPARATORS_RE.findall(m.group()))) > 1:
+            return m.group()
+        return "[phone]"
+
+    return _TRUNK_PHONE_RE.sub(repl, text)
+
+
 def _sub_postcode(text: str) -> str:
     def repl(m: re.Match[str]) -> str:
         letters = m.group(2) or (m.group(3) or "").upper()
@@ -472,6 +531,10 @@ class Scrubber:
     a part that is also an ordinary word ("Ben", "Bakker", "Berg", "Will") is only
     replaced alone when written with a capital. The longest form wins.
 
+    ``region`` is the country whose national phone numbers are read most leniently (any
+    valid number, however grouped); NL, BE, GB and US numbers are found whatever it is,
+    when grouped the way that country writes them.
+
     ``use_deduce=True`` additionally runs the optional ``deduce`` package (Dutch,
     rule-based) to find person names that are not in ``known_names``, on Dutch text.
     It is imported and built lazily, once per process, on first use or by
@@ -535,15 +598,16 @@ class Scrubber:
     def _sub_phone(self, text: str) -> str:
         if not _PHONEISH_RE.search(text):
             return text
-        spans = [
-            (m.start, m.end)
-            for m in phonenumbers.PhoneNumberMatcher(
-                text, self.region, leniency=phonenumbers.Leniency.VALID
-            )
-        ]
-        text = _replace_spans(text, spans, "[phone]")
+        text = _match_phones(text, (self.region,), phonenumbers.Leniency.VALID)
+        # The other regions only read what the configured one left (usually no long run of
+        # digits any more): each matcher costs more than all the other passes together.
+        if _PHONEISH_LONG_RE.search(text):
+            others = [r for r in _EXTRA_PHONE_REGIONS if r != self.region]
+            strict = phonenumbers.Leniency.STRICT_GROUPING
+            text = _on_plain_text(text, lambda t: _match_phones(t, others, strict))
         text = _on_plain_text(text, lambda t: _PLUS_PHONE_RE.sub("[phone]", t))
-        return _on_plain_text(text, lambda t: _NANP_RE.sub("[phone]", t))
+        text = _on_plain_text(text, lambda t: _NANP_RE.sub("[phone]", t))
+        return _on_plain_text(text, _sub_trunk_phone)
 
     def _scrub_deduce(self, text: str) -> str:
         engine = _load_deduce()

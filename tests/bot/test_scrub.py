@@ -99,9 +99,20 @@ REPLACED = [
     ("London office +44 20 7946 0958", "London office [phone]"),
     ("via 0044 20 7946 0958 of +31612345678", "via [phone] of [phone]"),
     ("US: +1 (202) 456-1111 or (555) 123-4567", "US: [phone] or [phone]"),
+    # US and UK numbers in national format, whatever the configured region (NL) says
+    (
+        "call 415-555-0132, 415.555.0132 or (415) 555-0132",
+        "call [phone], [phone] or [phone]",
+    ),
+    ("my UK mobile 07700 900123 or +44 7700 900123", "my UK mobile [phone] or [phone]"),
+    ("UK: 07911 123456, 020 7946 0958; BE: 0470 12 34 56", "UK: [phone], [phone]; BE: [phone]"),
+    ("op 01-03-2024 bel ik 06-12345678", "op 01-03-2024 bel ik [phone]"),
     # e-mail
     ("Mail anna.de-vries+exit@example.co.uk!", "Mail [email]!"),
     ("schrijf naar anna (at) example (dot) com", "schrijf naar [email]"),
+    ("mail piet.jansen @ gmail.com please", "mail [email] please"),
+    ("mail piet.jansen @gmail.com or piet.jansen@ gmail.com", "mail [email] or [email]"),
+    ("mail piet @ gmail.com or piet1987 @gmail.com", "mail [email] or [email]"),
     # URLs
     ("See https://example.com/u/anna?x=1. Or www.example.nl/profiel.", "See [url]. Or [url]."),
     ("(zie http://intranet/wiki/Team_(Sales))", "(zie [url])"),
@@ -110,6 +121,7 @@ REPLACED = [
     ("<@U123ABC> and <#C123|general> and <!here>", "[mention] and [mention] and [mention]"),
     ("<at>Anna de Vries</at> knows", "[mention] knows"),
     ("ping @anna.devries about it", "ping [mention] about it"),
+    ("Thanks. @anna.devries knows", "Thanks. [mention] knows"),  # a mention, not an address
     (
         "<https://example.com/x|example.com> <mailto:jan@example.com|jan@example.com>",
         "[url] [email]",
@@ -154,6 +166,17 @@ KEPT = [
     "order 12345678 and ticket #4711",
     "The team scored 9/10 and 7,5 out of 10",
     "mail me at the office",
+    "lunch @ the canteen, drinks @ 5",
+    # ordinary numbers, though phone numbers of some country are read as well
+    "I joined in 2019 and left in 2023, after 3 years and 4 months",
+    "from 2019-2023 and 2020-2024, 1999 2000 2001",
+    "I'd give it 8/10, my manager 6/10",
+    "salary € 3.500 bruto, later €4.200,00 and a budget of 1.500.000 euro",
+    "a 15% raise, 2,5% bonus, 45000-50000 a year",
+    "my last day was 12-03-2024, notice from 01-02-2024 tot 15-04-2024",
+    "op 01-03-2024 10:00 en 31-12-2024 23:59, 2024-03-01 14 uur, 12/03/2024",
+    "it took 10 minutes, 9 10 11 12 13 14 15 times",
+    "rate it 1 2 3 4 5 6 7 8 9 10",
     "",
 ]
 
@@ -230,6 +253,18 @@ def test_region_drives_phone_detection() -> None:
     us = Scrubber(region="US")
     assert us.scrub("call 202-456-1111 now") == "call [phone] now"
     assert Scrubber(region="NL").scrub("020 123 4567") == "[phone]"
+
+
+@pytest.mark.parametrize("region", ["NL", "BE", "GB", "US"])
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_foreign_numbers_are_found_whatever_the_region_or_language(
+    region: str, language: str
+) -> None:
+    s = Scrubber(region=region)
+    text = "bel 06-12345678, 415-555-0132, 07911 123456, 0470 12 34 56 of +44 7700 900123"
+    assert s.scrub(text, language) == "bel [phone], [phone], [phone], [phone] of [phone]"
+    kept = "in 2019, 3 years, 8/10, € 3.500, 12%, 12-03-2024, 10 minutes"
+    assert s.scrub(kept, language) == kept
 
 
 def test_scrubber_does_not_log_text(caplog: pytest.LogCaptureFixture) -> None:

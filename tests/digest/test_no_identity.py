@@ -121,3 +121,24 @@ async def test_quotes_are_off_by_default(rt: Runtime) -> None:
     assert "Secret suggestion" not in render_report(data).as_text()
     async with rt.db.sessions() as session:
         assert (await session.scalars(select(AccessLog))).all() == []
+
+
+async def test_quotes_mask_contact_details_written_loosely(rt: Runtime) -> None:
+    """An address with spaces around "@" and US or UK numbers in national format (the
+    scrubber's region is NL) reached HR verbatim in a quote."""
+    rt.settings = rt.settings.with_(digest_quotes=True)
+    emails = ["piet.jansen @ gmail.com", "piet.jansen @gmail.com", "piet.jansen@ gmail.com"]
+    us = ["415-555-0132", "415.555.0132", "(415) 555-0132"]
+    uk = ["07700 900123", "+44 7700 900123", "07911 123456"]
+    for n in range(10):  # 2k people with free-text answers
+        leak = f"mail {emails[n % 3]}, call {us[n % 3]} or my UK mobile {uk[n % 3]} about it"
+        await interview(
+            rt, f"person{n}@example.com", Persona(improve=leak, suggest=leak, extra=leak)
+        )
+    await digest_post.post_due_digest(rt, DEC_SLOT)
+    [(_, report)] = reports(rt).reports
+    quotes = next(s for s in report.sections if s.heading.startswith("In their own words"))
+    assert 1 <= len(quotes.lines) <= 3
+    for line in quotes.lines:
+        assert not re.search(r"piet|gmail|415|555|0132|7700|900123|7911", line), line
+        assert line == "“mail [email], call [phone] or my UK mobile [phone] about it”"
