@@ -48,9 +48,45 @@ def _plain_markup(match: re.Match[str]) -> str:
     return target
 
 
+# Slack sends a typed emoji as its shortcode (👍 arrives as ":+1:", with a skin tone as
+# ":+1::skin-tone-2:"). Left as text, the answer parser reads ":+1:" as the number 1 and
+# ":two_hearts:" as "two", so shortcodes never reach the engine: the common ones become the
+# emoji itself (kept in a stored answer, never a number), the rest are dropped. A shortcode
+# touching a letter or digit is not one, which leaves times such as "10:30:00" alone.
+_SHORTCODE = r"(?<!\w):([a-z0-9_+'-]+):(?::skin-tone-[2-6]:)?(?!\w)"
+# fmt: off
+_EMOJI = {
+    "+1": "👍", "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎", "ok_hand": "👌",
+    "clap": "👏", "pray": "🙏", "raised_hands": "🙌", "muscle": "💪", "wave": "👋",
+    "shrug": "🤷", "facepalm": "🤦", "eyes": "👀",
+    "smile": "😄", "smiley": "😃", "grinning": "😀", "simple_smile": "🙂",
+    "slightly_smiling_face": "🙂", "blush": "😊", "wink": "😉", "joy": "😂",
+    "laughing": "😆", "sweat_smile": "😅", "heart_eyes": "😍", "star-struck": "🤩",
+    "sunglasses": "😎", "relieved": "😌", "hugging_face": "🤗", "upside_down_face": "🙃",
+    "thinking_face": "🤔", "neutral_face": "😐", "grimacing": "😬", "unamused": "😒",
+    "confused": "😕", "slightly_frowning_face": "🙁", "disappointed": "😞", "pensive": "😔",
+    "cry": "😢", "sob": "😭", "angry": "😠", "rage": "😡",
+    "heart": "❤️", "broken_heart": "💔", "tada": "🎉", "fire": "🔥", "100": "💯",
+    "rocket": "🚀", "star": "⭐", "white_check_mark": "✅", "heavy_check_mark": "✔️",
+    "x": "❌",
+}
+# fmt: on
+
+
+def _plain_piece(match: re.Match[str]) -> str:
+    if match.group(1) is not None:
+        return _plain_markup(match)
+    return _EMOJI.get(match.group(2), "")
+
+
+# Markup and shortcodes in one pass, so a link such as <https://x.example/:smile:> stays whole.
+_PLAIN_PIECES = re.compile(rf"{_MARKUP.pattern}|{_SHORTCODE}")
+
+
 def plain_text(slack_text: str) -> str:
-    """What the employee typed, from Slack's wire format (links, mentions, entities undone)."""
-    text = _MARKUP.sub(_plain_markup, slack_text)
+    """What the employee typed, from Slack's wire format (links, mentions, entities and
+    emoji shortcodes undone)."""
+    text = _PLAIN_PIECES.sub(_plain_piece, slack_text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

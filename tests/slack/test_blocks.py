@@ -133,6 +133,18 @@ def test_typed_text_comes_back_plain():
     assert plain_text("<!here> <#C1|hr>") == "@here #hr"
 
 
+def test_emoji_shortcodes_are_never_numbers():
+    """Slack sends a typed 👍 as ":+1:"; the parser must not see the 1 (or "two")."""
+    assert plain_text(":+1:") == "👍"
+    assert plain_text(":+1::skin-tone-2:") == "👍"
+    assert plain_text("Great team :thumbsup::smile:") == "Great team 👍😄"
+    assert plain_text(":100: :two_hearts: :keycap_ten:") == "💯  "  # unknown ones dropped
+    assert plain_text("at 10:30:00, ratio 3:1:") == "at 10:30:00, ratio 3:1:"
+    assert plain_text("<https://x.example/:smile:|site> Reasons: pay: low") == (
+        "site Reasons: pay: low"
+    )
+
+
 def test_report_blocks():
     report = Report(
         title="Exit digest November 2026",

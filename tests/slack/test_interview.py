@@ -169,6 +169,26 @@ async def test_a_not_yet_linked_user_is_found_by_email(make_slack):
     assert identity is not None and identity.employee_id is not None
 
 
+async def test_a_thumbs_up_is_not_the_number_one(slack):
+    """A typed 👍 arrives as ":+1:"; it used to answer option 1 and scale point 1."""
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    await slack.dm(ANNA_ID, "start")
+    await slack.dm(ANNA_ID, ":+1::skin-tone-2:")  # main reason (choice): asked again
+    assert await answers_stored(slack) == 0
+    assert "main reason" in slack.messages(dm)[-1]["text"]
+    for typed in ["Career growth", DETAILED, DETAILED]:
+        await slack.dm(ANNA_ID, typed)
+    assert "relationship with your manager" in slack.messages(dm)[-1]["text"]
+    await slack.dm(ANNA_ID, ":+1:")  # 1-5 scale: asked again, not 1 ("Very poor")
+    async with slack.runtime.db.sessions() as session:
+        scale = await session.scalar(
+            select(AnswerRow.value).where(AnswerRow.question_id == "manager_relationship")
+        )
+    assert scale is None
+    assert "relationship with your manager" in slack.messages(dm)[-1]["text"]
+
+
 async def test_edits_bot_messages_and_channel_messages_are_ignored(slack):
     await invite(slack)
     dm = slack.fake.dm_channel_id(ANNA_ID)
