@@ -102,6 +102,12 @@ class SlackPorts(Protocol):
         ...
 
 
+# Subtypes that still carry what the person typed: a message with a file attached (the text
+# is the answer; the file itself is never downloaded or stored) and a thread reply also sent
+# to the conversation. Every other subtype (edits, deletions, joins, bot messages) is ignored.
+TYPED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+
+
 def dm_incoming(body: Mapping[str, Any], bot_user_id: str | None) -> Incoming | None:
     """The `Incoming` for a person's plain DM to the bot; None for anything to ignore."""
     if body.get("type") != "event_callback" or not body.get("event_id"):
@@ -109,8 +115,10 @@ def dm_incoming(body: Mapping[str, Any], bot_user_id: str | None) -> Incoming | 
     event = body.get("event") or {}
     if event.get("type") != "message" or event.get("channel_type") != "im":
         return None
-    if event.get("subtype") or event.get("bot_id") or event.get("bot_profile"):
-        return None  # edits, deletions, joins, file shares, other bots
+    if event.get("subtype") not in TYPED_SUBTYPES:
+        return None  # edits, deletions, joins, bot messages
+    if event.get("bot_id") or event.get("bot_profile"):
+        return None  # other bots (a file share or broadcast from a bot too)
     user, channel = event.get("user"), event.get("channel")
     if not user or not channel or user == bot_user_id:
         return None

@@ -189,6 +189,27 @@ async def test_a_thumbs_up_is_not_the_number_one(slack):
     assert "relationship with your manager" in slack.messages(dm)[-1]["text"]
 
 
+async def test_a_message_with_a_file_or_broadcast_from_a_thread_is_answered(slack):
+    """Slack marks these with a subtype; the typed text is the answer (the file is not kept)."""
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    await slack.dm(ANNA_ID, "start")
+    shared = slack.event(
+        ANNA_ID, "Pay", subtype="file_share", files=[{"id": "F1", "name": "payslip.png"}]
+    )
+    target = slack.handled + 1
+    assert (await slack.post(shared))[0] == 200
+    await slack.until(lambda: slack.handled >= target, "file share handled")
+    assert "value most" in slack.messages(dm)[-1]["text"]
+    broadcast = slack.event(ANNA_ID, DETAILED, subtype="thread_broadcast", thread_ts="1.0")
+    target = slack.handled + 1
+    assert (await slack.post(broadcast))[0] == 200
+    await slack.until(lambda: slack.handled >= target, "broadcast handled")
+    async with slack.runtime.db.sessions() as session:
+        rows = (await session.execute(select(AnswerRow.question_id, AnswerRow.value))).all()
+    assert [(q, v) for q, v in rows] == [("main_reason", "pay_benefits"), ("valued_most", None)]
+
+
 async def test_edits_bot_messages_and_channel_messages_are_ignored(slack):
     await invite(slack)
     dm = slack.fake.dm_channel_id(ANNA_ID)
@@ -196,6 +217,8 @@ async def test_edits_bot_messages_and_channel_messages_are_ignored(slack):
     bodies = [
         slack.event(ANNA_ID, "edited", subtype="message_changed"),
         slack.event(ANNA_ID, "joined", subtype="channel_join"),
+        slack.event(ANNA_ID, "file", subtype="file_share", bot_id="B123"),
+        slack.event(ANNA_ID, "gone", subtype="message_deleted"),
         slack.event("U9999", "beep", bot_id="B123"),
         slack.event(ANNA_ID, "in a channel", channel="C0GENERAL", channel_type="channel"),
         slack.event("UBOT", "my own message"),
