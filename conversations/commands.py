@@ -48,10 +48,13 @@ def detect(text: str) -> Command | None:
 
 # fmt: off
 YES = frozenset({
-    "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "thats right",
-    "yes thats right", "yes please", "confirm", "looks good", "all good", "that is right",
+    "yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "okey", "correct", "right",
+    "thats right", "yes thats right", "yes please", "confirm", "looks good", "all good",
+    "that is right",
     "ja", "j", "jazeker", "zeker", "klopt", "ja klopt", "ja hoor", "prima", "akkoord",
     "dat klopt", "ja dat klopt", "bevestig", "ja graag", "goed zo", "helemaal goed",
+    # "Oké" folds to "oke"; Dutch also writes it "oke", "okee" and "oké hoor".
+    "oke", "okee", "oke hoor", "ok hoor",
 })
 NO = frozenset({
     "no", "n", "nope", "nah", "no thanks", "no thank you", "cancel", "keep", "keep them",
@@ -63,8 +66,10 @@ DELETE_YES = YES | {"delete", "delete them", "yes delete", "yes delete them", "v
                     "verwijderen", "ja verwijder", "ja verwijderen", "ja verwijder ze"}
 START = frozenset({
     "start", "begin", "starten", "beginnen", "lets go", "lets start", "lets begin", "go",
-    "start interview", "yes", "y", "yeah", "sure", "ok", "okay", "yes please", "ja", "j",
-    "ja graag", "prima", "goed", "is goed", "we beginnen", "start maar", "begin maar",
+    "start interview", "yes", "y", "yeah", "sure", "ok", "okay", "okey", "yes please",
+    "yes lets go", "ok lets go", "okay lets go", "lets do it",
+    "ja", "j", "ja graag", "ja hoor", "prima", "goed", "is goed", "we beginnen", "start maar",
+    "begin maar", "oke", "okee", "oke hoor", "ok hoor",
 })
 LATER = frozenset({
     "later", "not now", "maybe later", "another time", "later please", "remind me later",

@@ -285,6 +285,25 @@ def test_change_by_short_label_dutch():
     assert t.last.messages[-1].question_id == "suggestions"
 
 
+OK = [("nl", "Oké"), ("nl", "oke"), ("nl", "Okee"), ("nl", "OK"), ("nl", "Ja hoor"),
+      ("nl", "oké hoor"), ("en", "ok"), ("en", "Okay!"), ("en", "okey")]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang,typed", [*OK, ("en", "Yes, let's go"), ("en", "let's do it")])
+def test_ok_starts_the_interview(lang, typed):
+    t = invited(lang).run([typed])
+    assert t.last.status == "in_progress"
+    assert t.last.messages[-1].question_id == "main_reason"
+
+
+@pytest.mark.parametrize("lang,typed", OK)
+def test_ok_confirms_the_summary(lang, typed):
+    t = _to_summary(lang)
+    assert t.last.messages[-1].kind == "summary"
+    t.send(typed)
+    assert t.last.status == "completed"
+
+
 def test_declined_can_change_mind():
     t = invited("en").run(["no thanks", "start"])
     assert t.last.status == "in_progress"
