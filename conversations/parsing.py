@@ -93,8 +93,9 @@ def match_scale(question: Question, typed: str) -> int | None:
     if scale is None or len(typed) > 200:
         return None
     fraction = _FRACTION.search(typed.lower())
-    if fraction and int(fraction.group(2)) == scale.max:
-        return int(fraction.group(1))
+    if fraction:
+        # "5/5" on a 0-10 question is a top mark on another scale, not a 5 here: asked again.
+        return int(fraction.group(1)) if int(fraction.group(2)) == scale.max else None
     norm = normalise(typed)
     labelled = question.match_index.get(norm)
     if labelled is not None:
