@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from .text import normalise
@@ -9,17 +10,32 @@ from .text import normalise
 Command = Literal["skip", "pause", "stop", "back", "help", "delete"]
 
 # fmt: off
+# Whole messages (after courtesy words are dropped, below), never words inside an answer:
+# "next" skips, "Next time, please listen to your team" is an answer.
 _TABLE: tuple[tuple[Command, tuple[str, ...]], ...] = (
     ("skip", ("skip", "skip this", "skip it", "skip question", "skip this question",
-              "next question", "pass", "overslaan", "sla over", "sla deze over",
-              "sla maar over", "deze overslaan", "vraag overslaan", "volgende vraag")),
+              "next question", "next", "pass", "i want to skip", "i want to skip this",
+              "i want to skip this question", "id like to skip", "id like to skip this",
+              "overslaan", "sla over", "sla deze over", "sla maar over", "deze overslaan",
+              "vraag overslaan", "volgende vraag", "volgende", "sla deze vraag over",
+              "sla die vraag over", "sla die over", "deze vraag overslaan",
+              "ik wil overslaan", "ik wil deze overslaan", "ik wil deze vraag overslaan")),
     ("pause", ("pause", "pauze", "pauzeren", "pauzeer", "later", "not now", "niet nu",
-               "take a break", "break", "even pauze", "pause please", "later verder")),
+               "take a break", "break", "even pauze", "pause please", "later verder",
+               "i want to pause", "can i continue later", "continue later",
+               "ik wil pauzeren", "ik wil pauze", "ik wil een pauze", "kan ik later verder",
+               "kan ik later verdergaan", "kan ik later verder gaan", "ik ga later verder",
+               "later verdergaan", "later verder gaan",
+               # "even stoppen" is a break, not the end: matched before "even" is dropped
+               "even stoppen", "ik wil even stoppen", "ik stop even")),
     ("stop", ("stop", "stoppen", "ophouden", "quit", "exit", "end", "stop interview",
-              "stop the interview", "i want to stop", "ik wil stoppen", "ik stop",
-              "stop maar", "ermee stoppen", "beeindigen", "afbreken")),
+              "stop the interview", "i want to stop", "id like to stop", "i want to quit",
+              "ik wil stoppen", "ik stop", "stop maar", "ermee stoppen", "beeindigen",
+              "afbreken", "ik wil ophouden", "ik wil ermee stoppen")),
     ("back", ("back", "go back", "previous", "previous question", "undo", "terug",
-              "ga terug", "vorige", "vorige vraag", "terug naar vorige vraag")),
+              "ga terug", "vorige", "vorige vraag", "terug naar vorige vraag",
+              "i want to go back", "go back to the previous question", "ik wil terug",
+              "terug naar de vorige vraag")),
     ("help", ("help", "hulp", "help me", "helpen", "commands", "what can i do",
               "wat kan ik doen", "how does this work", "hoe werkt dit", "opties")),
     ("delete", ("delete my answers", "delete all my answers", "delete my data",
@@ -34,16 +50,51 @@ _COMMANDS: dict[str, Command] = {
 }
 
 MAX_COMMAND_CHARS = 60
+# "Delete my answers" only ever asks "are you sure?" first, so a short message that asks for
+# it in other words ("can you please delete m'n antwoorden?") is safe to take as the
+# command; longer messages are answers that happen to mention it.
+MAX_DELETE_WORDS = 8
+
+# Courtesy around a command: "pauze aub", "skip please", "ik wil graag stoppen".
+_COURTESY = re.compile(
+    r"\b(?:a u b|aub|alsjeblieft|alstublieft|asjeblieft|graag|even|dank je wel|dank je|"
+    r"dankjewel|dank u|bedankt|please|pls|plz|thanks|thank you|thx)\b"
+)
+# Only the employee's own answers: "delete the data they keep" is a suggestion for HR.
+# "m'n" and "m’n" normalise to "mn" (the apostrophe joins); a stray quote leaves "m n".
+_MY = r"(?:all |al |alle )?(?:of )?(?:my|mijn|mn|m n)"
+_DATA = r"(?:answers|responses|replies|data|antwoorden|gegevens|reacties)"
+_DELETE_PHRASE = re.compile(
+    rf"\b(?:delete|erase|remove|wipe|forget|verwijder|verwijderen|wis|wissen) {_MY} {_DATA}\b"
+    rf"|\b{_MY} {_DATA} (?:deleted|erased|removed|verwijderen|verwijderd|verwijdert|wissen"
+    r"|gewist|weghalen)\b"
+)
+_NEGATIONS = frozenset({"dont", "not", "never", "niet", "nooit", "geen"})
 
 
 def detect(text: str) -> Command | None:
-    """The command `text` is, if the whole message is one ("Skip!", "  overslaan. ")."""
+    """The command `text` is, if the whole message is one ("Skip!", "  overslaan. ", "pauze
+    aub"), or a short request to delete the answers ("ik wil m'n antwoorden verwijderen")."""
     if len(text) > MAX_COMMAND_CHARS:
         return None
     stripped = text.strip()
     if stripped and set(stripped) <= {"?", "¿"}:
         return "help"
-    return _COMMANDS.get(normalise(stripped))
+    norm = normalise(stripped)
+    polite = " ".join(_COURTESY.sub(" ", norm).split())
+    command = _COMMANDS.get(norm) or _COMMANDS.get(polite)
+    if command is None and _is_delete_request(polite):
+        return "delete"
+    return command
+
+
+def _is_delete_request(norm: str) -> bool:
+    words = norm.split()
+    return (
+        len(words) <= MAX_DELETE_WORDS
+        and not _NEGATIONS & set(words)
+        and _DELETE_PHRASE.search(norm) is not None
+    )
 
 
 # fmt: off

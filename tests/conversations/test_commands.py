@@ -1,0 +1,116 @@
+"""Commands typed in other words: politely, naturally, and real answers that look like them."""
+
+from __future__ import annotations
+
+import pytest
+
+from conversations.commands import detect
+
+from .driver import DETAILED_EN, started
+
+
+@pytest.mark.parametrize(
+    "typed,command",
+    [
+        ("skip please", "skip"),
+        ("overslaan graag", "skip"),
+        ("Sla deze vraag over.", "skip"),
+        ("volgende", "skip"),
+        ("Next", "skip"),
+        ("pauze a.u.b.", "pause"),
+        ("kan ik later verder?", "pause"),
+        ("ik wil even pauzeren", "pause"),
+        ("Ik wil even stoppen", "pause"),  # a break, not the end
+        ("ik wil graag stoppen", "stop"),
+        ("Stop, please!", "stop"),
+        ("I'd like to stop", "stop"),
+        ("ik wil terug alsjeblieft", "back"),
+        ("help please", "help"),
+    ],
+)
+def test_polite_and_natural_commands(typed, command):
+    assert detect(typed) == command
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "please delete my answers",
+        "Delete my answers pls, thanks",
+        "Can you delete my answers?",
+        "verwijder mijn antwoorden aub",
+        "ik wil mijn antwoorden verwijderen",
+        "Verwijder m'n antwoorden",
+        "Verwijder m’n antwoorden",
+        "Kun je alsjeblieft al mijn antwoorden verwijderen?",
+        "I want my data removed",
+    ],
+)
+def test_short_requests_to_delete_are_the_delete_command(typed):
+    assert detect(typed) == "delete"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Ik wil graag meer verantwoordelijkheid",
+        "Next time, please listen to your team",
+        "stoppen met overwerken zou helpen",
+        "Graag meer pauzes",
+        "Please stop the endless meetings",
+        "Thanks!",
+        "Please don't delete my answers",
+        "Verwijder mijn antwoorden niet",
+        "HR should delete the data they collect",
+        "HR said they would delete my answers after a while, which I found reassuring",
+    ],
+)
+def test_answers_that_look_like_commands_are_answers(typed):
+    assert detect(typed) is None
+
+
+@pytest.mark.parametrize(
+    "lang,typed",
+    [
+        ("nl", "verwijder mijn antwoorden aub"),
+        ("nl", "ik wil mijn antwoorden verwijderen"),
+        ("nl", "Verwijder m’n antwoorden"),
+        ("en", "please delete my answers"),
+        ("en", "Can you delete my answers?"),
+    ],
+)
+def test_a_polite_deletion_request_asks_to_confirm(lang, typed):
+    t = started(lang).run([("", "culture")])
+    t.send(typed)
+    assert t.last.state["phase"] == "confirm_delete"
+    assert ("valued_most", 0) not in t.stored
+
+
+@pytest.mark.parametrize(
+    "typed,status",
+    [
+        ("kan ik later verder?", "paused"),
+        ("ik wil graag stoppen", "stopped"),
+        ("sla deze vraag over", "in_progress"),
+        ("skip please", "in_progress"),
+    ],
+)
+def test_natural_commands_are_not_stored_as_answers(typed, status):
+    t = started("nl").run([("", "culture")])
+    t.send(typed)
+    assert t.last.status == status
+    assert ("valued_most", 0) not in t.stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Ik wil graag meer verantwoordelijkheid",
+        "Next time, please listen to your team",
+        "stoppen met overwerken zou helpen",
+    ],
+)
+def test_answers_with_command_words_are_stored(typed):
+    t = started("en").run([("", "culture"), DETAILED_EN])  # at "what could be better"
+    t.send(typed)
+    assert t.stored[("role_improvement", 0)].text == typed
