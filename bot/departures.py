@@ -31,7 +31,16 @@ from bot.config import Settings
 from bot.departure_events import DepartureEvent, valid_email
 from bot.departure_events import Employee as EmployeeData
 from bot.jobs import cancel_jobs, ensure_job, insert_ignoring_conflicts, set_job
-from bot.models import AnswerRow, Departure, Employee, Interview, PlatformIdentity, WebhookEvent
+from bot.models import (
+    AnswerRow,
+    Departure,
+    Employee,
+    ErasedDeparture,
+    Interview,
+    PlatformIdentity,
+    WebhookEvent,
+    erased_ref,
+)
 from bot.runtime import Runtime
 from conversations import Choice, OutMessage
 
@@ -182,6 +191,13 @@ async def _apply(
 ) -> DepartureOutcome:
     settings = runtime.settings
     cancelling = event.type == "departure.cancelled"
+    if await session.get(ErasedDeparture, erased_ref(event.departure_id)) is not None:
+        # erased on request (`exitbot forget`): nothing about it is stored again
+        return DepartureOutcome(
+            "cancelled" if cancelling else "not_invited",
+            event.departure_id,
+            reason=None if cancelling else "erased on request: nothing about it is kept",
+        )
     departure, created = await _lock_departure(session, event, now, settings)
     if not created and _is_stale(departure, event_at, cancelling):
         return await _current_outcome(session, departure, stale=True)

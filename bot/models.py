@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -126,6 +127,20 @@ class WebhookEvent(Base):
     webhook_id: Mapped[str] = mapped_column(String(256), primary_key=True)  # as accepted
     event_type: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ErasedDeparture(Base):
+    """A departure erased on request (`exitbot forget`): the HR system's later events about
+    it change nothing, so the person is not re-created and invited again. Only a SHA-256 of
+    the HR system's departure id is kept, never a name or address; gone after two years."""
+
+    __tablename__ = "erased_departures"
+    ref_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+def erased_ref(external_id: str) -> str:
+    return hashlib.sha256(external_id.encode("utf-8")).hexdigest()
 
 
 class Interview(Base):

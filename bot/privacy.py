@@ -29,6 +29,7 @@ from bot.models import (
     AnswerRow,
     Departure,
     Employee,
+    ErasedDeparture,
     FactTheme,
     InboundMessage,
     Interview,
@@ -143,6 +144,7 @@ async def purge_expired(db: Database, settings: Settings, now: datetime) -> Purg
                 PlatformIdentity.employee_id.is_(None), PlatformIdentity.updated_at < old
             )
         )
+        await session.execute(delete(ErasedDeparture).where(ErasedDeparture.erased_at < old))
     if purged or employees or deleted:
         log.info(
             "retention: purged %d interviews, forgot %d former employees, deleted %d old ones",

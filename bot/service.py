@@ -29,7 +29,15 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.db import Database, is_message_seen
-from bot.models import Employee, InboundMessage, Interview, PlatformIdentity
+from bot.models import (
+    Departure,
+    Employee,
+    ErasedDeparture,
+    InboundMessage,
+    Interview,
+    PlatformIdentity,
+    erased_ref,
+)
 from bot.turns import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -441,6 +449,7 @@ class InterviewService:
     async def forget(self, email: str) -> bool:
         """Erase all stored about one person: answers, state, identity, unpublished facts."""
         email = email.strip().lower()
+        now = self.clock.now()
         async with self.db.transaction() as session:
             employee = await session.scalar(select(Employee).where(Employee.email == email))
             if employee is None:
@@ -453,6 +462,13 @@ class InterviewService:
             for interview_id in interview_ids:
                 await facts_mod.remove(session, interview_id)
             await session.execute(delete(Interview).where(Interview.id.in_(interview_ids)))
+            # the HR system may announce these departures again (its routine update): kept as
+            # tombstones, so that re-creates nobody and invites nobody
+            refs = await session.scalars(
+                select(Departure.external_id).where(Departure.employee_id == employee.id)
+            )
+            for ref in set(refs):
+                await session.merge(ErasedDeparture(ref_hash=erased_ref(ref), erased_at=now))
             await facts_mod.forget_departures(session, employee.id)
             await privacy.erase_references(session, employee.id, email)
             await session.delete(employee)

@@ -562,3 +562,34 @@ async def test_a_webhook_id_of_256_characters_is_accepted_on_every_backend(
         assert (await raw_post(h, body, headers))[0] == 202
         status, answer = await raw_post(h, body, headers)
         assert (status, answer["status"]) == (202, "duplicate")
+
+
+async def test_after_forget_the_hr_systems_next_event_invites_nobody(database_url: str) -> None:
+    """`exitbot forget` erases the person and their departures. The HR system's routine
+    `departure.updated` then re-created them and scheduled a new invite, even after they had
+    asked to be erased. A tombstone (a SHA-256 of the departure id, nothing personal) now
+    makes its later events change nothing; a new departure of the same person is new."""
+    from bot.models import ErasedDeparture, erased_ref
+
+    async with harness(database_url, NOW) as h:
+        status, answer = await h.post(departure())
+        assert (status, answer["status"]) == (202, "scheduled")
+        assert await h.runtime.service.forget("anna@example.com")
+        assert (await h.count(Employee), await h.count(Departure), await h.count(Job)) == (0, 0, 0)
+        [tombstone] = (await h.one(ErasedDeparture),)
+        assert tombstone.ref_hash == erased_ref("hr-4711")  # no name, no address
+
+        status, answer = await h.post(departure("departure.updated", last_day="2026-12-23"))
+        assert status == 202 and answer["status"] == "not_invited"
+        assert "erased on request" in answer["reason"]
+        status, answer = await h.post(departure("departure.cancelled"))
+        assert (status, answer["status"]) == (202, "cancelled")
+        assert (await h.count(Employee), await h.count(Departure), await h.count(Interview)) == (
+            0,
+            0,
+            0,
+        )
+        assert await h.count(Job) == 0
+
+        status, answer = await h.post(departure(id_="hr-9000"))  # leaving again, years on
+        assert (status, answer["status"]) == (202, "scheduled")

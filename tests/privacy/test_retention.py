@@ -145,3 +145,19 @@ async def test_published_digest_survives_the_purge(rt: Runtime) -> None:
     async with rt.db.sessions() as session:
         facts = (await session.scalars(select(InterviewFact))).all()
     assert [(f.interview_id, f.digest_id is not None) for f in facts] == [(None, True)] * 5
+
+
+async def test_erasure_tombstones_go_after_two_years(rt: Runtime) -> None:
+    """What `forget` keeps so the HR system cannot have an erased person invited again (a
+    hash of the departure id) is kept for the two years anything about a departure is."""
+    from bot.models import ErasedDeparture, erased_ref
+
+    async with rt.db.transaction() as session:
+        session.add(ErasedDeparture(ref_hash=erased_ref("hr-1"), erased_at=NOV))
+        session.add(
+            ErasedDeparture(ref_hash=erased_ref("hr-2"), erased_at=NOV + timedelta(days=400))
+        )
+    await privacy.purge_expired(rt.db, rt.settings, NOV + timedelta(days=731))
+    async with rt.db.sessions() as session:
+        left = list(await session.scalars(select(ErasedDeparture.ref_hash)))
+    assert left == [erased_ref("hr-2")]
