@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import conversations as conv
 from adapters.base import Channel, Opened, Unreachable
-from bot import departures
+from bot import departures, fallback
 from bot.calendar import reminder_after
 from bot.jobs import (
     ClaimedJob,
@@ -431,8 +431,6 @@ async def expire(ctx: TickContext, job: ClaimedJob) -> datetime | None:
     otherwise close the interview before its link was ever made)."""
     runtime, now, interview_id = ctx.runtime, ctx.now, job.interview_id
     if runtime.settings.fallback_after_last_day and interview_id is not None:
-        from bot import fallback  # it builds on this module's jobs
-
         async with runtime.db.sessions() as session:
             interview = await session.get(Interview, interview_id)
             wants_link = (
