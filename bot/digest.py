@@ -270,6 +270,19 @@ async def count_facts(session: AsyncSession, cohort: ColumnElement[bool]) -> int
     return int(await session.scalar(select(func.count()).select_from(F).where(cohort)) or 0)
 
 
+def digest_frame(settings: Settings, scope: Scope, waiting: int = 0) -> DigestData:
+    """A digest's period and k, without figures: the base of one that has them, or one with
+    `waiting` interviews (fewer than k), or none ("empty")."""
+    return DigestData(
+        language=settings.language,
+        k=settings.min_group_size,
+        through=scope.through,
+        period_end=scope.period_end,
+        window_end=scope.window_end,
+        waiting=waiting,
+    )
+
+
 async def build_digest(
     session: AsyncSession,
     settings: Settings,
@@ -283,16 +296,10 @@ async def build_digest(
     themes from free text grouped by question group (and theme).
     """
     k = settings.min_group_size
-    base = DigestData(
-        language=settings.language,
-        k=k,
-        through=scope.through,
-        period_end=scope.period_end,
-        window_end=scope.window_end,
-    )
     tally = await _tally(session, scope.cohort)
     if tally.n < k:
-        return replace(base, waiting=tally.n)
+        return digest_frame(settings, scope, tally.n)
+    base = digest_frame(settings, scope)
     prev = previous if previous is not None and previous.kind == "figures" else None
 
     reason_base = sum(tally.reasons.values())

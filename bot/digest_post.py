@@ -43,6 +43,7 @@ from bot.digest import (
     Scope,
     build_digest,
     count_facts,
+    digest_frame,
     previous_figures,
     published_in,
     unpublished,
@@ -219,14 +220,8 @@ async def _freeze(
         # meanwhile by another replica (PostgreSQL, READ COMMITTED) made k, and figures went
         # out over facts never stamped, to be counted again next time (a difference of two
         # digests then shows the newcomer's answers).
-        data = DigestData(
-            language=settings.language,
-            k=settings.min_group_size,
-            through=slot.through,
-            period_end=slot.period_end,
-            window_end=slot.window_end,
-            waiting=waiting,
-        )
+        scope = Scope(unpublished(slot.through), slot.through, slot.period_end, slot.window_end)
+        data = digest_frame(settings, scope, waiting)
     else:
         await session.execute(
             update(InterviewFact)
