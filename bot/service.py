@@ -62,6 +62,55 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How long a reply waits for the one before it in the same conversation to be sent (Slack's
+# pacing can hold a reply for seconds); after that it goes anyway.
+REPLY_ORDER_WAIT = 10.0
+REPLY_ORDER_TICKETS = 10_000  # tickets whose reply was never delivered are dropped beyond this
+
+
+class ReplyOrder:
+    """Replies of one conversation leave in the order their turns were stored.
+
+    Two messages typed a moment apart are two turns, stored in order, but their replies are
+    sent by two tasks that run side by side; the second reply's messages could reach the
+    person before (or between) the first's. `ticket` is taken as the turn's outcome comes back,
+    which happens in commit order; `wait` holds a reply until the one before it has been sent,
+    `done` lets the next go. Per process: with several replicas, messages a moment apart may
+    reach two of them and nothing orders their replies.
+    """
+
+    def __init__(self) -> None:
+        self._tails: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._tickets: dict[str, tuple[asyncio.Future[None] | None, asyncio.Future[None]]] = {}
+
+    def ticket(self, channel: str, conversation_id: str, key: str) -> None:
+        if len(self._tickets) >= REPLY_ORDER_TICKETS:  # replies never delivered: let go
+            _, dropped = self._tickets.pop(next(iter(self._tickets)))
+            if not dropped.done():
+                dropped.set_result(None)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        before = self._tails.get((channel, conversation_id))
+        self._tails[(channel, conversation_id)] = mine
+        self._tickets[key] = (before if before is not None and not before.done() else None, mine)
+
+    async def wait(self, key: str) -> None:
+        before = self._tickets[key][0] if key in self._tickets else None
+        if before is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(before), REPLY_ORDER_WAIT)
+            except TimeoutError:
+                log.warning("a reply went out without waiting longer for the one before it")
+
+    def done(self, channel: str, conversation_id: str, key: str) -> None:
+        ticket = self._tickets.pop(key, None)
+        if ticket is None:
+            return
+        mine = ticket[1]
+        if not mine.done():
+            mine.set_result(None)
+        if self._tails.get((channel, conversation_id)) is mine:
+            del self._tails[(channel, conversation_id)]
+
 
 class InterviewService:
     def __init__(
@@ -85,6 +134,7 @@ class InterviewService:
         # Told when a platform user was linked to an employee and that is stored (the
         # channel's plugin remembers it: their first message needs no lookup).
         self.link_observers: list[LinkObserver] = []
+        self.reply_order = ReplyOrder()
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -115,6 +165,10 @@ class InterviewService:
             if outcome.duplicate:
                 log.info("duplicate %s message ignored", incoming.channel)
             else:
+                if outcome.messages:  # now, in commit order: see `ReplyOrder`
+                    self.reply_order.ticket(
+                        incoming.channel, incoming.conversation_id, incoming.key
+                    )
                 self._observe(incoming.channel, started)
         return outcome
 
@@ -198,16 +252,23 @@ class InterviewService:
     async def deliver(
         self, channel_name: str, conversation_id: str, outcome: Outcome, key: str
     ) -> None:
-        """Send a turn's reply, then mark it delivered (until then the tick would resend it)."""
-        if not outcome.messages:
-            return
-        channel = self.channels.get(channel_name)
-        if channel is None:
-            log.warning("no channel %r to deliver %d messages", channel_name, len(outcome.messages))
-            return
-        with self._tracking():
-            await channel.send(conversation_id, outcome.messages, key=f"reply:{key}")
-            self.writer.mark_sent(key)
+        """Send a turn's reply, after the replies of the same conversation's earlier turns
+        (`ReplyOrder`), then mark it delivered (until then the tick would resend it)."""
+        try:
+            if not outcome.messages:
+                return
+            channel = self.channels.get(channel_name)
+            if channel is None:
+                log.warning(
+                    "no channel %r to deliver %d messages", channel_name, len(outcome.messages)
+                )
+                return
+            with self._tracking():
+                await self.reply_order.wait(key)
+                await channel.send(conversation_id, outcome.messages, key=f"reply:{key}")
+                self.writer.mark_sent(key)
+        finally:
+            self.reply_order.done(channel_name, conversation_id, key)
 
     async def flush(self) -> None:
         """Wait until the "reply sent" marks handed in so far are stored."""

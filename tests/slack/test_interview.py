@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
 from bot import departures
 from bot.models import AnswerRow, PlatformIdentity
+from tests.fakes import FakeSlackAPI
 from tests.slack.harness import ANNA, ANNA_ID, SlackHarness, buttons
 
 DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
@@ -288,3 +291,36 @@ async def test_an_expired_interview_never_started_stays_closed(make_slack):
     assert "no interview open" in slack.messages(slack.fake.dm_channel_id(ANNA_ID))[-1]["text"]
     async with slack.runtime.db.sessions() as session:
         assert list(await session.scalars(select(Interview.status))) == ["expired"]
+
+
+async def test_replies_to_two_quick_messages_arrive_in_the_order_typed(make_slack, database_url):
+    """Typing "start" and then "help" a moment later: two turns, stored in order; the second reply
+    waits for the first to be posted instead of being posted between its messages, even when
+    Slack is slow to answer each post."""
+    slack = await make_slack(database_url)
+    await invite(slack)
+    channel = slack.fake.dm_channel_id(ANNA_ID)
+    before = len(slack.messages(channel))
+    post = FakeSlackAPI._HANDLERS["chat.postMessage"]
+    posting = asyncio.Event()
+
+    async def slow_post(args: dict[str, Any]) -> dict[str, Any]:
+        posting.set()
+        await asyncio.sleep(0.05)
+        return post(slack.fake, args)
+
+    slack.fake.set_handler("chat.postMessage", slow_post)
+    target = slack.handled + 2
+    first = asyncio.create_task(slack.post(slack.event(ANNA_ID, "start")))
+    await asyncio.wait_for(posting.wait(), 5)  # "start" is stored; its reply is on its way
+    status, _ = await slack.post(slack.event(ANNA_ID, "help"))
+    assert status == 200 and (await first)[0] == 200
+    await slack.until(lambda: slack.handled >= target, "both DMs handled")
+
+    texts = [m["text"] for m in slack.messages(channel)[before:]]
+    assert len(texts) == 4, texts
+    intro, question, help_text, asked_again = texts
+    assert intro.startswith("Great, thank you!"), texts
+    assert question.startswith("What is the main reason you're leaving?"), texts
+    assert help_text.startswith("You can answer by typing or with the buttons."), texts
+    assert asked_again == question, texts
