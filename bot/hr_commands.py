@@ -109,6 +109,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Not invited: {reason}.",
         "nl": "Niet uitgenodigd: {reason}.",
     },
+    "invited_before": {
+        "en": "Not invited: this person has already been invited to an exit interview. How "
+        "that went stays private: it is only counted, anonymously, in the digest.",
+        "nl": "Niet uitgenodigd: deze persoon is al uitgenodigd voor een exitgesprek. Hoe dat "
+        "ging, blijft privé: het telt alleen anoniem mee in het overzicht.",
+    },
     "status_title": {"en": "ExitBot pipeline", "nl": "ExitBot-overzicht"},
     "status_heading": {"en": "Interviews", "nl": "Gesprekken"},
     "status_footer": {
@@ -221,6 +227,8 @@ async def _start(
     log.info("HR admin started an interview: departure %s %s", outcome.departure_id, outcome.status)
     if outcome.status != "scheduled":
         reason = outcome.reason or outcome.status.replace("_", " ")
+        if tells_how_it_went(reason):
+            return CommandReply((_info(_t("invited_before", lang)),))
         return CommandReply((_info(_t("not_invited", lang, reason=reason)),))
     if outcome.interview_status == "scheduled" and outcome.invite_at is not None:
         when = departures.describe_moment(outcome.invite_at, outcome.timezone)
@@ -229,6 +237,17 @@ async def _start(
         status = (outcome.interview_status or "").replace("_", " ")
         text = _t("under_way", lang, status=status, id=outcome.departure_id)
     return CommandReply((_info(text),))
+
+
+# Why a departure was not invited, as `bot.departures` words it, when that says what one named
+# person did with their interview. The invite promises that HR sees nothing pointing to one
+# person, and `start` names the person: an HR admin asking again must not learn from the
+# answer who declined, stopped, deleted their answers or took part.
+_HOW_IT_WENT = tuple(departures.FINAL[s] for s in ("declined", "completed", "stopped", "deleted"))
+
+
+def tells_how_it_went(reason: str) -> bool:
+    return reason in _HOW_IT_WENT or "completed an exit interview" in reason
 
 
 async def pipeline_counts(runtime: Runtime) -> dict[str, int]:

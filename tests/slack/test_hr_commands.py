@@ -199,3 +199,35 @@ async def test_digest_preview_never_shows_figures_before_the_digest_is_posted(ma
     assert "Wellbeing" not in text and "Interviews: 5" not in text
     async with slack.runtime.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AccessLog)) == 0  # no quotes
+
+
+@pytest.mark.parametrize(
+    ("typed", "status"),
+    [(("start", "stop"), "stopped"), (("start", "delete my answers", "yes"), "deleted")],
+)
+async def test_starting_again_does_not_tell_hr_how_it_went(slack, typed, status):
+    """`start` names one person: its answer says an invite was made, never whether that
+    person stopped, deleted their answers, declined or took part (the invite promises HR
+    sees nothing that points to one person)."""
+    await invite(slack)
+    for text in typed:
+        await slack.dm(ANNA_ID, text)
+    assert (await slack.interview()).status == status
+
+    reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18")
+    assert reply["text"].startswith(
+        "Not invited: this person has already been invited to an exit interview."
+    )
+    for word in ("stop", "delet", "declin", "complet", "taken place"):
+        assert word not in reply["text"].lower()
+    assert (await slack.interview()).status == status  # and nothing changed
+
+
+async def test_a_person_who_took_part_is_not_told_apart_by_start(slack):
+    """One who completed an interview (for another departure, so the reason differs) gets
+    the same answer as one who did not take part."""
+    await interview(slack.runtime, ANNA)  # the whole model form, in the terminal
+    assert (await slack.interview()).status == "completed"
+    reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18")
+    assert "already been invited" in reply["text"]
+    assert "complet" not in reply["text"].lower()
