@@ -35,8 +35,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -136,6 +137,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "…en nog {n}: gebruik `exitbot approvals` op de server om ze allemaal te zien.",
     },
     "someone": {"en": "An employee", "nl": "Een medewerker"},
+    "kind_resignation": {"en": "resignation", "nl": "ontslag op eigen verzoek"},
+    "kind_contract_end": {"en": "contract end", "nl": "einde contract"},
+    "kind_dismissal": {"en": "dismissal", "nl": "ontslag"},
+    "kind_retirement": {"en": "retirement", "nl": "pensioen"},
+    "kind_other": {"en": "other", "nl": "anders"},
     "unknown": {
         "en": "I don't know that command.",
         "nl": "Die opdracht ken ik niet.",
@@ -154,6 +160,24 @@ class CommandReply:
 def _t(name: str, language: str, **values: object) -> str:
     table = _TEXTS[name]
     return table.get(language, table["en"]).format(**values)
+
+
+_NL_DAYS = "ma di wo do vr za zo".split()
+_NL_MONTHS = "jan feb mrt apr mei jun jul aug sep okt nov dec".split()
+
+
+def _moment(moment: datetime, timezone: str | None, lang: str) -> str:
+    """When an invite goes out, in the admin's language ("vr 11 dec 2026 10:00 Europe/...")."""
+    if lang != "nl":
+        return departures.describe_moment(moment, timezone)
+    local = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
+    day, month = _NL_DAYS[local.weekday()], _NL_MONTHS[local.month - 1]
+    return f"{day} {local.day} {month} {local.year} {local:%H:%M} {timezone or 'UTC'}"
+
+
+def _kind(kind: str, lang: str) -> str:
+    name = f"kind_{kind}"
+    return _t(name, lang) if name in _TEXTS else kind.replace("_", " ")
 
 
 def _info(text: str, choices: tuple[Choice, ...] = ()) -> OutMessage:
@@ -231,7 +255,7 @@ async def _start(
             return CommandReply((_info(_t("invited_before", lang)),))
         return CommandReply((_info(_t("not_invited", lang, reason=reason)),))
     if outcome.interview_status == "scheduled" and outcome.invite_at is not None:
-        when = departures.describe_moment(outcome.invite_at, outcome.timezone)
+        when = _moment(outcome.invite_at, outcome.timezone, lang)
         text = _t("scheduled", lang, when=when, id=outcome.departure_id)
     else:
         status = (outcome.interview_status or "").replace("_", " ")
@@ -295,7 +319,7 @@ async def _approvals(runtime: Runtime, lang: str) -> CommandReply:
             "approval",
             lang,
             who=who,
-            kind=item.kind.replace("_", " "),
+            kind=_kind(item.kind, lang),
             day=item.last_working_day or "?",
             id=item.departure_id,
         )
@@ -310,4 +334,4 @@ async def _digest_preview(runtime: Runtime, lang: str) -> CommandReply:
     figures before it is posted: an HR admin asking after every interview could otherwise
     read each one off by difference. Publishes nothing."""
     data = await digest_post.preview(runtime, actor="hr-command:digest-preview", quotes=False)
-    return CommandReply(report=render_held_back(data))
+    return CommandReply(report=render_held_back(replace(data, language=lang)))

@@ -231,3 +231,25 @@ async def test_a_person_who_took_part_is_not_told_apart_by_start(slack):
     reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18")
     assert "already been invited" in reply["text"]
     assert "complet" not in reply["text"].lower()
+
+
+async def test_a_dutch_admin_gets_dutch_answers(fake, make_slack):
+    """The caller's Slack language wins over EXITBOT_LANGUAGE (en) for every reply: the
+    digest preview, when the invite goes out, and the departure kind in approvals."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    await interview(slack.runtime, "bob@example.com")
+
+    preview = await command(slack, "UHR0002", "digest preview")
+    assert preview["blocks"][0]["text"]["text"].startswith("Exitgesprekken: overzicht t/m")
+    assert "1 gesprek wacht; cijfers verschijnen zodra er 5 zijn." in preview["text"]
+
+    started = await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2026-12-18")
+    assert started["text"].startswith("Ingepland: de uitnodiging gaat vr 11 dec 2026 10:00 ")
+
+    await slack.post_webhook(departure_payload("hr-7", "contract_end", "b@example.com", "Bea"))
+    approvals = await command(slack, "UHR0002", "approvals")
+    assert "Bea (Sales): einde contract, laatste werkdag 2026-12-18" in approvals["text"]
+
+    english = await command(slack, ADMIN_ID, "digest preview")  # en-GB: as before
+    assert "1 interview is waiting; figures appear once 5 are in." in english["text"]
