@@ -50,7 +50,10 @@ _T: dict[str, dict[str, str]] = {
         "come_back": "Would come back",
         "answers": "{n} answers",
         "departments": "By department",
-        "departments_withheld": "No department has at least {k} interviews in this digest.",
+        "departments_withheld": (
+            "Not shown this time: a department is shown only with at least {k} interviews, "
+            "and only when the other departments together have none or also at least {k}."
+        ),
         "other": "Other departments",
         "top": "most named",
         "quotes": "In their own words (scrubbed, shuffled)",
@@ -93,7 +96,10 @@ _T: dict[str, dict[str, str]] = {
         "come_back": "Zou terugkomen",
         "answers": "{n} antwoorden",
         "departments": "Per afdeling",
-        "departments_withheld": "Geen afdeling heeft minstens {k} gesprekken in dit overzicht.",
+        "departments_withheld": (
+            "Dit keer niet getoond: een afdeling verschijnt alleen met minstens {k} gesprekken, "
+            "en alleen als de overige afdelingen samen er geen of ook minstens {k} hebben."
+        ),
         "other": "Overige afdelingen",
         "top": "meest genoemd",
         "quotes": "In eigen woorden (geanonimiseerd, geschud)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -108,7 +109,15 @@ async def test_no_breakdown_when_it_would_leave_fewer_than_k_over(rt: Runtime) -
     assert data.departments == () and "departments" in data.withheld
     text = render_report(data).as_text()
     assert "Sales" not in text and "Legal" not in text
-    assert "No department has at least 5 interviews" in text
+    # Sales has six: the text must not say no department has five, but why none is shown
+    assert "No department has at least 5" not in text
+    assert (
+        "Not shown this time: a department is shown only with at least 5 interviews, and "
+        "only when the other departments together have none or also at least 5." in text
+    )
+    dutch = render_report(replace(data, language="nl")).as_text()
+    assert "Geen afdeling heeft" not in dutch
+    assert "Dit keer niet getoond: een afdeling verschijnt alleen met minstens 5" in dutch
 
 
 async def test_free_text_themes_need_two_k_people(rt: Runtime) -> None:
