@@ -133,13 +133,18 @@ def label(key: str, language: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
-def _change(change: float | None, unit: str = "") -> str:
+def _decimal(text: str, language: str) -> str:
+    """A number as the reader writes it: "2,8" in Dutch."""
+    return text.replace(".", ",") if language == "nl" else text
+
+
+def _change(change: float | None, unit: str = "", language: str = "en") -> str:
     if change is None:
         return ""
     if change == 0:
         return " (=)"
     arrow = "▲" if change > 0 else "▼"
-    number = f"{abs(change):g}"
+    number = _decimal(f"{abs(change):g}", language)
     return f" ({arrow} {number}{(' ' + unit) if unit else ''})"
 
 
@@ -154,7 +159,7 @@ def _ranking_lines(ranking: Ranking, language: str) -> tuple[str, ...]:
 
 def _score_line(name: str, score: Score, shown: str, language: str) -> str:
     answers = _texts(language)["answers"].format(n=score.base)
-    return f"{name}: {shown}{_change(score.change)}, {answers}"
+    return f"{name}: {shown}{_change(score.change, language=language)}, {answers}"
 
 
 def render_held_back(digest: DigestData) -> Report:
@@ -210,7 +215,12 @@ def render_report(digest: DigestData) -> Report:
         scores.append(_score_line(t["enps"], digest.enps, f"{digest.enps.value:+.0f}", lang))
     if digest.manager is not None:
         scores.append(
-            _score_line(t["manager"], digest.manager, f"{digest.manager.value:.1f} / 5", lang)
+            _score_line(
+                t["manager"],
+                digest.manager,
+                _decimal(f"{digest.manager.value:.1f} / 5", lang),
+                lang,
+            )
         )
     if digest.come_back is not None:
         scores.append(

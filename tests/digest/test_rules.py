@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -128,9 +129,13 @@ def test_dutch_rendering() -> None:
         window_end=datetime(2026, 11, 30, 23, tzinfo=UTC),
         count=6,
         reasons=Ranking(6, (Ranked("workload", 6),)),
+        manager=Score(2.8, 6, -0.3),
         departments=(Group("Sales", 6, ("workload",)),),
     )
     report = render_report(figures)
+    assert "Relatie met leidinggevende: 2,8 / 5 (▼ 0,3), 6 antwoorden" in report.as_text()
+    english = render_report(replace(figures, language="en")).as_text()
+    assert "Relationship with their manager: 2.8 / 5 (▼ 0.3), 6 answers" in english
     assert "Werkdruk en balans werk-privé: 6 (100%)" in report.as_text()
     assert "Sales: 6 · meest genoemd: Werkdruk en balans werk-privé" in report.as_text()
     assert report.image_png is not None and "Staafdiagram" in report.image_alt
