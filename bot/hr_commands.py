@@ -86,6 +86,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Usage: start @person YYYY-MM-DD (the last working day).",
         "nl": "Gebruik: start @persoon JJJJ-MM-DD (de laatste werkdag).",
     },
+    "bad_kind": {
+        "en": "I don't know the departure kind {value!r}: use {kinds}.",
+        "nl": "Het soort vertrek {value!r} ken ik niet: gebruik {kinds}.",
+    },
     "unknown_person": {
         "en": "I couldn't find an email address for that person. Mention them (@name) or "
         "type their email address.",
@@ -243,7 +247,10 @@ async def _start(
     last_day = parse_day(day_text)
     if last_day is None:
         return CommandReply((_info(_t("bad_date", lang, value=day_text)),))
-    kind = rest[0].lower() if rest and rest[0].lower() in KINDS else None
+    kind = rest[0].lower().replace("-", "_") if rest else None
+    if kind is not None and kind not in KINDS:
+        # a typo must not start an interview of another kind without a word
+        return CommandReply((_info(_t("bad_kind", lang, value=rest[0], kinds=", ".join(KINDS))),))
     email = await resolve_person(person)
     if not email:
         return CommandReply((_info(_t("unknown_person", lang)),))

@@ -374,7 +374,7 @@ class TeamsStore:
 
 _MENTION_TOKEN = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 _COMMAND_WORDS = {"status", "approvals", "approval", "goedkeuringen", "digest", "digest preview"}
-_START = re.compile(r"start\s+\S+\s+\d{1,4}[-/]\d{1,2}[-/]\d{1,4}(\s+\w+)?", re.IGNORECASE)
+_START = re.compile(r"start\s+\S+\s+\d{1,4}[-/]\d{1,2}[-/]\d{1,4}(\s+[\w-]+)?", re.IGNORECASE)
 
 
 _NAMES = {"help", "hulp", "?", "start", *(w.split()[0] for w in _COMMAND_WORDS)}

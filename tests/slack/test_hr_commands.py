@@ -253,3 +253,18 @@ async def test_a_dutch_admin_gets_dutch_answers(fake, make_slack):
 
     english = await command(slack, ADMIN_ID, "digest preview")  # en-GB: as before
     assert "1 interview is waiting; figures appear once 5 are in." in english["text"]
+
+
+async def test_start_with_a_kind_it_does_not_know_says_so(slack):
+    reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18 contract-ending")
+    assert reply["text"] == (
+        "I don't know the departure kind 'contract-ending': use resignation, contract_end, "
+        "dismissal, retirement, other."
+    )
+    async with slack.runtime.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Departure)) == 0
+
+    reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18 Contract-End")
+    assert reply["text"].startswith("Scheduled:")
+    async with slack.runtime.db.sessions() as session:
+        assert await session.scalar(select(Departure.kind)) == "contract_end"

@@ -90,6 +90,12 @@ async def test_bad_requests(teams: TeamsHarness) -> None:
         ("digest preview", True, "digest preview"),
         ("start anna@example.com 2026-12-18", True, "start anna@example.com 2026-12-18"),
         ("start <@29:anna> 18-12-2026 gone", True, "start <@29:anna> 18-12-2026 gone"),
+        # a kind written with a hyphen reaches the command (which reads or refuses it)
+        (
+            "start a@example.com 2026-12-18 contract-end",
+            True,
+            "start a@example.com 2026-12-18 contract-end",
+        ),
         ("hr", True, "help"),
         ("HR help", True, "help"),
         ("hr status", True, "status"),
