@@ -65,6 +65,11 @@ FINAL = {
 CHAT_ORDER = ("slack", "teams")
 NOT_FOR_INVITES = ("console", "web")
 WEBHOOK_ID_DAYS = 30  # kept at least 7 days (senders retry for ~3 days)
+READDRESS_DETAIL = (
+    "the employee's address changed after the invite went out: if the new address finds the "
+    "same chat user, the conversation goes on; otherwise the invite is withdrawn from whoever "
+    "got it and the employee is invited at the new address"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,7 @@ class DepartureOutcome:
     timezone: str | None = None
     interview_status: str | None = None
     stale: bool = False
+    detail: str | None = None
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"status": self.status}
@@ -97,6 +103,8 @@ class DepartureOutcome:
         if self.stale:
             data["stale"] = True
             data["detail"] = "a newer event for this departure was applied before; nothing changed"
+        elif self.detail:
+            data["detail"] = self.detail
         return data
 
 
@@ -223,7 +231,8 @@ async def _apply(
     departure.status = "active"
     if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
         departure.decision = policy_decision(settings, event.kind)
-    return await schedule(session, runtime, departure, employee, now)
+    outcome = await schedule(session, runtime, departure, employee, now)
+    return await follow_the_person(session, departure, outcome, now)
 
 
 def elsewhere(
@@ -492,6 +501,37 @@ async def schedule(
     )
 
 
+def held_by_another(interview: Interview | None, departure: Departure) -> bool:
+    """A live interview held by another employee than the one the departure names now."""
+    return (
+        interview is not None
+        and interview.status in LIVE
+        and departure.employee_id is not None
+        and interview.employee_id != departure.employee_id
+    )
+
+
+async def follow_the_person(
+    session: AsyncSession, departure: Departure, outcome: DepartureOutcome, now: datetime
+) -> DepartureOutcome:
+    """The departure names another person than the one its invite went to (HR corrected the
+    address): the tick's `readdress` job (`bot.readdress`) finds out in chat whether that is
+    the same chat user, never this transaction."""
+    interview = await _latest_interview(session, departure.id)
+    if interview is None or not held_by_another(interview, departure):
+        return outcome
+    await set_job(
+        session,
+        kind="readdress",
+        key=f"readdress:{interview.id}",
+        due_at=now,
+        now=now,
+        interview_id=interview.id,
+    )
+    log.info("interview %s: its departure's address changed after the invite", interview.id)
+    return replace(outcome, detail=READDRESS_DETAIL)
+
+
 async def _drop_unsent(session: AsyncSession, interview: Interview | None, now: datetime) -> None:
     """Withdraw an invite that has not gone out yet (the decision or the dates changed)."""
     if interview is not None and interview.status == "scheduled":
@@ -500,8 +540,12 @@ async def _drop_unsent(session: AsyncSession, interview: Interview | None, now: 
         await cancel_jobs(session, interview.id, now)
 
 
-async def cancel_interview(session: AsyncSession, interview: Interview, now: datetime) -> None:
-    """The departure was withdrawn: stop the interview, delete its answers, say goodbye."""
+async def cancel_interview(
+    session: AsyncSession, interview: Interview, now: datetime, *, reason: str = "cancelled"
+) -> None:
+    """The departure was withdrawn (or the invite reached the wrong person: `reason`
+    "misdirected"): stop the interview, delete its answers, say goodbye (`reason` names
+    the text, `bot.invites`)."""
     if interview.status not in ("scheduled", *LIVE):
         return
     heard_from_us = interview.status in LIVE
@@ -519,9 +563,9 @@ async def cancel_interview(session: AsyncSession, interview: Interview, now: dat
             due_at=now,
             now=now,
             interview_id=interview.id,
-            payload={"reason": "cancelled"},
+            payload={"reason": reason},
         )
-    log.info("interview %s cancelled with its departure", interview.id)
+    log.info("interview %s cancelled (%s)", interview.id, reason)
 
 
 # ---------------------------------------------------------------------- HR admins

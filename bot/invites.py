@@ -98,6 +98,18 @@ _TEXTS: dict[str, dict[str, str]] = {
             "afgesloten en alles wat je hebt gedeeld verwijderd. Bedankt, en het allerbeste!"
         ),
     },
+    "misdirected": {
+        "en": (
+            "Sorry, this exit-interview invitation reached you by mistake: it was meant for "
+            "someone else. I've closed the conversation, and nothing you typed here is kept. "
+            "There's nothing you need to do."
+        ),
+        "nl": (
+            "Sorry, deze uitnodiging voor een exitgesprek kwam per vergissing bij jou terecht: "
+            "hij was voor iemand anders bedoeld. Ik heb het gesprek afgesloten en niets van wat "
+            "je hier hebt getypt wordt bewaard. Je hoeft niets te doen."
+        ),
+    },
     "approval": {
         "en": (
             "Approval needed: {who} is leaving ({kind}, last working day {day}, departure "
@@ -463,7 +475,8 @@ async def expire(ctx: TickContext, job: ClaimedJob) -> datetime | None:
 
 
 async def send_goodbye(ctx: TickContext, job: ClaimedJob) -> datetime | None:
-    """The polite close after a cancelled departure (answers already deleted)."""
+    """The polite close after a cancelled departure, or the note to someone an invite
+    reached by mistake (`bot.readdress`); answers already deleted."""
     interview = await _interview(ctx.runtime, job)
     if interview is None:
         return None

@@ -43,6 +43,7 @@ PURGEABLE_KINDS = (
     "remind_idle",
     "expire",
     "close",
+    "readdress",
     "purge_webhooks",
 )
 
@@ -51,10 +52,11 @@ Contributor = Callable[[TickRegistry], None]
 
 def contributors() -> list[Contributor]:
     """Modules that add job handlers, periodic work and hooks; add yours here."""
-    from bot import digest_post, fallback, privacy
+    from bot import digest_post, fallback, privacy, readdress
 
     return [
         invites.register,
+        readdress.register,
         fallback.register,
         digest_post.register,
         privacy.register,

@@ -1,0 +1,148 @@
+"""A departure's address corrected after the invite went out (`bot.readdress`), on a
+recording chat platform: the webhook's answers, a corrected address nobody in chat has, a
+cancellation before the tick, a redone job; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from adapters.base import Incoming
+from bot import tick
+from bot.jobs import TickReport
+from bot.models import AnswerRow, Interview, Job
+from tests.support.departures import (
+    Harness,
+    departure,
+    fast_database_url,  # noqa: F401  (overrides the shared, slower `database_url`)
+    harness,
+)
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)  # Monday; last day Fri 18 Dec 2026
+INVITE_AT = datetime(2026, 12, 11, 9, tzinfo=UTC)  # Fri 11 Dec, 10:00 CET
+LATER = INVITE_AT + timedelta(hours=2)
+ANNA, BOB, HR = "anna@example.com", "bob@example.com", "hr@example.com"
+
+
+@pytest.fixture
+async def h(database_url: str) -> AsyncIterator[Harness]:
+    async with harness(
+        database_url, NOW, timezone="Europe/Amsterdam", fallback_after_last_day=False
+    ) as built:
+        yield built
+
+
+async def tick_at(h: Harness, moment: datetime) -> TickReport:
+    h.clock.set(moment)
+    return await tick.run_tick(h.runtime, metrics=h.metrics)
+
+
+async def bob_answers(h: Harness) -> None:
+    """HR typed Bob's address: the (Dutch) invite reaches him; he starts and answers."""
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    for n, (text, choice) in enumerate([("", "start"), ("Carrièremogelijkheden", None)]):
+        await h.runtime.service.handle(
+            Incoming(
+                channel="slack",
+                user_id=f"U-{BOB}",
+                conversation_id=f"D-{BOB}",
+                text=text,
+                message_id=f"m{n}",
+                choice=choice,
+            )
+        )
+    assert await h.count(AnswerRow) == 1
+
+
+async def corrected(h: Harness, type_: str = "departure.updated") -> dict[str, object]:
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    status, answer = await h.post(departure(type_, email=ANNA, language="nl"))
+    assert status == 202
+    return answer
+
+
+async def interviews(h: Harness) -> list[tuple[str, bool, str | None]]:
+    """(status, whether a state is kept, note) of every interview, oldest first."""
+    async with h.runtime.db.sessions() as session:
+        rows = (await session.scalars(select(Interview).order_by(Interview.id))).all()
+    return [(row.status, row.state_enc is not None, row.note) for row in rows]
+
+
+async def test_the_answer_to_a_correction_says_what_happens(h: Harness) -> None:
+    await bob_answers(h)
+    answer = await corrected(h)
+    assert answer["status"] == "scheduled" and answer["interview"] == "in_progress"
+    assert answer["detail"] == (
+        "the employee's address changed after the invite went out: if the new address finds "
+        "the same chat user, the conversation goes on; otherwise the invite is withdrawn from "
+        "whoever got it and the employee is invited at the new address"
+    )
+    assert await h.count(Job, Job.kind == "readdress", Job.status == "due") == 1
+    # the same correction again (another webhook id): no new job, the same answer
+    again = await corrected(h)
+    assert again["detail"] == answer["detail"]
+    assert await h.count(Job, Job.kind == "readdress") == 1
+
+
+async def test_a_correction_before_the_invite_went_out_only_moves_it(h: Harness) -> None:
+    await h.post(departure(email=BOB), at=NOW - timedelta(seconds=1))
+    status, answer = await h.post(departure("departure.updated", email=ANNA))
+    assert (status, answer["interview"]) == (202, "scheduled") and "detail" not in answer
+    report = await tick_at(h, INVITE_AT)
+    assert (report["invites sent"], report["invites withdrawn from the wrong person"]) == (1, 0)
+    assert h.channel.opened == [ANNA] and h.channel.to(BOB) == []
+
+
+async def test_a_corrected_address_nobody_in_chat_has_withdraws_it_and_tells_hr(
+    h: Harness,
+) -> None:
+    await bob_answers(h)
+    h.channel.unreachable.add(ANNA)
+    await corrected(h)
+    report = await tick_at(h, LATER)
+    assert report["invites withdrawn from the wrong person"] == 1
+    assert (report["cancellation notices sent"], report["unreachable"]) == (1, 1)
+    note = h.channel.to(BOB)[-1].text
+    assert "per vergissing bij jou terecht" in note and "wordt bewaard" in note
+    assert "Anna" not in note
+    assert await h.count(AnswerRow) == 0
+    assert await interviews(h) == [
+        ("cancelled", False, "withdrawn: the invite reached the wrong person"),
+        ("unreachable", False, "slack: user_disabled"),
+    ]
+    assert any("could not deliver the exit-interview invite" in s.text for s in h.channel.to(HR))
+
+
+async def test_cancelled_before_the_tick_nobody_else_is_invited(h: Harness) -> None:
+    await bob_answers(h)
+    await corrected(h)
+    h.clock.set(INVITE_AT + timedelta(hours=1, seconds=1))
+    status, answer = await h.post(departure("departure.cancelled", email=ANNA))
+    assert (status, answer["status"]) == (202, "cancelled")
+    assert await h.count(Job, Job.kind == "readdress", Job.status == "cancelled") == 1
+    report = await tick_at(h, LATER)
+    assert (report["invites withdrawn from the wrong person"], report["invites sent"]) == (0, 0)
+    assert report["cancellation notices sent"] == 1  # the one closing note, to Bob
+    assert h.channel.opened == [BOB]  # nobody else was looked up or invited
+    assert await h.count(AnswerRow) == 0
+    assert await interviews(h) == [("cancelled", False, None)]
+
+
+async def test_a_redone_job_changes_and_sends_nothing_twice(h: Harness) -> None:
+    await bob_answers(h)
+    await corrected(h)
+    await tick_at(h, LATER)
+    sent = list(h.channel.sent)
+    # as if the worker died after its work, before finishing the job (its lease ran out)
+    async with h.runtime.db.transaction() as session:
+        await session.execute(
+            update(Job).where(Job.kind == "readdress").values(status="due", done_at=None)
+        )
+    report = await tick_at(h, LATER + timedelta(minutes=10))
+    assert report.jobs_run >= 1 and report["invites withdrawn from the wrong person"] == 0
+    assert h.channel.sent == sent
+    assert [status for status, _, _ in await interviews(h)] == ["cancelled", "invited"]
