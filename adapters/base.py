@@ -94,6 +94,9 @@ class Channel(Protocol):
 
     # Optional: `async already_sent(conversation_id, key) -> bool` lets the service check,
     # after a crash, whether a reply batch reached the platform before sending it again.
+    # Optional: `async address_of(conversation_id, user_id) -> str | None`, the address the
+    # platform reports now for a user in that conversation, for a platform whose
+    # `open_conversation` cannot look everyone up by address (Teams).
 
     async def post_report(self, target: str, report: Report) -> None:
         """Post a report (the HR digest) into a channel, rendered natively."""

@@ -258,6 +258,28 @@ class TeamsChannel:
     async def send(self, conversation_id: str, messages: Sequence[OutMessage], *, key: str) -> None:
         await self._deliver(conversation_id, [render(m) for m in messages], key)
 
+    async def address_of(self, conversation_id: str, user_id: str) -> str | None:
+        """The address Teams reports now for a member of a conversation the bot is in (None:
+        not known). `open_conversation` finds people only by the address they last wrote
+        with; this asks Teams afresh, e.g. after the address was renamed."""
+        reference = await self._reference(conversation_id)
+        found: list[str | None] = []
+
+        async def callback(context: TurnContext) -> None:
+            # A continuation carries no channel data: without it (no team) TeamsInfo asks
+            # the conversation itself for the member
+            context.activity.channel_data = context.activity.channel_data or {}
+            email, name = await self._member(context, user_id)
+            if email:
+                _bounded(self._emails)[user_id] = (email, name)  # what later turns report
+            found.append(email)
+
+        await self.adapter.continue_conversation(
+            reference_from_json(reference), callback, bot_app_id=self.bot_app_id
+        )
+        email = found[0] if found else None
+        return email.strip().lower() if email else None
+
     async def send_report(self, conversation_id: str, report: Report, *, key: str) -> None:
         """A report as a card into a conversation the bot is in (HR commands' answers)."""
         await self._deliver(conversation_id, [report_activity(report)], key)

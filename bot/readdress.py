@@ -72,7 +72,7 @@ async def readdress(ctx: TickContext, job: ClaimedJob) -> datetime | None:
         return None
     # An interview held through a web link or the terminal was not found by the address.
     chat = interview.channel not in departures.NOT_FOR_INVITES
-    opened = await _find(runtime, interview.channel, employee.email) if chat else None
+    opened = await _find(runtime, interview, holders, employee.email) if chat else None
     same = not chat or (
         opened is not None
         and (opened.user_id in holders or opened.conversation_id == interview.address)
@@ -109,16 +109,30 @@ async def readdress(ctx: TickContext, job: ClaimedJob) -> datetime | None:
     return None
 
 
-async def _find(runtime: Runtime, platform: str | None, email: str) -> Opened | None:
+async def _find(
+    runtime: Runtime, interview: Interview, holders: set[str], email: str
+) -> Opened | None:
     """The chat user the corrected address finds on the interview's platform (None: nobody).
     Any other platform error raises: the job is tried again later."""
-    channel = runtime.service.channels.get(platform or "")
+    channel = runtime.service.channels.get(interview.channel or "")
     if channel is None:
         return None  # that platform is no longer configured: nobody can be found there
     try:
         return await channel.open_conversation(email)
     except Unreachable:
+        pass
+    # Teams finds people only by the address they last wrote with: it is asked instead which
+    # address the one who holds the interview has now (renamed since?)
+    address_of = getattr(channel, "address_of", None)
+    if address_of is None or not interview.address:
         return None
+    for user_id in sorted(holders):
+        try:
+            if await address_of(interview.address, user_id) == email:
+                return Opened(user_id=user_id, conversation_id=interview.address)
+        except Unreachable:
+            return None
+    return None
 
 
 async def _move(

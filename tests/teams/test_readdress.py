@@ -1,0 +1,78 @@
+"""HR corrects a departure's address after the invite went out, in Teams: Teams finds people
+only by the address they last wrote with, so for an address renamed since, ExitBot asks Teams
+which address the one holding the interview has now; the same person keeps the conversation.
+Through the signed webhook, the tick and the real CloudAdapter against the fake Bot Connector,
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.models import Employee, Interview
+from bot.tick import run_tick
+from tests.teams.harness import TeamsHarness
+from tests.teams.test_interview import DETAILED, answers, say
+
+OLD, NEW = "a.devries@example.com", "anna@example.com"
+
+
+def event(type_: str, email: str) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "departure": {
+            "id": "hr-4711",
+            "kind": "resignation",
+            "last_working_day": "2026-12-18",
+            "employee": {"email": email, "language": "en"},
+        },
+    }
+
+
+async def holder(teams: TeamsHarness) -> tuple[str, str | None]:
+    async with teams.runtime.db.sessions() as session:
+        row = (
+            await session.execute(
+                select(Interview.status, Employee.email).join(
+                    Employee, Employee.id == Interview.employee_id
+                )
+            )
+        ).one()
+    return row.status, row.email
+
+
+async def test_a_renamed_teams_address_keeps_the_conversation(
+    make_teams: Any, database_url: str
+) -> None:
+    teams = await make_teams(database_url=database_url)
+    assert await teams.post(teams.install(email=OLD)) == 201
+    assert (await teams.post_webhook(event("departure.created", OLD)))[1]["status"] == "scheduled"
+    teams.clock.advance(timedelta(days=14))
+    assert (await run_tick(teams.runtime))["invites sent"] == 1
+    teams.new_messages()
+    await say(teams, "start")
+    await say(teams, "Pay and benefits")
+    kept = await answers(teams)
+    assert kept == 1
+
+    # Renamed in Teams (she has not written since) and then in the HR system
+    teams.connector.members["29:user1"].update(email=NEW, userPrincipalName=NEW)
+    teams.clock.advance(timedelta(minutes=5))
+    status, answer = await teams.post_webhook(event("departure.updated", NEW))
+    assert (status, answer["interview"]) == (202, "in_progress") and "detail" in answer
+    report = await run_tick(teams.runtime)
+    assert report["interviews moved to a corrected address"] == 1
+    assert report["invites withdrawn from the wrong person"] == 0
+    assert teams.new_messages() == []  # nothing said to her
+    assert await holder(teams) == ("in_progress", NEW) and await answers(teams) == kept
+
+    # She goes on where she was, to the end
+    replies = await say(teams, "The salary was well below the market for my role and experience")
+    assert "no interview open" not in replies[-1]
+    for text in (DETAILED, DETAILED, "4", "8", "maybe", DETAILED, "no"):
+        replies = await say(teams, text)
+    assert "Is this right?" in replies[-1] and "Pay and benefits" in replies[-1]
+    await say(teams, "yes")
+    assert await holder(teams) == ("completed", NEW)
