@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 OPEN = ("invited", "in_progress", "paused")
 KEEP_IDENTITY_DAYS = 730  # nothing identifiable > 2 years after employment ends
 BATCH = 500
+ERASED = "erased"  # in place of an erased HR admin's address in `departures.decided_by`
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,17 +216,26 @@ async def _forget_former_employees(
     return len(employees), interviews
 
 
-async def erase_references(session: AsyncSession, employee_id: int, email: str) -> None:
-    """Remove what other rows say about this person: identities, and them as a manager."""
-    await session.execute(
-        delete(PlatformIdentity).where(PlatformIdentity.employee_id == employee_id)
-    )
-    await session.execute(
+async def erase_references(session: AsyncSession, employee_id: int | None, email: str) -> int:
+    """Remove what other rows say about this person: identities, them as a manager, and them
+    as the HR admin who decided on someone else's departure. How many rows named them."""
+    changed = 0
+    if employee_id is not None:
+        await session.execute(
+            delete(PlatformIdentity).where(PlatformIdentity.employee_id == employee_id)
+        )
+    for statement in (
         update(Employee)
         .where(func.lower(Employee.manager_email) == email.lower())
-        .values(manager_email=None, manager_name=None)
-        .execution_options(synchronize_session=False)
-    )
+        .values(manager_email=None, manager_name=None),
+        # The decision stays (approved, skipped, started by hand); who took it does not.
+        update(Departure)
+        .where(func.lower(Departure.decided_by) == email.lower())
+        .values(decided_by=ERASED),
+    ):
+        result = await session.execute(statement.execution_options(synchronize_session=False))
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed
 
 
 # ---------------------------------------------------------------------- the tick

@@ -508,13 +508,18 @@ class InterviewService:
     # ------------------------------------------------------------------ erasure
 
     async def forget(self, email: str) -> bool:
-        """Erase all stored about one person: answers, state, identity, unpublished facts."""
+        """Erase all stored about one person: answers, state, identity, unpublished facts, and
+        their address where other rows name them (as a manager, as the HR admin who decided
+        on a departure). False when nothing named them."""
         email = email.strip().lower()
         now = self.clock.now()
         async with self.db.transaction() as session:
             employee = await session.scalar(select(Employee).where(Employee.email == email))
-            if employee is None:
-                return False
+            if employee is None:  # e.g. an HR admin who never left: only what names them
+                named = await privacy.erase_references(session, None, email)
+                if named:
+                    log.info("erased one person's address from %d rows on request", named)
+                return named > 0
             interview_ids = (
                 await session.scalars(
                     select(Interview.id).where(Interview.employee_id == employee.id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from adapters.base import Incoming
-from bot import digest_post
-from bot.models import AnswerRow, Employee, Interview, InterviewFact
+from bot import departures, digest_post
+from bot.models import AnswerRow, Departure, Employee, Interview, InterviewFact
 from bot.runtime import Runtime
 from tests.digest.support import DEC_SLOT, Persona, add_facts, holding, interview
 
@@ -93,3 +95,66 @@ async def test_delete_my_answers_at_the_summary_leaves_no_facts(rt: Runtime) -> 
     assert result.status == "deleted"
     assert await _count(rt, InterviewFact) == 0 and await _count(rt, AnswerRow) == 0
     assert await holding(rt, "burn-out") == []
+
+
+async def _awaiting_approval(rt: Runtime, email: str, ref: str) -> None:
+    """A contract end waiting for an HR admin, as the webhook stores it."""
+    now = rt.clock.now()
+    async with rt.db.transaction() as session:
+        employee = await rt.service.upsert_employee(session, email=email, name=None, now=now)
+        session.add(
+            Departure(
+                external_id=ref,
+                employee_id=employee.id,
+                kind="contract_end",
+                last_working_day=date(2026, 12, 18),
+                status="active",
+                decision="awaiting_approval",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def _decisions(rt: Runtime) -> dict[str, tuple[str, str | None]]:
+    async with rt.db.sessions() as session:
+        rows = (await session.scalars(select(Departure))).all()
+    return {row.external_id: (row.decision, row.decided_by) for row in rows}
+
+
+async def test_forget_erases_an_hr_admins_address_from_the_departures_they_decided(
+    rt_any: Runtime,
+) -> None:
+    """Hera, an HR admin, skipped Bob's interview and started Carl's by hand; then she left
+    herself and asked to be forgotten. Their departures keep the decision, not her address;
+    an HR admin who never left (Olga) can be forgotten too."""
+    rt = rt_any
+    rt.settings = rt.settings.with_(hr_admins=("hera@example.com", "olga@example.com"))
+    async with rt.db.transaction() as session:
+        await rt.service.upsert_employee(
+            session, email="hera@example.com", name="Hera Smit", now=rt.clock.now()
+        )
+    await _awaiting_approval(rt, "bob@example.com", "hr-bob")
+    await _awaiting_approval(rt, "dora@example.com", "hr-dora")
+    skipped = await departures.decide(rt, "hr-bob", False, "Hera@Example.com")
+    assert skipped.status == "skipped"
+    started = await departures.invite_by_hand(
+        rt, "carl@example.com", date(2026, 12, 18), kind="dismissal", by="hera@example.com"
+    )
+    assert started.status == "scheduled"
+    assert (await departures.decide(rt, "hr-dora", False, "olga@example.com")).status == "skipped"
+    assert await holding(rt, "hera@", "olga@") != []  # as stored before the erasure
+
+    assert await rt.service.forget("hera@example.com")
+    assert await holding(rt, "hera@", "Hera Smit") == []
+    decisions = await _decisions(rt)
+    assert decisions["hr-bob"] == ("skipped", "erased")
+    [carl] = [v for k, v in decisions.items() if k.startswith("manual-")]
+    assert carl == ("manual", "erased")
+    assert decisions["hr-dora"] == ("skipped", "olga@example.com")
+
+    assert await rt.service.forget("olga@example.com")  # not an employee: only her address
+    assert await holding(rt, "olga@") == []
+    assert (await _decisions(rt))["hr-dora"] == ("skipped", "erased")
+    assert not await rt.service.forget("olga@example.com")
+    assert await _count(rt, Employee) == 3  # Bob, Dora and Carl are still there

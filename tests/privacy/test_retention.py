@@ -86,7 +86,8 @@ async def test_unfinished_interviews_are_purged_after_their_last_activity(rt: Ru
 async def test_nothing_identifiable_two_years_after_employment_ends(rt: Runtime) -> None:
     await _leaver(rt, "anna@example.com", last_day=date(2026, 11, 20))
     async with rt.db.transaction() as session:
-        # A colleague who left recently and whose manager Anna was.
+        # A colleague who left recently, whose manager Anna was, and whose interview she
+        # approved as an HR admin.
         bob = await rt.service.upsert_employee(
             session,
             email="bob@example.com",
@@ -99,9 +100,10 @@ async def test_nothing_identifiable_two_years_after_employment_ends(rt: Runtime)
             Departure(
                 external_id="hr-bob",
                 employee_id=bob.id,
-                kind="resignation",
+                kind="contract_end",
                 last_working_day=date(2028, 11, 1),
-                decision="auto",
+                decision="approved",
+                decided_by="anna@example.com",
                 created_at=rt.clock.now(),
                 updated_at=rt.clock.now(),
             )
