@@ -16,8 +16,8 @@ from .questionnaire import Questionnaire
 from .state import State
 from .step import Step, ask_next, finish, prompt, reopen, send_invite, unpack
 from .summary import summary_message, which_message
-from .text import is_greeting
-from .types import Turn
+from .text import MAX_ANSWER_CHARS, is_greeting, was_cut
+from .types import OutMessage, Turn
 
 
 def invite(
@@ -74,6 +74,11 @@ def advance(
         kind = "question"
     if clicked is None or kind is None or not _elsewhere(step, clicked, kind, question_id):
         _dispatch(step, typed, clicked)
+    if clicked is None and step.store and was_cut(typed):
+        # Stored cut (as `clean` does): said first, before the thanks and what comes next.
+        step.messages.insert(
+            0, OutMessage("info", step.say("phrases.answer_cut", limit=MAX_ANSWER_CHARS))
+        )
     return step.turn()
 
 

@@ -49,6 +49,7 @@ TEXT_KEYS: dict[str, tuple[str, ...]] = {
         "which_change",
         "reask_summary",
         "answer_changed",
+        "answer_cut",
         "closed",
     ),
 }

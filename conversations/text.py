@@ -37,6 +37,11 @@ def clean(text: str) -> str:
     return _SPACES.sub(" ", text[: MAX_ANSWER_CHARS * 2]).strip()[:MAX_ANSWER_CHARS]
 
 
+def was_cut(text: str) -> bool:
+    """Whether `clean` keeps only part of `text` (the employee is told so)."""
+    return len(text) > MAX_ANSWER_CHARS and len(_SPACES.sub(" ", text).strip()) > MAX_ANSWER_CHARS
+
+
 def shorten(text: str, limit: int = 100) -> str:
     """One line of at most `limit` characters, ending in an ellipsis when cut."""
     line = " ".join(text.split())

@@ -324,3 +324,25 @@ async def test_replies_to_two_quick_messages_arrive_in_the_order_typed(make_slac
     assert question.startswith("What is the main reason you're leaving?"), texts
     assert help_text.startswith("You can answer by typing or with the buttons."), texts
     assert asked_again == question, texts
+
+
+async def test_a_long_answer_is_kept_cut_and_the_employee_is_told(slack):
+    """Slack delivers messages far longer than the bot keeps of an answer (4,000
+    characters): the reply to it says so, and the answer is stored cut."""
+    await invite(slack)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    await slack.dm(ANNA_ID, "start")
+    await slack.dm(ANNA_ID, "Pay")
+    assert "value most" in slack.messages(dm)[-1]["text"]
+    before = len(slack.messages(dm))
+    long = "The team was great but the planning was chaotic and nobody owned it. " * 80
+    assert await slack.dm(ANNA_ID, long) == 200
+    replies = " ".join(m["text"] for m in slack.messages(dm)[before:])
+    assert "so I've saved the first 4000 characters of yours" in replies
+    assert "could have been better" in replies  # the same reply goes on to the next question
+    async with slack.runtime.db.sessions() as session:
+        token = await session.scalar(
+            select(AnswerRow.text_enc).where(AnswerRow.question_id == "valued_most")
+        )
+    assert token is not None
+    assert slack.runtime.cipher.decrypt(token) == long[:4000]
