@@ -52,8 +52,10 @@ _COMMANDS: dict[str, Command] = {
 MAX_COMMAND_CHARS = 60
 # "Delete my answers" only ever asks "are you sure?" first, so a short message that asks for
 # it in other words ("can you please delete m'n antwoorden?") is safe to take as the
-# command; longer messages are answers that happen to mention it.
+# command. A longer one is taken only when it is built as a request to the bot (below);
+# other long messages are answers that happen to mention it.
 MAX_DELETE_WORDS = 8
+MAX_DELETE_CHARS = 240
 
 # Courtesy around a command: "pauze aub", "skip please", "ik wil graag stoppen".
 _COURTESY = re.compile(
@@ -70,13 +72,37 @@ _DELETE_PHRASE = re.compile(
     r"|gewist|weghalen)\b"
 )
 _NEGATIONS = frozenset({"dont", "not", "never", "niet", "nooit", "geen"})
+# A longer request: (a word of address,) how one asks, the deletion, then at most a few words
+# ("now", "uit dit gesprek") or a reason ("because ...", "want ik heb me bedacht").
+# "I would like you to please delete all of my answers now"; "kun je alsjeblieft al mijn
+# antwoorden verwijderen want ik heb me bedacht". Not: "my manager deleted my answers in the
+# review tool", "HR said they would delete my answers after a while, which ...".
+_ADDRESS = r"(?:(?:hi|hello|hey|hoi|hallo|ok|okay|oke|sorry|actually|so|eigenlijk|nou) )*"
+_ASK = (
+    r"(?:(?:can|could|would|will) you |i (?:would like|want|need) you to |id like you to "
+    r"|i (?:would like|want|need) to |id like to |i (?:would like|want) |id like "
+    r"|(?:kun|kan|wil|zou) je |(?:kunt|wilt|zou) u |ik wil (?:dat (?:je|jij|u) )?"
+    r"|ik zou (?:willen )?(?:dat (?:je|jij|u) )?|mag ik )?"
+)
+_REQUEST = re.compile(rf"{_ADDRESS}{_ASK}(?P<phrase>.+)")
+_REASONS = (
+    "because", "since", "as", "cause", "cos", "i changed", "ive changed", "i have changed",
+    "i dont", "i do not", "i no longer", "i want", "i would rather",
+    "want", "omdat", "aangezien", "ik heb me", "ik wil", "ik heb er",
+)  # fmt: skip
+_FEW_WORDS = 3
 
 
 def detect(text: str) -> Command | None:
     """The command `text` is, if the whole message is one ("Skip!", "  overslaan. ", "pauze
-    aub"), or a short request to delete the answers ("ik wil m'n antwoorden verwijderen")."""
+    aub"), or a request to delete the answers: short ("ik wil m'n antwoorden verwijderen"),
+    or longer and built as one ("could you please delete all of my answers, I changed my
+    mind")."""
     if len(text) > MAX_COMMAND_CHARS:
-        return None
+        if len(text) > MAX_DELETE_CHARS:
+            return None
+        polite = " ".join(_COURTESY.sub(" ", normalise(text)).split())
+        return "delete" if _is_delete_request(polite) else None
     stripped = text.strip()
     if stripped and set(stripped) <= {"?", "¿"}:
         return "help"
@@ -90,11 +116,28 @@ def detect(text: str) -> Command | None:
 
 def _is_delete_request(norm: str) -> bool:
     words = norm.split()
-    return (
+    if (
         len(words) <= MAX_DELETE_WORDS
         and not _NEGATIONS & set(words)
         and _DELETE_PHRASE.search(norm) is not None
-    )
+    ):
+        return True
+    return _asks_to_delete(norm)
+
+
+def _asks_to_delete(norm: str) -> bool:
+    """A request to the bot, however long: asking words, the deletion, then little else."""
+    request = _REQUEST.fullmatch(norm)
+    phrase = _DELETE_PHRASE.match(request.group("phrase")) if request else None
+    if phrase is None:
+        return False
+    rest = phrase.string[phrase.end() :].split()
+    if not rest:
+        return True
+    if len(rest) <= _FEW_WORDS and not _NEGATIONS & set(rest):
+        return True
+    tail = " ".join(rest)
+    return any(tail == reason or tail.startswith(reason + " ") for reason in _REASONS)
 
 
 # fmt: off

@@ -53,6 +53,46 @@ def test_short_requests_to_delete_are_the_delete_command(typed):
 @pytest.mark.parametrize(
     "typed",
     [
+        "I would like you to please delete all of my answers now",
+        "kun je alsjeblieft al mijn antwoorden verwijderen want ik heb me bedacht",
+        "Could you please delete all of my answers from this interview?",
+        "Please delete my answers because I don't want HR to read them after all",
+        "Ik wil graag dat je al mijn antwoorden verwijdert, omdat ik me heb bedacht.",
+        "Hi, I'd like you to erase all my responses, I changed my mind about this",
+        "Wilt u alstublieft al mijn gegevens wissen, aangezien ik niet meer mee wil doen?",
+    ],
+)
+def test_longer_requests_to_delete_are_the_delete_command(typed):
+    assert len(typed.split()) > 8
+    assert detect(typed) == "delete"
+
+
+# Longer answers that mention deleting: an answer, never a command (the confirmation
+# question would interrupt the employee).
+LONG_ANSWERS_ABOUT_DELETING = [
+    "my manager deleted my answers in the review tool",
+    "My manager deleted all my answers in the review tool and never told me why",
+    "I want to delete my answers in the HR tool more easily, it takes far too many clicks",
+    "Delete my data from the old CRM before people leave, that is what the law asks for",
+    "In my last project I had to delete all my data every week because the tool crashed",
+    "Mijn manager heeft al mijn antwoorden in het beoordelingssysteem verwijderd zonder iets "
+    "te zeggen",
+    "Verwijder mijn antwoorden niet, want ik wil juist dat HR hiervan leert",
+    "Please don't delete my answers, I want HR to learn from them and do better",
+    "We were often asked to delete my data and everyone else's from laptops before audits, "
+    "which took whole afternoons, and when I asked why, nobody could explain it to me. "
+    "Please delete all my answers, said the survey tool, every single time.",
+]
+
+
+@pytest.mark.parametrize("typed", LONG_ANSWERS_ABOUT_DELETING)
+def test_longer_answers_about_deleting_are_answers(typed):
+    assert detect(typed) is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
         "Ik wil graag meer verantwoordelijkheid",
         "Next time, please listen to your team",
         "stoppen met overwerken zou helpen",
@@ -77,6 +117,8 @@ def test_answers_that_look_like_commands_are_answers(typed):
         ("nl", "Verwijder m’n antwoorden"),
         ("en", "please delete my answers"),
         ("en", "Can you delete my answers?"),
+        ("en", "I would like you to please delete all of my answers now"),
+        ("nl", "kun je alsjeblieft al mijn antwoorden verwijderen want ik heb me bedacht"),
     ],
 )
 def test_a_polite_deletion_request_asks_to_confirm(lang, typed):
@@ -108,6 +150,7 @@ def test_natural_commands_are_not_stored_as_answers(typed, status):
         "Ik wil graag meer verantwoordelijkheid",
         "Next time, please listen to your team",
         "stoppen met overwerken zou helpen",
+        *LONG_ANSWERS_ABOUT_DELETING,
     ],
 )
 def test_answers_with_command_words_are_stored(typed):
