@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from bot.config import Settings
 
 FILES = ("manifest.json", "color.png", "outline.png")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
@@ -51,6 +51,23 @@ def default_source() -> Path | None:
     return None
 
 
+def app_id_problem(app_id: str, source: str) -> str | None:
+    """What is wrong with the app id from `source` (the option or the variable), or None."""
+    if not app_id:
+        return (
+            "set MicrosoftAppId (or --app-id) to the Azure Bot's application id "
+            "(a GUID): Teams packages need it"
+        )
+    if not GUID.fullmatch(app_id):
+        shown = app_id if len(app_id) <= 60 else app_id[:57] + "..."
+        return (
+            f"{source} {shown!r} is not a valid app id: the Azure Bot's application id is a "
+            "GUID such as 00000000-0000-0000-0000-000000000000 (8-4-4-4-12 hexadecimal "
+            "digits; the Azure portal shows it as 'Microsoft App ID')"
+        )
+    return None
+
+
 def fill(template: str, values: dict[str, str]) -> dict[str, object]:
     """The manifest with its placeholders filled; ValueError names what is missing."""
     missing = sorted({name for name in PLACEHOLDER.findall(template) if name not in values})
@@ -63,12 +80,9 @@ def fill(template: str, values: dict[str, str]) -> dict[str, object]:
 
 def package(args: argparse.Namespace, settings: Settings) -> int:
     app_id = (args.app_id or settings.teams_app_id).strip()
-    if not GUID.match(app_id):
-        print(
-            "exitbot: set MicrosoftAppId (or --app-id) to the Azure Bot's application id "
-            "(a GUID): Teams packages need it",
-            file=sys.stderr,
-        )
+    problem = app_id_problem(app_id, "--app-id" if args.app_id else "MicrosoftAppId")
+    if problem:
+        print(f"exitbot: {problem}", file=sys.stderr)
         return 2
     source = args.source or default_source()
     if source is None or not all((source / name).is_file() for name in FILES):

@@ -61,6 +61,35 @@ def test_package_needs_an_app_id(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert not (tmp_path / "app.zip").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["--app-id", "notaguid"], {}, "--app-id 'notaguid'"),
+        (["--app-id", APP_ID[:-1]], {"MicrosoftAppId": APP_ID}, f"--app-id '{APP_ID[:-1]}'"),
+        ([], {"MicrosoftAppId": "my-teams-bot"}, "MicrosoftAppId 'my-teams-bot'"),
+    ],
+)
+def test_package_names_an_app_id_that_is_not_a_guid(
+    argv: list[str],
+    env: dict[str, str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Not "set MicrosoftAppId" (it is set): which value is wrong and what a right one is."""
+    monkeypatch.delenv("MicrosoftAppId", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = tmp_path / "app.zip"
+    assert main(["teams-package", "--out", str(out), *argv]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"exitbot: {named} is not a valid app id")
+    assert "GUID" in line and "00000000-0000-0000-0000-000000000000" in line
+    assert "set MicrosoftAppId" not in line
+    assert not out.exists()
+
+
 def test_outline_icon_is_white_on_transparent() -> None:
     import zlib
 
