@@ -99,6 +99,36 @@ def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     return None
 
 
+def fires_more_than_monthly(cron: str, zone: ZoneInfo, start: datetime) -> bool:
+    """Whether `cron` fires twice within one calendar month (looked at over the year after
+    `start`): weekly, daily, "1,15", ..."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(cron, timezone=zone)
+    seen: set[tuple[int, int]] = set()
+    end = start + timedelta(days=400)
+    fire = trigger.get_next_fire_time(None, start.astimezone(zone))
+    while fire is not None and fire < end:
+        month = (fire.year, fire.month)
+        if month in seen:
+            return True
+        seen.add(month)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return False
+
+
+def schedule_warning(settings: Settings, now: datetime) -> str | None:
+    """Said at start-up when EXITBOT_DIGEST_CRON fires more often than digests can change:
+    a digest covers whole calendar months (a coarse period is a privacy choice)."""
+    if not fires_more_than_monthly(settings.digest_cron, settings.zone, now):
+        return None
+    return (
+        f"EXITBOT_DIGEST_CRON {settings.digest_cron!r} fires more than once a month, but "
+        "digests cover whole calendar months: only its first firing after a month ends posts "
+        "a digest with new figures; its other firings that month have nothing new to post"
+    )
+
+
 def _month_before(day: date) -> tuple[str, date]:
     last = day.replace(day=1) - timedelta(days=1)
     return last.strftime("%Y-%m"), last

@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from bot.app import create_app
 from bot.cli.departures import _moment
 from bot.clock import ShiftedClock
 from bot.config import Settings
+from bot.digest_post import schedule_warning
 from bot.runtime import Runtime
 from bot.web_plugin import playground_enabled
 
@@ -107,6 +109,9 @@ def _announce(settings: Settings, host: str, port: int) -> Callable[[str], None]
         exposed = open_metrics_warning(settings, host)
         if exposed:
             log.warning("%s", exposed)
+        schedule = schedule_warning(settings, datetime.now(UTC))
+        if schedule:
+            log.warning("%s", schedule)
         if not playground_enabled(settings):
             return
         shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host

@@ -10,7 +10,13 @@ import pytest
 
 from bot.config import ConfigError, Settings
 from bot.digest import DigestData, Group, Ranked, Ranking, Score, publishable, ranked
-from bot.digest_post import current_slot, due_slot, latest_fire
+from bot.digest_post import (
+    current_slot,
+    due_slot,
+    fires_more_than_monthly,
+    latest_fire,
+    schedule_warning,
+)
 from bot.digest_quotes import shorten
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -59,6 +65,29 @@ def test_digest_data_round_trips_through_json_without_quotes() -> None:
     assert "never stored" not in str(stored)
     assert stored["kind"] == "figures"
     assert DigestData.from_json(stored) == data
+
+
+@pytest.mark.parametrize(
+    ("cron", "more"),
+    [
+        ("0 9 1 * *", False),  # the default: monthly
+        ("0 9 1 1,4,7,10 *", False),  # quarterly
+        ("30 8 31 * *", False),  # only in months that have a 31st
+        ("0 9 * * 1", True),  # weekly
+        ("0 9 1,15 * *", True),
+        ("0 9 28-31 * *", True),  # twice in most months
+        ("*/15 * * * *", True),
+    ],
+)
+def test_a_schedule_firing_more_than_monthly_is_warned_about(cron: str, more: bool) -> None:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    assert fires_more_than_monthly(cron, AMS, now) is more
+    warning = schedule_warning(Settings(digest_cron=cron, timezone="Europe/Amsterdam"), now)
+    assert (warning is not None) is more
+    if warning:
+        assert f"EXITBOT_DIGEST_CRON {cron!r}" in warning
+        assert "whole calendar months" in warning
+        assert "only its first firing after a month ends" in warning
 
 
 def test_latest_fire_of_the_default_cron_in_the_company_zone() -> None:

@@ -66,6 +66,39 @@ def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> N
             _, err = proc.communicate()
     assert f"open the playground at http://127.0.0.1:{port}/playground" in err.decode()
     assert "Traceback" not in err.decode()
+    assert "EXITBOT_DIGEST_CRON" not in err.decode()  # the default is monthly: nothing to say
+
+
+def test_serve_warns_when_digests_are_scheduled_more_than_monthly(tmp_path: Path) -> None:
+    """A weekly EXITBOT_DIGEST_CRON posts once a month (digests cover whole calendar
+    months); its empty firings would otherwise go unexplained."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_", "Microsoft"))
+    }
+    env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    env["EXITBOT_DIGEST_CRON"] = "0 9 * * 1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        assert "open the playground" in read_line(proc.stdout, time.monotonic() + 30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    [warning] = [line for line in err.decode().splitlines() if "EXITBOT_DIGEST_CRON" in line]
+    assert "WARNING" in warning
+    assert "'0 9 * * 1' fires more than once a month" in warning
+    assert "digests cover whole calendar months" in warning
+    assert "only its first firing after a month ends posts a digest with new figures" in warning
 
 
 async def test_serve_takes_the_start_up_heap_out_of_the_collectors_sight() -> None:
