@@ -34,6 +34,17 @@ _PRIVATE_ONLY = {
     ),
 }
 
+_DRY_RUN_QUOTES = {
+    "en": (
+        "(The quotes are drawn at random on every run: another dry run, and the digest when it "
+        "is posted, may show other ones.)"
+    ),
+    "nl": (
+        "(De citaten worden elke keer willekeurig gekozen: een volgende proefrun, en het "
+        "overzicht zodra het geplaatst wordt, kan andere laten zien.)"
+    ),
+}
+
 
 def no_interview(language: str) -> OutMessage:
     return OutMessage(kind="info", text=_NO_INTERVIEW.get(language, _NO_INTERVIEW["en"]))
@@ -45,3 +56,8 @@ def not_admin(language: str) -> str:
 
 def private_only(language: str) -> str:
     return _PRIVATE_ONLY.get(language, _PRIVATE_ONLY["en"])
+
+
+def dry_run_quotes(language: str) -> str:
+    """The line under `exitbot digest --dry-run` when it shows quotes."""
+    return _DRY_RUN_QUOTES.get(language, _DRY_RUN_QUOTES["en"])

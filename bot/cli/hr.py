@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import texts
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Employee
@@ -63,9 +64,14 @@ def digest_cmd(args: argparse.Namespace, settings: Settings) -> int:
     async def dry_run() -> str:
         runtime = Runtime.open(settings)
         try:
-            return render_text(await digest_post.preview(runtime, actor="cli:digest"))
+            data = await digest_post.preview(runtime, actor="cli:digest")
         finally:
             await runtime.close()
+        if not data.quotes:
+            return render_text(data)
+        # Drawn afresh each time (a seed kept between runs would be one more secret to keep):
+        # saying so keeps HR from reading meaning into which quotes appear.
+        return f"{render_text(data)}\n\n{texts.dry_run_quotes(data.language)}"
 
     async def post() -> digest_post.PostResult:
         runtime = _open(settings)

@@ -18,9 +18,18 @@ from bot.clock import FrozenClock
 from bot.crypto import Cipher
 from bot.models import Digest, InterviewFact
 from bot.runtime import Runtime
-from tests.digest.support import DEC_SLOT, NOV, ReportChannel, add_facts, settings_for
+from tests.digest.support import (
+    DEC_SLOT,
+    NOV,
+    Persona,
+    ReportChannel,
+    add_facts,
+    interview,
+    settings_for,
+)
 
 KEY = Cipher.new_key()
+SUGGESTION = "Give every team a real training budget and time to use it, suggestion"
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +86,7 @@ def test_dry_run_prints_the_digest_and_records_nothing(
     out = capsys.readouterr().out
     assert "Interviews: 6" in out and "Workload and work-life balance: 6 (100%)" in out
     assert "Sales: 6" in out
+    assert "drawn at random" not in out  # no quotes (EXITBOT_DIGEST_QUOTES is off)
     assert _count(env, Digest) == 0
 
     async def stamped(rt: Runtime) -> None:
@@ -85,6 +95,34 @@ def test_dry_run_prints_the_digest_and_records_nothing(
         assert ids == [None] * 6
 
     _with_runtime(env, stamped)
+
+
+def test_dry_run_with_quotes_says_they_are_drawn_at_random(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each dry run draws its quotes afresh (and the posted digest again): said in one line,
+    so that HR reads nothing into which ones appear."""
+    monkeypatch.setenv("EXITBOT_DIGEST_QUOTES", "on")
+
+    async def work(rt: Runtime) -> None:
+        for n in range(10):  # 2k people with free text: quotes are shown
+            await interview(rt, f"leaver{n}@example.com", Persona(suggest=f"{SUGGESTION} {n}"))
+
+    _with_runtime(env, work)
+    assert main(["digest", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert SUGGESTION in out  # a quote is shown
+    said = [line for line in out.splitlines() if "drawn at random" in line]
+    assert said == [
+        "(The quotes are drawn at random on every run: another dry run, and the digest when "
+        "it is posted, may show other ones.)"
+    ]
+    assert out.rstrip().endswith(said[0])
+
+    monkeypatch.setenv("EXITBOT_LANGUAGE", "nl")
+    assert main(["digest", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "(De citaten worden elke keer willekeurig gekozen" in out.splitlines()[-1]
 
 
 def test_digest_without_an_hr_channel_posts_nothing(
