@@ -125,7 +125,8 @@ def schedule_warning(settings: Settings, now: datetime) -> str | None:
     return (
         f"EXITBOT_DIGEST_CRON {settings.digest_cron!r} fires more than once a month, but "
         "digests cover whole calendar months: only its first firing after a month ends posts "
-        "a digest with new figures; its other firings that month have nothing new to post"
+        "a digest with new figures; its other firings that month post nothing, or the same "
+        "note that too few interviews are in"
     )
 
 
