@@ -307,10 +307,10 @@ def _check_http_url(name: str, value: str | None) -> None:
 
 
 def _check_cron(cron: str) -> None:
-    from apscheduler.triggers.cron import CronTrigger
+    from bot.crontab import cron_trigger
 
     try:
-        CronTrigger.from_crontab(cron, timezone=UTC)
+        cron_trigger(cron, UTC)
     except ValueError as exc:
         raise ConfigError(
             f"EXITBOT_DIGEST_CRON must be a 5-field cron expression such as '0 9 1 * *'"

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import Channel
 from bot.config import ConfigError, Settings
+from bot.crontab import cron_trigger
 from bot.digest import (
     DigestData,
     Scope,
@@ -75,10 +76,8 @@ class Slot:
 
 def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     """The latest moment at or before `now` that the 5-field `cron` fires (in `zone`)."""
-    from apscheduler.triggers.cron import CronTrigger
-
     try:
-        trigger = CronTrigger.from_crontab(cron, timezone=zone)
+        trigger = cron_trigger(cron, zone)
     except ValueError as exc:
         raise ConfigError(f"EXITBOT_DIGEST_CRON is not a 5-field cron expression: {exc}") from None
     now = now.astimezone(zone)
@@ -102,9 +101,7 @@ def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
 def fires_more_than_monthly(cron: str, zone: ZoneInfo, start: datetime) -> bool:
     """Whether `cron` fires twice within one calendar month (looked at over the year after
     `start`): weekly, daily, "1,15", ..."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(cron, timezone=zone)
+    trigger = cron_trigger(cron, zone)
     seen: set[tuple[int, int]] = set()
     end = start + timedelta(days=400)
     fire = trigger.get_next_fire_time(None, start.astimezone(zone))

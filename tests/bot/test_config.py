@@ -79,6 +79,8 @@ def test_platform_switches() -> None:
         ({"EXITBOT_METRICS_TOKEN": "tökentökentökentöken"}, "EXITBOT_METRICS_TOKEN may hold only"),
         ({"EXITBOT_DIGEST_CRON": "every month"}, "EXITBOT_DIGEST_CRON must be a 5-field"),
         ({"EXITBOT_DIGEST_CRON": "0 9 32 * *"}, "EXITBOT_DIGEST_CRON"),
+        ({"EXITBOT_DIGEST_CRON": "0 9 * * 8"}, "EXITBOT_DIGEST_CRON.*weekday '8'"),
+        ({"EXITBOT_DIGEST_CRON": "0 9 * * fri-mon"}, "EXITBOT_DIGEST_CRON.*runs backwards"),
         ({"EXITBOT_WEBHOOK_SECRET": f"{GOOD_SECRET},whsec_oldtypo"}, "SECRET: webhook secret #2"),
         ({"EXITBOT_WEBHOOK_SECRET": "not-a-whsec"}, "EXITBOT_WEBHOOK_SECRET"),
         ({"EXITBOT_PUBLIC_URL": "exitbot.example.com"}, "EXITBOT_PUBLIC_URL must be an http"),

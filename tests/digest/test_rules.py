@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config import ConfigError, Settings
+from bot.crontab import cron_trigger
 from bot.digest import DigestData, Group, Ranked, Ranking, Score, publishable, ranked
 from bot.digest_post import (
     current_slot,
@@ -122,6 +123,41 @@ def test_due_slot_covers_the_month_before() -> None:
     assert january is not None and january.through == "2026-12"
     manual = current_slot(settings, datetime(2026, 12, 15, 9, 30, tzinfo=UTC))
     assert manual.id.startswith("manual:") and manual.through == "2026-12"
+
+
+@pytest.mark.parametrize(
+    ("weekday", "fires_on"),
+    [
+        ("1", {"Mon"}),
+        ("mon", {"Mon"}),
+        ("0", {"Sun"}),
+        ("7", {"Sun"}),
+        ("1-5", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("5-7", {"Fri", "Sat", "Sun"}),
+        ("0,6", {"Sat", "Sun"}),
+        ("*/2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("1-5/2", {"Mon", "Wed", "Fri"}),
+    ],
+)
+def test_the_weekday_field_means_what_it_means_in_crontab(weekday: str, fires_on: set[str]) -> None:
+    """APScheduler's own `from_crontab` counts 0 as Monday: "0 9 * * 1" fired on Tuesdays."""
+    trigger = cron_trigger(f"0 9 * * {weekday}", AMS)
+    fire = trigger.get_next_fire_time(None, datetime(2026, 11, 28, tzinfo=AMS))
+    days = set()
+    for _ in range(14):
+        assert fire is not None and (fire.hour, fire.minute) == (9, 0)
+        days.add(fire.strftime("%a"))
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    assert days == fires_on
+
+
+def test_a_weekly_digest_cron_fires_on_the_day_named() -> None:
+    """Mondays at 09:00, Amsterdam time: the latest firing before Wednesday 2 December 2026 is
+    Monday 30 November (not Tuesday 1 December)."""
+    fire = latest_fire("0 9 * * 1", AMS, datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
+    assert fire == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    first_monday = latest_fire("0 9 1-7 * 1", AMS, datetime(2026, 12, 31, tzinfo=UTC))
+    assert first_monday == datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # both fields must match
 
 
 def test_a_bad_cron_names_the_variable() -> None:
