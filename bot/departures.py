@@ -214,8 +214,9 @@ async def _apply(
     if cancelling:
         departure.status = "cancelled"
         interview = await _latest_interview(session, departure.id)
-        if interview is not None:
+        if interview is not None and interview.status in ("scheduled", *LIVE):
             await cancel_interview(session, interview, now)
+            await _offer_to_other_departures(session, runtime, departure, now)
         return DepartureOutcome("cancelled", departure.external_id)
 
     person = event.employee
@@ -530,6 +531,35 @@ async def follow_the_person(
     )
     log.info("interview %s: its departure's address changed after the invite", interview.id)
     return replace(outcome, detail=READDRESS_DETAIL)
+
+
+async def _offer_to_other_departures(
+    session: AsyncSession, runtime: Runtime, departure: Departure, now: datetime
+) -> None:
+    """The person's interview was withdrawn with this departure: their other active
+    departures (one announced twice under two ids), left uninvited because of it, get their
+    chance by the same rules. Only a withdrawn interview frees the person; a declined or
+    completed one still counts, so nothing happens then."""
+    if departure.employee_id is None:
+        return
+    employee = await session.get(Employee, departure.employee_id)
+    if employee is None:
+        return
+    others = await session.scalars(
+        select(Departure)
+        .where(
+            Departure.employee_id == employee.id,
+            Departure.status == "active",
+            Departure.id != departure.id,
+        )
+        .order_by(Departure.id)
+        .with_for_update()
+    )
+    for other in others.all():
+        outcome = await schedule(session, runtime, other, employee, now)
+        log.info("departure %s after another's cancellation: %s", other.id, outcome.status)
+        if outcome.status == "scheduled":
+            return  # one interview per person: the rest stay as they are
 
 
 async def _drop_unsent(session: AsyncSession, interview: Interview | None, now: datetime) -> None:

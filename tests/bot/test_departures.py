@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from adapters.base import Incoming
 from bot import departures
 from bot.cli import main
 from bot.departure_events import parse_departure_event
@@ -275,6 +276,148 @@ async def test_notify_admins_tries_the_next_channel(fast_sqlite_url: str) -> Non
         assert await departures.notify_admins(h.runtime, "hello", key="k") == 1
         assert await departures.notify_admins(h.runtime, "hello", key="k") == 1
     assert slack.sent == [] and len(teams.sent) == 1  # the same key is delivered once
+
+
+# ---------------------------------------------------------------------- one person, two departures
+
+INVITE_AT = utc(2026, 12, 11, 9)  # Fri 11 Dec 10:00 CET, 5 business days before Fri 18 Dec
+COMPLETING = [
+    "Pay and benefits",
+    "The people in my team and the freedom to organise my own work",
+    "Clearer goals and more support from the product team during launches",
+    "4",
+    "9",
+    "Yes",
+    "Better onboarding and a transparent salary structure for everyone",
+    "no",
+    "yes",
+]
+
+
+async def say(h: Harness, text: str, n: int, choice: str | None = None) -> None:
+    email = "anna@example.com"
+    await h.runtime.service.handle(
+        Incoming(
+            channel="slack",
+            user_id=f"U-{email}",
+            conversation_id=f"D-{email}",
+            text=text,
+            message_id=f"m{n}",
+            choice=choice,
+        )
+    )
+
+
+async def interviews_of(h: Harness, departure_id: str) -> list[str]:
+    async with h.runtime.db.sessions() as session:
+        rows = await session.scalars(
+            select(Interview.status)
+            .join(Departure, Departure.id == Interview.departure_id)
+            .where(Departure.external_id == departure_id)
+            .order_by(Interview.id)
+        )
+        return list(rows.all())
+
+
+async def announced_twice(h: Harness, second_kind: str = "resignation", **second: Any) -> None:
+    """Anna under two departure ids: the first is invited, the second is not (one each)."""
+    _, first = await h.post(departure(id_="hr-a"), at=NOW - timedelta(seconds=2))
+    assert first["status"] == "scheduled"
+    _, other = await h.post(
+        departure(id_="hr-b", kind=second_kind, **second), at=NOW - timedelta(seconds=1)
+    )
+    assert other["status"] != "scheduled"
+
+
+async def test_cancelling_one_of_two_departures_invites_for_the_other(h: Harness) -> None:
+    """The cancelled departure's interview was withdrawn; the other one, still active, was
+    left with none. Now it is scheduled in the same transaction and the tick sends it."""
+    await announced_twice(h, last_day="2026-12-22")
+    assert await interviews_of(h, "hr-b") == []
+    _, answer = await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert answer == {"status": "cancelled", "departure_id": "hr-a"}
+    assert await interviews_of(h, "hr-a") == ["cancelled"]
+    assert await interviews_of(h, "hr-b") == ["scheduled"]
+    job = await h.one(Job, Job.kind == "invite", Job.status == "due")
+    assert job.due_at == utc(2026, 12, 15, 9)  # 5 business days before Tue 22 Dec
+    report = await run_tick(h.runtime, utc(2026, 12, 15, 9))
+    assert report["invites sent"] == 1
+    assert await interviews_of(h, "hr-b") == ["invited"]
+    [invite] = h.channel.to("anna@example.com")
+    assert invite.key.startswith("invite:")
+    # and the HR system asking again changes nothing
+    _, again = await h.post(departure("departure.updated", id_="hr-b", last_day="2026-12-22"))
+    assert (again["status"], again["interview"]) == ("scheduled", "invited")
+
+
+async def test_cancelling_an_invited_duplicate_says_goodbye_then_invites_again(
+    h: Harness,
+) -> None:
+    await announced_twice(h)
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert await interviews_of(h, "hr-b") == ["scheduled"]
+    report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
+    assert (report["cancellation notices sent"], report["invites sent"]) == (1, 1)
+    texts = [s.text for s in h.channel.to("anna@example.com")]
+    assert "no longer needed" in texts[1] and "voluntary" in texts[2]
+
+
+async def test_the_other_departure_keeps_its_own_decision(h: Harness) -> None:
+    """Re-scheduled by the same rules: one awaiting approval still waits, one approved while
+    the first had the interview is now invited, one of a kind invited by hand is not."""
+    await announced_twice(h, "contract_end")
+    await h.post(
+        departure(id_="hr-c", kind="dismissal", last_day="2026-12-21"),
+        at=NOW - timedelta(seconds=1),
+    )
+    await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert await interviews_of(h, "hr-b") == []
+    assert [p.departure_id for p in await departures.pending_approvals(h.runtime)] == ["hr-b"]
+    assert await interviews_of(h, "hr-c") == []
+    result = await departures.decide(h.runtime, "hr-b", True, None)
+    assert result.status == "scheduled"
+    assert await interviews_of(h, "hr-b") == ["scheduled"]
+
+
+async def test_an_approved_duplicate_is_invited_once_the_first_is_cancelled(h: Harness) -> None:
+    await announced_twice(h, "contract_end")
+    result = await departures.decide(h.runtime, "hr-b", True, None)
+    assert result.message == (
+        "Approved, but not invited: the employee already has an interview for another departure."
+    )
+    await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert await interviews_of(h, "hr-b") == ["scheduled"]
+
+
+async def test_the_other_departures_last_day_has_passed(h: Harness) -> None:
+    await announced_twice(h, last_day="2026-12-04")
+    h.clock.set(utc(2026, 12, 7, 9))
+    await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert await interviews_of(h, "hr-b") == []  # the web fallback's to offer, not the chat's
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+
+
+@pytest.mark.parametrize("ending", ["completed", "declined"])
+async def test_an_interview_held_or_declined_is_not_offered_again(h: Harness, ending: str) -> None:
+    """A completed interview still counts for 365 days; a declined one was the person's
+    answer. Cancelling its departure afterwards invites nobody."""
+    await announced_twice(h)
+    await run_tick(h.runtime, INVITE_AT)
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    if ending == "declined":
+        await say(h, "", 1, choice="decline")
+    else:
+        await say(h, "", 1, choice="start")
+        for n, text in enumerate(COMPLETING, start=2):
+            await say(h, text, n)
+    assert await interviews_of(h, "hr-a") == [ending]
+    _, answer = await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert answer["status"] == "cancelled"
+    assert await interviews_of(h, "hr-a") == [ending]
+    assert await interviews_of(h, "hr-b") == []
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
 
 
 # ---------------------------------------------------------------------- the command line

@@ -474,11 +474,14 @@ async def test_one_person_gets_one_interview_whatever_the_departure_ids(h: Harne
     assert second["reason"] == "the employee already has an interview for another departure"
     assert await h.count(Interview) == 1
     assert await h.count(Job, Job.kind == "invite") == 1
-    # Once the first departure is cancelled, the second one may invite.
+    # Once the first departure is cancelled, the second one is invited (without waiting for
+    # its next event).
     status, cancelled = await h.post(departure("departure.cancelled", id_="hr-a"))
     assert (status, cancelled["status"]) == (202, "cancelled")
+    assert await h.count(Interview, Interview.status == "scheduled") == 1
     status, again = await h.post(departure("departure.updated", id_="hr-b", last_day="2026-12-22"))
-    assert (status, again["status"]) == (202, "scheduled")
+    assert (status, again["status"], again["interview"]) == (202, "scheduled", "scheduled")
+    assert await h.count(Interview, Interview.status == "scheduled") == 1
     # Someone else is of course invited as usual.
     status, other = await h.post(departure(id_="hr-c", email="bram@example.com"))
     assert (status, other["status"]) == (202, "scheduled")
