@@ -721,13 +721,12 @@ async def invite_by_hand(
     email = address
     async with runtime.db.transaction() as session:
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
-        departure = await session.scalar(
-            select(Departure)
-            .where(Departure.employee_id == employee.id, Departure.status == "active")
-            .order_by(Departure.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
+        departure, interview = await _departure_to_reuse(session, employee.id, now)
+        if departure is not None and interview is not None and interview.status in FINAL:
+            # this leaving's interview has ended (declined, held, ...): changed by nobody
+            return DepartureOutcome(
+                "not_invited", departure.external_id, reason=FINAL[interview.status]
+            )
         if departure is None:
             departure = Departure(
                 external_id=f"manual-{uuid.uuid4().hex[:12]}",
@@ -746,6 +745,29 @@ async def invite_by_hand(
         departure.updated_at = now
         await session.flush()
         return await schedule(session, runtime, departure, employee, now)
+
+
+async def _departure_to_reuse(
+    session: AsyncSession, employee_id: int, now: datetime
+) -> tuple[Departure | None, Interview | None]:
+    """The person's newest active departure that an HR admin's invite belongs to, locked,
+    with its latest interview. One whose interview has ended and whose last working day has
+    passed is history (someone re-hired and leaving again): left as it was, so the admin's
+    invite makes a new departure."""
+    candidates = await session.scalars(
+        select(Departure)
+        .where(Departure.employee_id == employee_id, Departure.status == "active")
+        .order_by(Departure.id.desc())
+        .with_for_update()
+    )
+    today = now.date()
+    for departure in candidates.all():
+        interview = await _latest_interview(session, departure.id)
+        ended = interview is not None and interview.status in (*FINAL, "expired")
+        passed = departure.last_working_day is not None and departure.last_working_day < today
+        if not (ended and passed):
+            return departure, interview
+    return None, None
 
 
 # ---------------------------------------------------------------------- telling HR admins

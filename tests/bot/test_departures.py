@@ -308,6 +308,18 @@ async def say(h: Harness, text: str, n: int, choice: str | None = None) -> None:
     )
 
 
+async def end_interview(h: Harness, ending: str) -> None:
+    """The invite goes out (Fri 11 Dec); an hour later Anna declines, or completes it."""
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    if ending == "declined":
+        await say(h, "", 1, choice="decline")
+    else:
+        await say(h, "", 1, choice="start")
+        for n, text in enumerate(COMPLETING, start=2):
+            await say(h, text, n)
+
+
 async def interviews_of(h: Harness, departure_id: str) -> list[str]:
     async with h.runtime.db.sessions() as session:
         rows = await session.scalars(
@@ -404,20 +416,72 @@ async def test_an_interview_held_or_declined_is_not_offered_again(h: Harness, en
     """A completed interview still counts for 365 days; a declined one was the person's
     answer. Cancelling its departure afterwards invites nobody."""
     await announced_twice(h)
-    await run_tick(h.runtime, INVITE_AT)
-    h.clock.set(INVITE_AT + timedelta(hours=1))
-    if ending == "declined":
-        await say(h, "", 1, choice="decline")
-    else:
-        await say(h, "", 1, choice="start")
-        for n, text in enumerate(COMPLETING, start=2):
-            await say(h, text, n)
+    await end_interview(h, ending)
     assert await interviews_of(h, "hr-a") == [ending]
     _, answer = await h.post(departure("departure.cancelled", id_="hr-a"))
     assert answer["status"] == "cancelled"
     assert await interviews_of(h, "hr-a") == [ending]
     assert await interviews_of(h, "hr-b") == []
     assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+
+
+async def test_inviting_a_rehired_person_by_hand_leaves_the_old_departure_alone(
+    h: Harness,
+) -> None:
+    """Anna left in December after her exit interview, came back, and leaves again. The
+    admin's invite reused the old departure: "the interview has taken place", and its last
+    working day rewritten. Now a new departure is made, and the one-interview-per-365-days
+    rule says why it is not invited yet; after that year it is."""
+    await h.post(departure())
+    await end_interview(h, "completed")
+    h.clock.set(utc(2027, 6, 1, 9))
+    outcome = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2027, 6, 30).date(), kind="resignation"
+    )
+    assert (outcome.status, outcome.reason) == (
+        "not_invited",
+        "the employee completed an exit interview in the last 365 days",
+    )
+    manual_id = outcome.departure_id or ""
+    assert manual_id.startswith("manual-")
+    old = await h.one(Departure, Departure.external_id == "hr-4711")
+    assert (str(old.last_working_day), old.decision, old.decided_by) == (
+        "2026-12-18",
+        "auto",
+        None,
+    )
+    assert await interviews_of(h, "hr-4711") == ["completed"]
+    assert await interviews_of(h, manual_id) == []
+
+    h.clock.set(utc(2028, 1, 10, 9))  # more than a year after the interview (11 Dec 2026)
+    later = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2028, 1, 31).date()
+    )
+    assert (later.status, later.departure_id) == ("scheduled", manual_id)  # open: reused
+    assert await interviews_of(h, manual_id) == ["scheduled"]
+    assert await h.count(Departure) == 2
+
+
+async def test_inviting_by_hand_after_a_decline_changes_nothing(h: Harness) -> None:
+    """Still the same leaving (its last day ahead): the decline stands, and neither the
+    departure nor a new one is written."""
+    await h.post(departure())
+    await end_interview(h, "declined")
+    outcome = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2026, 12, 23).date(), kind="other"
+    )
+    assert (outcome.status, outcome.departure_id, outcome.reason) == (
+        "not_invited",
+        "hr-4711",
+        "the employee declined the interview",
+    )
+    stored = await h.one(Departure)
+    assert (str(stored.last_working_day), stored.kind, stored.decision) == (
+        "2026-12-18",
+        "resignation",
+        "auto",
+    )
+    assert await h.count(Interview) == 1
 
 
 # ---------------------------------------------------------------------- the command line
@@ -476,6 +540,45 @@ async def test_approvals_and_invite_commands(
     finally:
         await runtime.close()
     assert emails == {"anna@example.com", "bob@example.com", "carol@example.com"}
+
+
+async def test_invite_command_on_a_rehired_person_says_why_not(
+    fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot invite` (on the real clock) for someone whose exit interview was held three
+    months ago, for a departure long past: it says the 365-day rule is why, and it leaves the
+    old departure as it was (it said "the interview has taken place" and moved its last day)."""
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
+    async with harness(fast_sqlite_url, then, **NL) as h:
+        _, answer = await h.post(departure(last_day=(then + timedelta(days=14)).date().isoformat()))
+        invite_at = datetime.fromisoformat(answer["invite_at"])
+        await run_tick(h.runtime, invite_at)
+        h.clock.set(invite_at + timedelta(hours=1))
+        await say(h, "", 1, choice="start")
+        for n, text in enumerate(COMPLETING, start=2):
+            await say(h, text, n)
+        assert await interviews_of(h, "hr-4711") == ["completed"]
+        key = h.runtime.settings.encryption_key
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
+    last_day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    code, _, err = await _in_thread(run_cli, "invite", "anna@example.com", "--last-day", last_day)
+    assert (code, err.strip().splitlines()[-1]) == (
+        1,
+        "Not invited: the employee completed an exit interview in the last 365 days.",
+    )
+    runtime = Runtime.open(settings_for(fast_sqlite_url, encryption_key=key))
+    try:
+        async with runtime.db.sessions() as session:
+            days = dict(
+                (
+                    await session.execute(select(Departure.external_id, Departure.last_working_day))
+                ).all()
+            )
+    finally:
+        await runtime.close()
+    assert days.pop("hr-4711") == (then + timedelta(days=14)).date()
+    assert [str(day) for day in days.values()] == [last_day]  # the new, manual departure
 
 
 async def _in_thread(fn: object, *args: str) -> tuple[int, str, str]:
