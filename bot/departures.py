@@ -230,10 +230,33 @@ async def _apply(
     departure.kind = event.kind
     departure.last_working_day = event.last_working_day
     departure.status = "active"
+    note = None
     if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
-        departure.decision = policy_decision(settings, event.kind)
+        note = await _apply_policy(session, departure, settings, now)
     outcome = await schedule(session, runtime, departure, employee, now)
+    if note is not None:
+        outcome = replace(outcome, reason=f"{outcome.reason}; {note}" if outcome.reason else note)
     return await follow_the_person(session, departure, outcome, now)
+
+
+async def _apply_policy(
+    session: AsyncSession, departure: Departure, settings: Settings, now: datetime
+) -> str | None:
+    """Give the departure the policy's decision for its (new) kind. Re-classified after the
+    invite went out to a kind the policy does not invite automatically: an interview the
+    employee has started goes on (the decision that invited them stands); an invite not yet
+    taken up is withdrawn as a cancellation would. Returns what the answer should add."""
+    decision = policy_decision(settings, departure.kind)
+    interview = None
+    if decision not in INVITING_DECISIONS:
+        interview = await _latest_interview(session, departure.id)
+    if interview is not None and interview.status in ("in_progress", "paused"):
+        return "the interview was already under way when the departure changed"
+    departure.decision = decision
+    if interview is not None and interview.status == "invited":
+        await cancel_interview(session, interview, now)
+        return "the invite already sent was withdrawn"
+    return None
 
 
 def elsewhere(

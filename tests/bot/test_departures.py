@@ -18,7 +18,7 @@ from adapters.base import Incoming
 from bot import departures
 from bot.cli import main
 from bot.departure_events import parse_departure_event
-from bot.models import Departure, Employee, Interview, Job
+from bot.models import AnswerRow, Departure, Employee, Interview, Job
 from bot.runtime import Runtime
 from bot.tick import run_tick
 from tests.support.departures import (
@@ -482,6 +482,84 @@ async def test_inviting_by_hand_after_a_decline_changes_nothing(h: Harness) -> N
         "auto",
     )
     assert await h.count(Interview) == 1
+
+
+# ---------------------------------------------------------------------- re-classified after the invite
+
+
+async def test_reclassified_to_approval_after_the_invite_withdraws_it_and_asks_hr(
+    h: Harness,
+) -> None:
+    """Invited, not started, then the HR system makes it a contract end: the answer said
+    "awaiting_approval" while the invite stayed open. Now the invite is withdrawn (the
+    cancellation's goodbye), HR is asked, and an approval invites again."""
+    await h.post(departure())
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    _, answer = await h.post(departure("departure.updated", kind="contract_end"))
+    assert answer == {
+        "status": "awaiting_approval",
+        "departure_id": "hr-4711",
+        "reason": "the invite already sent was withdrawn",
+    }
+    assert await interviews_of(h, "hr-4711") == ["cancelled"]
+    report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
+    assert (report["cancellation notices sent"], report["approval requests sent"]) == (1, 1)
+    assert "no longer needed" in h.channel.to("anna@example.com")[-1].text
+    assert await say_start_is_refused(h)
+    result = await departures.decide(h.runtime, "hr-4711", True, None)
+    assert result.status == "scheduled"
+    assert (await run_tick(h.runtime, INVITE_AT + timedelta(hours=2)))["invites sent"] == 1
+    assert await interviews_of(h, "hr-4711") == ["cancelled", "invited"]
+
+
+async def say_start_is_refused(h: Harness) -> bool:
+    """The withdrawn invite's Start button no longer starts anything."""
+    await say(h, "", 90, choice="start")
+    return await interviews_of(h, "hr-4711") == ["cancelled"]
+
+
+async def test_reclassified_to_manual_after_the_invite_says_so(h: Harness) -> None:
+    await h.post(departure())
+    await run_tick(h.runtime, INVITE_AT)
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    _, answer = await h.post(departure("departure.updated", kind="dismissal"))
+    assert (answer["status"], answer["reason"]) == (
+        "not_invited",
+        "dismissal needs an HR admin to start the interview; the invite already sent was withdrawn",
+    )
+    assert await interviews_of(h, "hr-4711") == ["cancelled"]
+    assert await h.count(Job, Job.status == "due", Job.kind != "close") == 0
+
+
+@pytest.mark.parametrize("kind", ["contract_end", "dismissal"])
+async def test_reclassified_while_the_interview_is_under_way_it_goes_on(
+    h: Harness, kind: str
+) -> None:
+    """Started by the employee: the interview goes on and the answer says so (it said
+    "not_invited" / "awaiting_approval" while the interview went on); nobody asks HR."""
+    await h.post(departure())
+    await run_tick(h.runtime, INVITE_AT)
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    await say(h, "", 1, choice="start")
+    await say(h, COMPLETING[0], 2)
+    _, answer = await h.post(departure("departure.updated", kind=kind, last_day="2026-12-21"))
+    assert answer == {
+        "status": "scheduled",
+        "departure_id": "hr-4711",
+        "reason": "the interview was already under way when the departure changed",
+        "invite_at": "2026-12-11T09:00:00Z",
+        "expires_at": "2026-12-21T22:59:59.999999Z",  # follows the new last day
+        "timezone": "Europe/Amsterdam",
+        "interview": "in_progress",
+    }
+    assert await interviews_of(h, "hr-4711") == ["in_progress"]
+    assert await departures.pending_approvals(h.runtime) == []
+    report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
+    assert (report["cancellation notices sent"], report["approval requests sent"]) == (0, 0)
+    stored = await h.count(AnswerRow)
+    await say(h, COMPLETING[1], 3)  # and it takes the next answer
+    assert await h.count(AnswerRow) == stored + 1
 
 
 # ---------------------------------------------------------------------- the command line
