@@ -744,7 +744,8 @@ async def invite_by_hand(
     email = address
     async with runtime.db.transaction() as session:
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
-        departure, interview = await _departure_to_reuse(session, employee.id, now)
+        departure = await _departure_to_reuse(session, employee.id, now)
+        interview = await _latest_interview(session, departure.id) if departure else None
         if departure is not None and interview is not None and interview.status in FINAL:
             # this leaving's interview has ended (declined, held, ...): changed by nobody
             return DepartureOutcome(
@@ -772,25 +773,33 @@ async def invite_by_hand(
 
 async def _departure_to_reuse(
     session: AsyncSession, employee_id: int, now: datetime
-) -> tuple[Departure | None, Interview | None]:
-    """The person's newest active departure that an HR admin's invite belongs to, locked,
-    with its latest interview. One whose interview has ended and whose last working day has
-    passed is history (someone re-hired and leaving again): left as it was, so the admin's
-    invite makes a new departure."""
-    candidates = await session.scalars(
-        select(Departure)
+) -> Departure | None:
+    """The person's newest active departure that an HR admin's invite belongs to, locked.
+    One whose interview has ended and whose last working day has passed is history
+    (someone re-hired and leaving again): left as it was, so the invite makes a new one."""
+    latest = (
+        select(Interview.status)
+        .where(Interview.departure_id == Departure.id)
+        .order_by(Interview.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Departure.id, Departure.last_working_day, latest)
         .where(Departure.employee_id == employee_id, Departure.status == "active")
         .order_by(Departure.id.desc())
-        .with_for_update()
     )
     today = now.date()
-    for departure in candidates.all():
-        interview = await _latest_interview(session, departure.id)
-        ended = interview is not None and interview.status in (*FINAL, "expired")
-        passed = departure.last_working_day is not None and departure.last_working_day < today
-        if not (ended and passed):
-            return departure, interview
-    return None, None
+    for departure_id, last_day, status in rows.all():
+        if status in (*FINAL, "expired") and last_day is not None and last_day < today:
+            continue
+        # only this one is locked, as a webhook event locks only its own
+        return await session.scalar(
+            select(Departure)
+            .where(Departure.id == departure_id, Departure.status == "active")
+            .with_for_update()
+        )
+    return None
 
 
 # ---------------------------------------------------------------------- telling HR admins
