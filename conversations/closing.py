@@ -62,7 +62,8 @@ def on_done(step: Step, typed: str, clicked: str | None, command: Command | None
     elif command == "delete":
         ask_delete(step)
     elif st.end == "declined" and (
-        clicked == "start" or normalise(typed) in commands.START | step.labels("phrases.btn_start")
+        clicked == "start"
+        or normalise(typed) in commands.RESTART | step.labels("phrases.btn_start")
     ):
         st.end = None
         step.ignored_click = False

@@ -165,6 +165,15 @@ START = frozenset({
     "ja", "j", "ja graag", "ja hoor", "prima", "goed", "is goed", "we beginnen", "start maar",
     "begin maar", "oke", "okee", "oke hoor", "ok hoor",
 })
+# What starts an interview the employee declined: words that name starting, or the Start
+# button. Not the agreeing words of START: an "ok" or "ja" after "no thanks" acknowledges the
+# goodbye, it does not take the decline back.
+RESTART = frozenset({
+    "start", "begin", "starten", "beginnen", "lets go", "lets start", "lets begin",
+    "start interview", "yes lets go", "ok lets go", "okay lets go", "lets do it",
+    "we beginnen", "start maar", "begin maar", "start anyway", "toch starten",
+    "alsnog starten", "toch beginnen", "alsnog beginnen",
+})
 LATER = frozenset({
     "later", "not now", "maybe later", "another time", "later please", "remind me later",
     "niet nu", "misschien later", "een andere keer", "straks", "later graag", "pause", "pauze",

@@ -309,6 +309,33 @@ def test_declined_can_change_mind():
     assert t.last.status == "in_progress"
 
 
+@pytest.mark.parametrize(
+    ("language", "typed"),
+    [
+        ("en", "Start"),
+        ("en", "let's go"),
+        ("en", "begin"),
+        ("nl", "Starten"),
+        ("nl", "toch starten"),
+    ],
+)
+def test_declined_starts_on_a_word_that_names_starting(language, typed):
+    t = invited(language).run(["no thanks", typed])
+    assert t.last.status == "in_progress"
+    assert t.kinds() == ["intro", "question"]
+
+
+@pytest.mark.parametrize(
+    ("language", "typed"),
+    [("en", "ok"), ("en", "yes"), ("en", "sure"), ("nl", "oké"), ("nl", "ja"), ("nl", "prima")],
+)
+def test_an_ok_after_declining_does_not_start(language, typed):
+    """ "ok" after the goodbye acknowledges it: only starting words (or Start) take it back."""
+    t = invited(language).run(["no thanks", typed])
+    assert t.last.status == "declined"
+    assert t.kinds() == ["info"]
+
+
 def test_help_is_bilingual_and_reasks():
     t = started("nl").run(["hulp"])
     assert "overslaan" in t.last.messages[0].text
