@@ -32,6 +32,7 @@ from bot.departure_events import DepartureEvent, valid_email
 from bot.departure_events import Employee as EmployeeData
 from bot.jobs import cancel_jobs, ensure_job, insert_ignoring_conflicts, set_job
 from bot.models import (
+    INVITING_DECISIONS,
     AnswerRow,
     Departure,
     Employee,
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 # Decisions the policy made (re-evaluated when the kind changes) vs. an HR admin's.
 AUTOMATIC_DECISIONS = ("auto", "awaiting_approval", "not_invited")
-INVITING_DECISIONS = ("auto", "approved", "manual")
 POLICY_DECISION = {"auto": "auto", "approval": "awaiting_approval", "manual": "not_invited"}
 # A person completes at most one exit interview in this many days (counted once by digests)
 ONE_INTERVIEW_DAYS = 365
@@ -453,14 +453,19 @@ async def schedule(
             departure.external_id,
             reason=_not_inviting_reason(departure, None),
         )
-    if interview is not None and interview.status in FINAL:
-        return DepartureOutcome(
-            "not_invited", departure.external_id, reason=FINAL[interview.status]
-        )
     assert departure.last_working_day is not None
     tz = await zone_of(session, employee, settings)
     plan = plan_for(settings, departure.last_working_day, tz, now)
     assert plan.expires_at is not None
+    if interview is not None and interview.status in FINAL:
+        if interview.status == "declined":
+            # never invited again, but the employee may still start it after all until it
+            # would have expired (`bot.turns.restartable_where`): that follows the dates
+            interview.expires_at = plan.expires_at
+            interview.updated_at = now
+        return DepartureOutcome(
+            "not_invited", departure.external_id, reason=FINAL[interview.status]
+        )
     if interview is not None and interview.status in LIVE:
         # Already invited: only the expiry (and so the reminders' horizon) moves.
         interview.expires_at = plan.expires_at

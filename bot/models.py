@@ -98,6 +98,10 @@ class PlatformIdentity(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# A departure's decisions under which its interview is held (`bot.departures`)
+INVITING_DECISIONS = ("auto", "approved", "manual")
+
+
 class Departure(Base):
     """One departure as the HR system (or an HR admin) announced it."""
 

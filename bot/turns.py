@@ -22,17 +22,20 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.types import TypeEngine
@@ -45,7 +48,9 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.models import (
+    INVITING_DECISIONS,
     AnswerRow,
+    Departure,
     Employee,
     InboundMessage,
     Interview,
@@ -87,6 +92,27 @@ def finished_but_kept(interview: Interview) -> bool:
         and (interview.status != "expired" or interview.started_at is not None)
         and interview.purged_at is None
         and interview.state_enc is not None
+    )
+
+
+def restartable_where(now: datetime) -> ColumnElement[bool]:
+    """A declined interview its employee may still start after all (an explicit start: the
+    engine's `on_done`): until it would have expired (`expires_at`), while its departure
+    stands, and only the employee's latest interview (one person counts once)."""
+    newer = aliased(Interview)
+    return and_(
+        Interview.status == "declined",
+        Interview.state_enc.is_not(None),
+        Interview.expires_at > now,
+        ~exists().where(newer.employee_id == Interview.employee_id, newer.id > Interview.id),
+        or_(
+            Interview.departure_id.is_(None),
+            exists().where(
+                Departure.id == Interview.departure_id,
+                Departure.status == "active",
+                Departure.decision.in_(INVITING_DECISIONS),
+            ),
+        ),
     )
 
 
@@ -284,6 +310,45 @@ def cancel_jobs_where(kinds: ColumnElement[bool]) -> Update:
 
 
 CANCEL_JOBS = cancel_jobs_where(_JOBS.c.kind.in_(bindparam("_kinds", expanding=True)))
+
+
+def restart_jobs(conn: Connection, interview_id: int, expires_at: datetime, now: datetime) -> None:
+    """A declined interview started after all: its expiry and idle reminder are due again
+    (the decline cancelled them); the invite reminder stays cancelled."""
+    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    due = {
+        "expire": max(expires_at, now),
+        # due now: the handler waits until the interview has been idle a business day (in
+        # the employee's own zone), as for an interview started from the invite
+        "remind_idle": now,
+    }
+    stmt = make(_JOBS).values(
+        [
+            {
+                "kind": kind,
+                "idempotency_key": f"{kind}:{interview_id}",
+                "interview_id": interview_id,
+                "due_at": due_at,
+                "status": "due",
+                "attempts": 0,
+                "created_at": now,
+            }
+            for kind, due_at in due.items()
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["idempotency_key"],
+        set_={
+            "due_at": stmt.excluded.due_at,
+            "status": "due",
+            "claimed_by": None,
+            "lease_until": None,
+            "attempts": 0,
+            "done_at": None,
+            "last_error": None,
+        },
+    )
+    conn.execute(stmt)
 
 
 def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
@@ -644,7 +709,9 @@ class Turns:
                 Interview, incoming.interview_id, with_for_update=True, populate_existing=True
             )
             usable = (*OPEN_STATUSES, *REOPENABLE_STATUSES)
-            return interview if interview and interview.status in usable else None
+            if interview is not None and interview.status in usable:
+                return interview
+            return interview if interview and self._restarts(session, interview, incoming) else None
         interview = session.scalar(
             _OPEN_BY_USER, {"platform": incoming.channel, "user_id": incoming.user_id}
         )
@@ -672,11 +739,36 @@ class Turns:
         )
         if interview is not None:
             return interview
+        declined = session.scalar(
+            select(Interview)
+            .where(Interview.employee_id == employee_id, Interview.status == "declined")
+            .order_by(Interview.id.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if declined is not None and self._restarts(session, declined, incoming):
+            return declined
         # A finished interview still answers ("delete my answers" after stop or completion)
         # until retention purges it.
         return session.scalar(
             latest_finished(employee_id).with_for_update().execution_options(populate_existing=True)
         )
+
+    def _restarts(self, session: Session, interview: Interview, incoming: Incoming) -> bool:
+        """Whether `incoming` starts this declined interview after all: an explicit start
+        (the engine decides), while it may (`restartable_where`). Anything else after "no
+        thanks" gets the answer it always got: the interview is not found."""
+        if interview.status != "declined":
+            return False
+        allowed = session.scalar(
+            select(Interview.id).where(
+                Interview.id == interview.id, restartable_where(self.clock.now())
+            )
+        )
+        if allowed is None:
+            return False
+        return self._advance(self.state_of(interview), incoming).status == "in_progress"
 
     # ------------------------------------------------------------------ state and answers
 
@@ -741,6 +833,11 @@ class Turns:
             interview.status,
             now,
         )
+        if previous == "declined" and interview.status == "in_progress":
+            # started after all (only ever here: `find_interview`, never the fast path)
+            assert interview.expires_at is not None  # `restartable_where`
+            restart_jobs(session.connection(), interview.id, interview.expires_at, now)
+            log.info("interview %s: started after declining", interview.id)
 
     def status_changed(
         self,

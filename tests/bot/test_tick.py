@@ -12,9 +12,9 @@ import pytest
 
 import conversations as conv
 from adapters.base import Incoming
-from bot import departures, tick
+from bot import departures, hr_commands, tick
 from bot.jobs import TickContext, TickReport
-from bot.models import AnswerRow, Interview, Job, PlatformIdentity, WebhookEvent
+from bot.models import AnswerRow, Interview, InterviewFact, Job, PlatformIdentity, WebhookEvent
 from tests.support.departures import (
     Harness,
     RecordingChannel,
@@ -202,6 +202,97 @@ async def test_declined_is_never_asked_again(h: Harness) -> None:
         assert (report["invites sent"], report["reminders sent"]) == (0, 0)
     assert len(h.channel.sent) == sent
     assert await h.count(Interview) == 1
+
+
+def end_of(day: int) -> datetime:
+    """When the last working day (in December 2026) ends in Amsterdam: the expiry."""
+    return utc(2026, 12, day, 23) - timedelta(microseconds=1)
+
+
+async def declined(h: Harness) -> None:
+    await invited(h)
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    await say(h, "No thanks", 1)
+    assert (await interview(h)).status == "declined"
+
+
+async def test_started_after_declining_it_is_reminded_and_expires_like_any(h: Harness) -> None:
+    await declined(h)
+    assert (await tick_at(h, utc(2026, 12, 15, 9)))["reminders sent"] == 0  # no invite reminder
+    h.clock.set(utc(2026, 12, 15, 10))
+    await say(h, "start", 2)
+    row = await interview(h)
+    assert (row.status, row.started_at) == ("in_progress", utc(2026, 12, 15, 10))
+    assert "main reason" in bot_texts(h)[-1]
+    expire = await h.one(Job, Job.kind == "expire")
+    assert (expire.status, expire.due_at) == ("due", end_of(18))
+    assert (await h.one(Job, Job.kind == "remind_idle")).status == "due"
+    assert (await h.one(Job, Job.kind == "remind_invite")).status == "cancelled"
+    assert (await tick_at(h, utc(2026, 12, 15, 11)))["reminders sent"] == 0  # not idle yet
+    # Idle a business day: one nudge; then the end of the last working day closes it.
+    assert (await tick_at(h, utc(2026, 12, 16, 9, 59)))["reminders sent"] == 0
+    assert (await tick_at(h, utc(2026, 12, 16, 10)))["reminders sent"] == 1
+    assert "pick up where we left off" in bot_texts(h)[-1]
+    assert (await tick_at(h, utc(2026, 12, 17, 10)))["reminders sent"] == 0
+    assert (await tick_at(h, utc(2026, 12, 18, 23)))["interviews expired"] == 1
+    assert (await interview(h)).status == "expired"
+    assert "last working day has passed" in bot_texts(h)[-1]
+
+
+async def test_started_after_declining_the_hr_system_and_hr_see_it_under_way(h: Harness) -> None:
+    await invited(h)
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    await say(h, "", 1, choice="decline")
+    assert (await hr_commands.pipeline_counts(h.runtime))["declined"] == 1
+    await say(h, "", 2, choice="start")  # the invite's own Start, clicked after all
+    counts = await hr_commands.pipeline_counts(h.runtime)
+    assert (counts.get("declined", 0), counts["in_progress"]) == (0, 1)
+    _, answer = await h.post(departure("departure.updated", last_day="2026-12-22"))
+    assert (answer["status"], answer["interview"]) == ("scheduled", "in_progress")
+    assert answer["expires_at"] == "2026-12-22T22:59:59.999999Z"
+    assert (await h.one(Job, Job.kind == "expire")).due_at == end_of(22)
+
+
+async def test_started_after_declining_and_completed_counts_once(h: Harness) -> None:
+    await declined(h)
+    await say(h, "start", 2)
+    for n in range(3, 11):
+        await say(h, "skip", n)
+    assert "Is this right?" in bot_texts(h)[-1]
+    await say(h, "yes", 11)
+    row = await interview(h)
+    assert (row.status, row.invited_at) == ("completed", INVITE_AT)  # one invite, completed
+    assert await h.count(Interview) == 1
+    assert await h.count(InterviewFact) == 1
+
+
+async def test_the_time_to_start_after_declining_follows_the_last_day(h: Harness) -> None:
+    await declined(h)
+    _, answer = await h.post(departure("departure.updated", last_day="2026-12-22"))
+    assert answer["reason"] == "the employee declined the interview"  # never invited again
+    assert (await interview(h)).expires_at == end_of(22)
+    h.clock.set(utc(2026, 12, 21, 10))  # past the first last day, before the new one
+    await say(h, "start", 2)
+    assert (await interview(h)).status == "in_progress"
+    assert (await h.one(Job, Job.kind == "expire")).due_at == end_of(22)
+
+
+async def test_after_its_expiry_a_declined_interview_does_not_start(h: Harness) -> None:
+    await declined(h)
+    h.clock.set(utc(2026, 12, 18, 23))
+    await say(h, "start", 2)
+    assert (await interview(h)).status == "declined"
+    assert "no interview open for you" in bot_texts(h)[-1]
+    assert await h.count(Job, Job.status == "due", Job.interview_id.is_not(None)) == 0
+
+
+async def test_a_declined_interview_of_a_withdrawn_departure_does_not_start(h: Harness) -> None:
+    await declined(h)
+    await h.post(departure("departure.cancelled"))
+    await say(h, "start", 2)
+    assert (await interview(h)).status == "declined"
+    assert "no interview open for you" in bot_texts(h)[-1]
+    assert await h.count(Job, Job.status == "due", Job.interview_id.is_not(None)) == 0
 
 
 # ---------------------------------------------------------------------- reaching people

@@ -1,5 +1,6 @@
 """Old buttons through real Bolt, on SQLite and PostgreSQL (the lean path there): the invite
-reminder's Start, a pause, and Start on an invite already declined."""
+reminder's Start, a pause, and Start on an invite already declined (before and after its
+expiry)."""
 
 from __future__ import annotations
 
@@ -84,13 +85,41 @@ async def test_paused_then_an_old_button_then_a_typed_answer(make_slack, databas
     assert "valued_most" in stored, [m["text"][:50] for m in slack.messages(dm)[-3:]]
 
 
-async def test_start_after_declining_is_not_shown_as_answered(make_slack, database_url):
+async def test_start_after_declining_starts_after_all(make_slack, database_url):
+    """The invite's Start, clicked after "no thanks": the employee changed their mind."""
     slack = await make_slack(database_url=database_url)
     dm = slack.fake.dm_channel_id(ANNA_ID)
     await invite(slack)
     intro = slack.messages(dm)[0]
     await slack.dm(ANNA_ID, "no thanks")
     assert (await slack.interview()).status == "declined"
+    await slack.dm(ANNA_ID, "ok")  # acknowledging the goodbye starts nothing
+    assert (await slack.interview()).status == "declined"
+    assert "no interview open for you" in slack.messages(dm)[-1]["text"]
+    await slack.answer_by_click(ANNA_ID, intro, "start")
+    assert (await slack.interview()).status == "in_progress"
+    assert "✔" in _shown(slack)  # the click is shown as the answer it was
+    assert "main reason you're leaving" in slack.messages(dm)[-1]["text"]
+    async with slack.runtime.db.sessions() as session:
+        jobs = {j.kind: j.status for j in (await session.scalars(select(Job))).all()}
+    assert (jobs["expire"], jobs["remind_idle"], jobs["remind_invite"]) == (
+        "due",
+        "due",
+        "cancelled",
+    )
+
+
+async def test_start_after_declining_past_its_expiry_is_not_shown_as_answered(
+    make_slack, database_url
+):
+    slack = await make_slack(database_url=database_url)
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    await invite(slack)
+    intro = slack.messages(dm)[0]
+    await slack.dm(ANNA_ID, "no thanks")
+    expires_at = (await slack.interview()).expires_at
+    assert expires_at is not None
+    slack.clock.set(expires_at)
     await slack.answer_by_click(ANNA_ID, intro, "start")
     assert (await slack.interview()).status == "declined"
     assert "✔" not in _shown(slack)
