@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Interview, WebLink
-from bot.turns import finished_but_kept
+from bot.turns import finished_but_kept, restartable_where
 
 # An interview a link may open: not yet invited (fallback), or open.
 LINKABLE_STATUSES = ("scheduled", "unreachable", "invited", "in_progress", "paused")
@@ -88,11 +88,22 @@ async def check(session: AsyncSession, token: str, now: datetime) -> LinkCheck:
         if link.expires_at <= now:
             return LinkCheck("expired", interview.id, interview.language)
         return LinkCheck("ok", interview.id, interview.language)
+    # Declined, and the employee may still start it after all: the link says so (`bot.web_plugin`)
+    if interview.status == "declined" and await restartable(session, interview.id, now):
+        return LinkCheck("ok", interview.id, interview.language)
     # The interview's own expiry wins: it may have been extended or shortened since.
     expires_at = interview.expires_at or link.expires_at
     if interview.status not in LINKABLE_STATUSES or expires_at <= now:
         return LinkCheck("expired", interview.id, interview.language)
     return LinkCheck("ok", interview.id, interview.language)
+
+
+async def restartable(session: AsyncSession, interview_id: int, now: datetime) -> bool:
+    """Whether this declined interview may still be started (`bot.turns.restartable_where`)."""
+    found = await session.scalar(
+        select(Interview.id).where(Interview.id == interview_id, restartable_where(now))
+    )
+    return found is not None
 
 
 async def mark_emailed(session: AsyncSession, token: str, now: datetime) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import conversations as conv
 from adapters.base import Channel, Incoming
 from bot import facts as facts_mod
-from bot import privacy
+from bot import privacy, texts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher
@@ -46,6 +46,7 @@ from bot.turns import (
     Turns,
     latest_finished,
     message_from_json,
+    restartable_where,
 )
 from bot.writer import Identity, TurnWriter
 
@@ -384,6 +385,20 @@ class InterviewService:
                 .with_for_update()
             )
             if interview is None:
+                # They said "no thanks" and may still change their mind: the chat says so
+                # (their interview starts on "start", not by opening the chat)
+                declined = await session.scalar(
+                    select(Interview).where(
+                        Interview.employee_id == employee.id, restartable_where(now)
+                    )
+                )
+                if declined is not None:
+                    return Outcome(
+                        interview_id=declined.id,
+                        status=declined.status,
+                        messages=[self.restart_offer(declined.language)],
+                    )
+            if interview is None:
                 # Their interview has ended and its answers are kept: the chat reopens it, so
                 # that "delete my answers", which its closing message offered, can be typed
                 # (one person, one interview: a new one is not started)
@@ -415,6 +430,12 @@ class InterviewService:
             return Outcome(
                 interview_id=interview.id, status=interview.status, messages=list(turn.messages)
             )
+
+    def restart_offer(self, language: str) -> conv.OutMessage:
+        """The offer to start after all, for a declined interview that may still be started
+        (`restartable_where`)."""
+        label = self.questionnaire.say("phrases.btn_start", language)
+        return texts.restart_offer(language, label)
 
     def closed_turn(self, interview: Interview) -> conv.Turn:
         """What a finished interview says when reopened: where it stands (a pending

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conversations import OutMessage
+from conversations import Choice, OutMessage
 
 _NO_INTERVIEW = {
     "en": (
@@ -14,6 +14,17 @@ _NO_INTERVIEW = {
         "Hoi! Ik ben ExitBot. Ik voer korte, vertrouwelijke exitgesprekken met collega's die "
         "vertrekken. Er staat op dit moment geen gesprek voor je klaar, dus je hoeft niets te "
         "doen. Verwachtte je er wel een? Neem dan contact op met HR."
+    ),
+}
+
+_RESTART_OFFER = {
+    "en": (
+        "You said no thanks earlier, and that's completely fine. If you've changed your mind, "
+        'you can still take part: click {start} or type "start".'
+    ),
+    "nl": (
+        "Je gaf eerder aan liever niet mee te doen, en dat is helemaal goed. Bedenk je je? "
+        'Dan kun je alsnog meedoen: klik op {start} of typ "start".'
     ),
 }
 
@@ -48,6 +59,13 @@ _DRY_RUN_QUOTES = {
 
 def no_interview(language: str) -> OutMessage:
     return OutMessage(kind="info", text=_NO_INTERVIEW.get(language, _NO_INTERVIEW["en"]))
+
+
+def restart_offer(language: str, start_label: str) -> OutMessage:
+    """What an interview the employee declined says when they open it again (the web link,
+    `exitbot chat`) while they may still start it after all."""
+    text = _RESTART_OFFER.get(language, _RESTART_OFFER["en"]).format(start=start_label)
+    return OutMessage(kind="info", text=text, choices=(Choice("start", start_label),))
 
 
 def not_admin(language: str) -> str:

@@ -108,6 +108,11 @@ class WebDesk:
             if finished_but_kept(interview):
                 # Ended, answers kept: the page says so and still takes "delete my answers"
                 return View(language, runtime.service.closed_turn(interview).messages, open=True)
+            if interview.status == "declined" and await links.restartable(
+                session, interview.id, self.now
+            ):
+                # "No thanks" earlier: they may still start, with its button or by typing it
+                return View(language, (runtime.service.restart_offer(language),), open=True)
             ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
             state = runtime.service.state_of(interview) if ready else {}
         if not ready:

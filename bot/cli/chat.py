@@ -40,10 +40,13 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         # A finished interview reopened (for "delete my answers"): input until it is deleted.
         # So after "stop" too: its message says to type that (a completion's does not).
         reopened = status in REOPENABLE_STATUSES
+        # Declined, and it may still start: the chat says so, and reads on for "start".
+        offered = status == "declined"
         while (
             status in OPEN_STATUSES
             or status == "stopped"
             or (reopened and status in REOPENABLE_STATUSES)
+            or (offered and status == "declined")
         ):
             line = await asyncio.to_thread(_read_line, interactive)
             if line is None:

@@ -284,3 +284,29 @@ async def test_database_errors_never_carry_the_values_of_a_statement(runtime: Ru
     # No parameter dump. (PostgreSQL's own DETAIL line still names the duplicate key: the
     # log filter of `bot.logs` masks emails in whatever reaches a log.)
     assert "'dup@example.com'" not in message
+
+
+async def test_a_declined_interview_reopened_offers_to_start(runtime: Runtime) -> None:
+    """On both backends: the chat opened again (`begin_chat`) and a web link after "no
+    thanks" offer the start, without starting anything or making a second interview."""
+    from bot import links
+    from tests.channels.drivers import EMAIL, invite_in_chat
+
+    interview_id = await invite_in_chat(runtime)
+    await runtime.service.begin_chat(channel="console", email=EMAIL, conversation_id=EMAIL)
+    assert (await runtime.service.handle(msg("no thanks", 1))).status == "declined"
+    async with runtime.db.transaction() as session:
+        interview = await session.get(Interview, interview_id)
+        assert interview is not None
+        token = await links.issue(session, interview, runtime.clock.now())
+    again = await runtime.service.begin_chat(channel="console", email=EMAIL, conversation_id=EMAIL)
+    assert (again.interview_id, again.status) == (interview_id, "declined")
+    [offer] = again.messages
+    assert "changed your mind" in offer.text and [c.value for c in offer.choices] == ["start"]
+    async with runtime.db.sessions() as session:
+        found = await links.check(session, token, runtime.clock.now())
+        assert (found.state, found.interview_id) == ("ok", interview_id)
+        later = await links.check(session, token, runtime.clock.now() + timedelta(days=10))
+        assert later.state == "expired"  # when the interview would have expired
+    assert (await runtime.service.handle(msg("start", 2))).status == "in_progress"
+    assert await count(runtime, Interview) == 1

@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
+import conversations as conv
 from adapters.base import Incoming
 from adapters.console import ConsoleChannel
 from bot import departures
@@ -28,6 +29,7 @@ from bot.tick import run_tick
 
 EMAIL = "anna@example.com"
 LAST_DAY = date(2026, 12, 18)
+START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # the web chat's tests' moment too
 
 
 class Driver(Protocol):
@@ -63,6 +65,26 @@ async def invite_anna(runtime: Runtime) -> None:
     assert report["invites sent"] == 1
 
 
+async def invite_in_chat(runtime: Runtime) -> int:
+    """An interview invited (in Slack or Teams, say) that has not been answered yet: what
+    `exitbot chat --as` then shows is the invite."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        employee = await runtime.service.upsert_employee(session, email=EMAIL, now=now)
+        interview = runtime.service.new_interview(
+            employee_id=employee.id, language="en", now=now, status="scheduled"
+        )
+        interview.expires_at = now + timedelta(days=10)
+        session.add(interview)
+        await session.flush()
+        turn = conv.invite(runtime.questionnaire, "en")
+        await runtime.service.store_turn(
+            session, interview, turn, message_key=f"invite:{interview.id}", now=now
+        )
+        interview.invited_at = now
+        return interview.id
+
+
 # ---------------------------------------------------------------------- terminal
 
 
@@ -75,7 +97,9 @@ class TerminalDriver:
         self.out = io.StringIO()
         self.console = ConsoleChannel(self.out, as_json=True)
         settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
-        self.runtime = Runtime.open(settings, channels={"console": self.console})
+        self.runtime = Runtime.open(
+            settings, channels={"console": self.console}, clock=FrozenClock(START)
+        )
         self.read = 0
 
     async def close(self) -> None:

@@ -193,3 +193,41 @@ def test_after_stop_a_new_chat_still_takes_delete_my_answers(tmp_path: Path) -> 
         rows = db.execute("SELECT status FROM interviews").fetchall()
         answers = db.execute("SELECT count(*) FROM answers").fetchone()[0]
     assert rows == [("deleted",)] and answers == 0
+
+
+def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path) -> None:
+    """Anna said "no thanks" to her invite (in Dutch). `exitbot chat --as` her again offers the
+    start, keeps reading after an "oké", and "start" starts that same interview (it used to
+    start a second one)."""
+    import asyncio
+    import io
+    import sqlite3
+
+    from adapters.base import Incoming
+    from adapters.console import ConsoleChannel
+    from bot.config import Settings
+    from bot.runtime import Runtime
+    from tests.channels.drivers import EMAIL, invite_in_chat
+
+    async def decline() -> None:
+        settings = Settings(database_url=env_for(tmp_path)["EXITBOT_DATABASE_URL"],
+                            encryption_key=KEY)  # fmt: skip
+        runtime = Runtime.open(settings, channels={"console": ConsoleChannel(io.StringIO())})
+        try:
+            interview_id = await invite_in_chat(runtime)
+            with sqlite3.connect(tmp_path / "chat.db") as db:
+                db.execute("UPDATE interviews SET language = 'nl' WHERE id = ?", (interview_id,))
+            await runtime.service.begin_chat(channel="console", email=EMAIL, conversation_id=EMAIL)
+            said = Incoming("console", EMAIL, EMAIL, "nee, bedankt", "m1")
+            assert (await runtime.service.handle(said)).status == "declined"
+        finally:
+            await runtime.close()
+
+    asyncio.run(decline())
+    said = chat(tmp_path, ["oké", "start", "Career growth"], "--as", EMAIL)
+    assert "Bedenk je je?" in str(said[0]["text"]), said[0]
+    assert said[0]["choices"] == ["Starten"]
+    assert "no interview open for you" in str(said[1]["text"])  # "oké": nothing started
+    assert kinds(said[2:]) == ["intro", "question", "question"]  # started, answered, asked on
+    with sqlite3.connect(tmp_path / "chat.db") as db:
+        assert db.execute("SELECT status FROM interviews").fetchall() == [("in_progress",)]
