@@ -189,9 +189,10 @@ class Playground:
 
 
 async def preview_digest(runtime: Runtime) -> Report | None:
-    """The digest `exitbot digest --dry-run` would show now, over the demo interviews only
-    (this page is open to anyone who reaches the server): nothing is posted or frozen. None
-    when this build has no digest module yet, or the preview failed."""
+    """The digest `exitbot digest --dry-run --figures` would show now, over the demo
+    interviews only (this page is open to anyone who reaches the server; made-up people give
+    nobody away by difference): nothing is posted or frozen. None when this build has no
+    digest module yet, or the preview failed."""
     try:
         from bot import digest_post, digest_render
     except ImportError:

@@ -1,4 +1,5 @@
-"""HR commands for the anonymised digest: `digest [--dry-run]`, `export --anonymised`, `scrub`."""
+"""HR commands for the anonymised digest: `digest [--dry-run [--figures]]`,
+`export --anonymised`, `scrub`."""
 
 from __future__ import annotations
 
@@ -24,7 +25,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "digest", help="build the anonymised HR digest now and post it to the HR channel"
     )
     digest.add_argument(
-        "--dry-run", action="store_true", help="print the digest instead; record nothing"
+        "--dry-run",
+        action="store_true",
+        help="print what the next digest will hold instead (how many interviews, as HR's "
+        "'digest preview' shows it: no figures before it is posted); record nothing",
+    )
+    digest.add_argument(
+        "--figures",
+        action="store_true",
+        help="with --dry-run: print the figures too. For operators who can read the database "
+        "anyway, never for HR: two runs compared show what the interviews completed in "
+        "between said (main reason, eNPS group, manager score), person by person",
     )
     digest.set_defaults(handler=digest_cmd)
 
@@ -59,11 +70,16 @@ def _open(settings: Settings) -> Runtime:
 
 def digest_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from bot import digest_post
-    from bot.digest_render import render_text
+    from bot.digest_render import render_held_back, render_text
 
     async def dry_run() -> str:
         runtime = Runtime.open(settings)
         try:
+            if not args.figures:
+                # As the chat's `digest preview`: a preview that moved with every interview
+                # would give each one away by difference (run before and after one more person).
+                held = await digest_post.preview(runtime, actor="cli:digest", quotes=False)
+                return render_held_back(held).as_text()
             data = await digest_post.preview(runtime, actor="cli:digest")
         finally:
             await runtime.close()
@@ -80,6 +96,9 @@ def digest_cmd(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await runtime.close()
 
+    if args.figures and not args.dry_run:
+        print("exitbot: --figures only goes with --dry-run", file=sys.stderr)
+        return 2
     if args.dry_run:
         print(asyncio.run(dry_run()))
         return 0
