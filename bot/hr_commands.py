@@ -19,8 +19,9 @@ polite refusal and nothing else):
   (`bot.departures.invite_by_hand`); the tick sends the invite when it is due. `<person>` is
   whatever the platform's `resolve_person` understands (Slack: `<@U123|name>`, `<@U123>`, an
   email); the last day is `YYYY-MM-DD` (or `DD-MM-YYYY`).
-- `status`: pipeline counts (awaiting approval, scheduled, invited, in progress, completed,
-  declined, unreachable). Never any answer.
+- `status`: pipeline counts (awaiting approval, invite to be sent, sent, closed, could not
+  be reached). Never any answer, and never what people chose: taking part, declining,
+  stopping and deleting all count as "closed" (`STATUS_ROWS`).
 - `approvals`: each pending approval as a message with Approve / Skip choices whose values
   are `approve:<departure id>` / `skip:<departure id>`; a click goes to
   `bot.departures.decide(runtime, departure_id, approve, by_email=<the clicker's email>)`
@@ -55,29 +56,48 @@ log = logging.getLogger(__name__)
 PersonResolver = Callable[[str], Awaitable[str | None]]
 MAX_APPROVALS_SHOWN = 10
 
+# HR's `status` is an operational view: is the bot working, and whom must HR reach another
+# way. Its rows never tell apart what people chose: taking part, declining, stopping or
+# deleting their answers all end in "closed" (with expiry and cancellation), and starting an
+# interview leaves it "sent", so no row moves because of one person's choice. Asked before
+# and after one named person's invite, separate rows would show what that person did;
+# participation figures are the digest's (over at least k people).
 STATUS_ROWS = (
     ("awaiting_approval", "Awaiting approval", "Wacht op goedkeuring"),
-    ("scheduled", "Scheduled", "Ingepland"),
-    ("invited", "Invited", "Uitgenodigd"),
-    ("in_progress", "In progress", "Bezig"),
-    ("completed", "Completed", "Afgerond"),
-    ("declined", "Declined", "Afgeslagen"),
-    ("unreachable", "Unreachable", "Onbereikbaar"),
+    ("to_send", "Invite to be sent", "Uitnodiging nog te versturen"),
+    ("sent", "Invite sent, not closed yet", "Uitnodiging verstuurd, nog niet afgesloten"),
+    ("closed", "Closed", "Afgesloten"),
+    ("unreachable", "Could not be reached in chat", "Niet bereikbaar via chat"),
 )
+STATUS_GROUPS = {
+    "scheduled": "to_send",
+    "invited": "sent",
+    "in_progress": "sent",
+    "paused": "sent",
+    "completed": "closed",
+    "declined": "closed",
+    "stopped": "closed",
+    "deleted": "closed",
+    "expired": "closed",
+    "cancelled": "closed",
+    "unreachable": "unreachable",
+}
 
 _TEXTS: dict[str, dict[str, str]] = {
     "usage": {
         "en": (
             "ExitBot commands for HR admins:\n"
             "• start @person YYYY-MM-DD: start an exit interview (last working day)\n"
-            "• status: how many interviews are scheduled, running and done\n"
+            "• status: how many invites are to be sent, sent and closed, and how many people "
+            "could not be reached\n"
             "• approvals: departures waiting for your approval\n"
             "• digest preview: how many interviews the next HR digest will hold (only you see it)"
         ),
         "nl": (
             "ExitBot-opdrachten voor HR-beheerders:\n"
             "• start @persoon JJJJ-MM-DD: start een exitgesprek (laatste werkdag)\n"
-            "• status: hoeveel gesprekken ingepland, bezig en afgerond zijn\n"
+            "• status: hoeveel uitnodigingen nog verstuurd moeten worden, verstuurd en "
+            "afgesloten zijn, en hoeveel mensen niet bereikbaar waren\n"
             "• approvals: vertrekken die op je goedkeuring wachten\n"
             "• digest preview: hoeveel gesprekken het volgende HR-overzicht bevat (alleen voor jou)"
         ),
@@ -105,10 +125,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Ingepland: de uitnodiging gaat {when} de deur uit (vertrek {id}).",
     },
     "under_way": {
-        "en": "Already under way: the interview is {status} (departure {id}); its end moved "
-        "to the new last working day.",
-        "nl": "Al bezig: het gesprek is {status} (vertrek {id}); het einde is verschoven naar "
-        "de nieuwe laatste werkdag.",
+        "en": "Already under way: the invite has gone out (departure {id}); the interview's "
+        "end moved to the new last working day.",
+        "nl": "Al onderweg: de uitnodiging is al verstuurd (vertrek {id}); het einde van het "
+        "gesprek is verschoven naar de nieuwe laatste werkdag.",
     },
     "not_invited": {
         "en": "Not invited: {reason}.",
@@ -120,11 +140,18 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Niet uitgenodigd: deze persoon is al uitgenodigd voor een exitgesprek. Hoe dat "
         "ging, blijft privé: het telt alleen anoniem mee in het overzicht.",
     },
-    "status_title": {"en": "ExitBot pipeline", "nl": "ExitBot-overzicht"},
+    "status_title": {"en": "ExitBot pipeline", "nl": "ExitBot: stand van zaken"},
     "status_heading": {"en": "Interviews", "nl": "Gesprekken"},
     "status_footer": {
-        "en": "Counts only: answers are never shown here.",
-        "nl": "Alleen aantallen: antwoorden worden hier nooit getoond.",
+        "en": "Counts only, never answers. “Closed” counts every interview that ended, "
+        "however it ended (taken part, declined, stopped or expired): what one person chose "
+        "is never told apart here. How many took part is in the digest, over at least {k} "
+        "people. Reach the people who could not be reached in chat another way.",
+        "nl": "Alleen aantallen, nooit antwoorden. “Afgesloten” telt elk gesprek dat voorbij "
+        "is, hoe het ook afliep (meegedaan, afgeslagen, gestopt of verlopen): wat één persoon "
+        "koos, is hier nooit te zien. Hoeveel mensen meededen, staat in het overzicht, over "
+        "minstens {k} mensen. Wie niet via chat bereikbaar was, benader je op een andere "
+        "manier.",
     },
     "no_approvals": {
         "en": "No departures are waiting for approval.",
@@ -265,8 +292,8 @@ async def _start(
         when = _moment(outcome.invite_at, outcome.timezone, lang)
         text = _t("scheduled", lang, when=when, id=outcome.departure_id)
     else:
-        status = (outcome.interview_status or "").replace("_", " ")
-        text = _t("under_way", lang, status=status, id=outcome.departure_id)
+        # not whether they started, paused or have yet to answer: that is their choice
+        text = _t("under_way", lang, id=outcome.departure_id)
     return CommandReply((_info(text),))
 
 
@@ -282,7 +309,7 @@ def tells_how_it_went(reason: str) -> bool:
 
 
 async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
-    """Interviews by status, plus departures awaiting approval. Counts only."""
+    """Interviews by `STATUS_ROWS` group, plus departures awaiting approval. Counts only."""
     async with runtime.db.sessions() as session:
         rows = (
             await session.execute(
@@ -296,8 +323,13 @@ async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
             .select_from(Departure)
             .where(Departure.decision == "awaiting_approval", Departure.status == "active")
         )
-    counts = {str(status): int(n) for status, n in rows}
-    counts["in_progress"] = counts.get("in_progress", 0) + counts.pop("paused", 0)
+    counts = {name: 0 for name, _, _ in STATUS_ROWS}
+    for status, n in rows:
+        group = STATUS_GROUPS.get(str(status))
+        if group is None:
+            log.warning("status: interviews with an unknown status %r are not counted", status)
+            continue
+        counts[group] += int(n)
     counts["awaiting_approval"] = int(awaiting or 0)
     return counts
 
@@ -309,7 +341,7 @@ async def status_report(runtime: Runtime, language: str) -> Report:
     return Report(
         title=_t("status_title", language),
         sections=(ReportSection(_t("status_heading", language), lines),),
-        footer=_t("status_footer", language),
+        footer=_t("status_footer", language, k=runtime.settings.min_group_size),
     )
 
 

@@ -275,4 +275,4 @@ async def test_the_demo_preview_shows_no_real_invitation_count(rt: Runtime) -> N
     assert demo.kind == "figures" and demo.response_rate is None
     assert "invited" not in render_report(demo).as_text()
     counts = await hr_commands.pipeline_counts(rt)
-    assert counts["completed"] == 5  # HR's status counts real people only
+    assert counts["closed"] == 5  # HR's status counts real people only

@@ -12,7 +12,7 @@ from bot import hr_commands
 from bot.models import AccessLog, Departure
 from tests.digest.support import Persona, interview
 from tests.slack.harness import ADMIN, ADMIN_ID, ANNA, ANNA_ID, SlackHarness, buttons
-from tests.slack.test_interview import invite
+from tests.slack.test_interview import complete_by_typing, invite
 
 
 async def command(slack: SlackHarness, user: str, text: str) -> dict:
@@ -87,11 +87,82 @@ async def test_status_shows_counts_and_never_answers(slack):
     await slack.post_webhook(departure_payload("hr-1", "contract_end", "c@example.com", "Cas"))
     reply = await command(slack, ADMIN_ID, "status")
     assert "xyzzy" not in str(reply)
-    lines = reply["text"]
-    assert "Awaiting approval: 1" in lines
-    assert "In progress: 1" in lines
-    assert "Completed: 0" in lines and "Declined: 0" in lines and "Scheduled: 0" in lines
+    assert status_lines(reply) == [
+        "Awaiting approval: 1",
+        "Invite to be sent: 0",
+        "Invite sent, not closed yet: 1",
+        "Closed: 0",
+        "Could not be reached in chat: 0",
+    ]
     assert reply["blocks"][0]["type"] == "header"
+
+
+def status_lines(reply: dict) -> list[str]:
+    """The count lines of a `status` reply, as the admin reads them."""
+    return [
+        line.lstrip("• ")
+        for line in reply["text"].splitlines()
+        if line.endswith(tuple("0123456789"))
+    ]
+
+
+WHAT_THEY_CHOSE = ("declin", "complet", "stopp", "delet", "took part", "in progress", "started")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        ("no thanks",),
+        ("start", "stop"),
+        ("start", "delete my answers", "yes"),
+        ("start", "my manager", "stop", "delete my answers", "yes"),
+        "the whole interview",
+    ],
+)
+async def test_status_does_not_tell_what_one_person_chose(slack, typed):
+    """Asked before and after one named person's invite, separate 'Declined', 'Completed',
+    'Stopped' or 'Deleted' rows would show what that person chose: however an interview
+    ended, it is one more 'Closed'. How many took part is the digest's (k people)."""
+    await invite(slack)
+    if typed == "the whole interview":
+        await complete_by_typing(slack, ANNA_ID)
+    else:
+        for text in typed:
+            await slack.dm(ANNA_ID, text)
+    assert (await slack.interview()).status in ("declined", "stopped", "deleted", "completed")
+    reply = await command(slack, ADMIN_ID, "status")
+    assert status_lines(reply) == [
+        "Awaiting approval: 0",
+        "Invite to be sent: 0",
+        "Invite sent, not closed yet: 0",
+        "Closed: 1",
+        "Could not be reached in chat: 0",
+    ]
+    counted = " ".join(status_lines(reply)).lower()
+    assert not any(word in counted for word in WHAT_THEY_CHOSE)
+
+
+@pytest.mark.parametrize("typed", [(), ("later",), ("start",), ("start", "my manager", "pause")])
+async def test_status_does_not_tell_whether_one_person_started(slack, typed):
+    """An interview someone started (or paused) counts as 'sent', as one not answered yet."""
+    await invite(slack)
+    for text in typed:
+        await slack.dm(ANNA_ID, text)
+    reply = await command(slack, ADMIN_ID, "status")
+    assert "Invite sent, not closed yet: 1" in status_lines(reply)
+    counted = " ".join(status_lines(reply)).lower()
+    assert not any(word in counted for word in WHAT_THEY_CHOSE)
+
+
+async def test_start_for_someone_invited_does_not_tell_whether_they_started(slack):
+    """`start` again while the invite is out moves the interview's end; its answer says the
+    invite has gone out, not whether that person started or paused their interview."""
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    assert (await slack.interview()).status == "in_progress"
+    reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-21")
+    assert reply["text"].startswith("Already under way: the invite has gone out (departure ")
+    assert "progress" not in reply["text"] and "invited" not in reply["text"]
 
 
 async def test_approvals_with_buttons_in_the_command_reply(slack):
@@ -179,7 +250,7 @@ async def test_commands_are_channel_neutral(slack):
     nl = await hr_commands.run(
         slack.runtime, "status", caller_email=ADMIN, resolve_person=resolve, language="nl"
     )
-    assert nl.report is not None and "Ingepland: 1" in nl.report.as_text()
+    assert nl.report is not None and "Uitnodiging nog te versturen: 1" in nl.report.as_text()
     refused = await hr_commands.run(
         slack.runtime, "status", caller_email=None, resolve_person=resolve
     )

@@ -46,7 +46,7 @@ async def test_status_is_a_report_card_for_admins(teams: TeamsHarness) -> None:
     assert report.card is not None
     assert report.text.startswith("ExitBot pipeline")
     facts = next(e for e in report.card["body"] if e["type"] == "FactSet")["facts"]
-    assert {"title": "Scheduled", "value": "0"} in facts
+    assert {"title": "Invite to be sent", "value": "0"} in facts
 
 
 async def test_start_by_mention_schedules_an_interview(teams: TeamsHarness) -> None:
