@@ -53,6 +53,25 @@ from conversations import OutMessage
 log = logging.getLogger(__name__)
 
 COMMAND = "/exitbot"
+
+# What the adapter says itself when the application failed, in the person's Slack language.
+_SORRY = {
+    "command": {
+        "en": "Sorry, that did not work. Try again.",
+        "nl": "Sorry, dat lukte niet. Probeer het nog eens.",
+    },
+    "decision": {
+        "en": "Sorry, that did not work. Please try again in a minute.",
+        "nl": "Sorry, dat lukte niet. Probeer het over een minuut nog eens.",
+    },
+}
+
+
+def sorry(what: str, language: str | None) -> str:
+    texts = _SORRY[what]
+    return texts.get(language or "en", texts["en"])
+
+
 INCOMING = "exitbot_incoming"  # context key: the recorded DM and its reply, for after the ack
 
 PersonResolver = Callable[[str], Awaitable[str | None]]
@@ -91,8 +110,9 @@ class SlackPorts(Protocol):
         """Link the Slack user to the employee with the profile's email (when there is one)."""
         ...
 
-    async def decide(self, value: str, email: str | None) -> tuple[bool, str]:
-        """An approval button (`approve:<id>` / `skip:<id>`); (done?, what to show)."""
+    async def decide(self, value: str, email: str | None, language: str | None) -> tuple[bool, str]:
+        """An approval button (`approve:<id>` / `skip:<id>`) clicked by the person with this
+        email and Slack language; (done?, what to show them, in their language)."""
         ...
 
     async def command(
@@ -259,11 +279,12 @@ class SlackInbound:
         user = str((body.get("user") or {}).get("id") or "")
         profile = await self.channel.profile(user) if user else None
         email = profile.email if profile and not profile.deleted else None
+        language = profile.language if profile else None
         try:
-            done, note = await self.ports.decide(value, email)
+            done, note = await self.ports.decide(value, email, language)
         except Exception as exc:
             log.error("approval decision failed: %s", type(exc).__name__)
-            done, note = False, "Sorry, that did not work. Please try again in a minute."
+            done, note = False, sorry("decision", language)
         response_url = body.get("response_url")
         if not done:
             await self.respond(response_url, note, [section(escape(note))])
@@ -312,7 +333,7 @@ class SlackInbound:
             )
         except Exception as exc:
             log.error("/exitbot failed: %s", type(exc).__name__)
-            messages, report = [OutMessage("info", "Sorry, that did not work. Try again.")], None
+            messages, report = [OutMessage("info", sorry("command", language))], None
         text, blocks = messages_payload(messages) if messages else ("", [])
         if report is not None:
             text = "\n\n".join(t for t in (text, report_text(report)) if t)

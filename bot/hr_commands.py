@@ -177,6 +177,38 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "I don't know that command.",
         "nl": "Die opdracht ken ik niet.",
     },
+    "unknown_action": {
+        "en": "I don't know that button. Use `approvals` to see what is waiting.",
+        "nl": "Die knop ken ik niet. Gebruik `goedkeuringen` om te zien wat er wacht.",
+    },
+    "approved": {
+        "en": "Approved: the invite for {id} goes out {when}.",
+        "nl": "Goedgekeurd: de uitnodiging voor {id} gaat {when} de deur uit.",
+    },
+    "approved_not_invited": {
+        "en": "Approved, but not invited: {reason}.",
+        "nl": "Goedgekeurd, maar niet uitgenodigd: {reason}.",
+    },
+    "approved_invited_before": {
+        "en": "Approved, but not invited: this person has already been invited to an exit "
+        "interview. How that went stays private: it is only counted, anonymously, in the "
+        "digest.",
+        "nl": "Goedgekeurd, maar niet uitgenodigd: deze persoon is al uitgenodigd voor een "
+        "exitgesprek. Hoe dat ging, blijft privé: het telt alleen anoniem mee in het "
+        "overzicht.",
+    },
+    "skipped": {
+        "en": "Skipped: no interview for departure {id}.",
+        "nl": "Overgeslagen: geen gesprek voor vertrek {id}.",
+    },
+    "decision_not_found": {
+        "en": "Departure {id} is not stored (any more).",
+        "nl": "Vertrek {id} staat niet (meer) opgeslagen.",
+    },
+    "not_pending": {
+        "en": "Departure {id} is not awaiting approval (any more).",
+        "nl": "Vertrek {id} wacht niet (meer) op goedkeuring.",
+    },
 }
 
 
@@ -366,6 +398,55 @@ async def _approvals(runtime: Runtime, lang: str) -> CommandReply:
     if len(pending) > MAX_APPROVALS_SHOWN:
         messages.append(_info(_t("more_approvals", lang, n=len(pending) - MAX_APPROVALS_SHOWN)))
     return CommandReply(tuple(messages))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an Approve / Skip click did, worded for the admin who clicked."""
+
+    status: str  # a `departures.DecisionResult` status, or "not_allowed" / "unknown"
+    text: str
+
+    @property
+    def decided(self) -> bool:
+        """False: nothing changed and the buttons stay (for an HR admin, or a known button)."""
+        return self.status not in ("not_allowed", "unknown")
+
+
+async def decide(
+    runtime: Runtime, value: str, *, clicker_email: str | None, language: str | None = None
+) -> Decision:
+    """An Approve / Skip button (`approve:<id>` / `skip:<id>`) clicked in chat, answered in
+    the clicker's language (their chat locale; default EXITBOT_LANGUAGE)."""
+    lang = language if language in ("en", "nl") else runtime.settings.language
+    # Never by_email=None from chat: None means the trusted command line.
+    if not clicker_email or not runtime.settings.is_hr_admin(clicker_email):
+        return Decision("not_allowed", texts.not_admin(lang))
+    parsed = departures.parse_decision(value)
+    if parsed is None:
+        return Decision("unknown", _t("unknown_action", lang))
+    approve, departure_id = parsed
+    result = await departures.decide(runtime, departure_id, approve, clicker_email)
+    return Decision(result.status, _decision_text(result, departure_id, lang))
+
+
+def _decision_text(result: departures.DecisionResult, departure_id: str, lang: str) -> str:
+    outcome = result.outcome
+    if result.status == "scheduled" and outcome is not None and outcome.invite_at is not None:
+        when = _moment(outcome.invite_at, outcome.timezone, lang)
+        return _t("approved", lang, id=departure_id, when=when)
+    if result.status == "skipped":
+        return _t("skipped", lang, id=departure_id)
+    if result.status == "not_found":
+        return _t("decision_not_found", lang, id=departure_id)
+    if result.status == "not_pending":
+        return _t("not_pending", lang, id=departure_id)
+    if outcome is None:
+        return result.message
+    reason = outcome.reason or outcome.status.replace("_", " ")
+    if tells_how_it_went(reason):  # as for `start`: never what that person chose
+        return _t("approved_invited_before", lang)
+    return _t("approved_not_invited", lang, reason=reason)
 
 
 async def _digest_preview(runtime: Runtime, lang: str) -> CommandReply:

@@ -28,7 +28,7 @@ from adapters.base import Incoming, Report
 from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
 from adapters.slack_inbound import KnownUser, PersonResolver, Reply, build_app
 from adapters.slack_pacing import Limits, Pacer
-from bot import departures, hr_commands, texts
+from bot import hr_commands
 from bot.config import Settings
 from bot.db import StorageUnavailable
 from bot.models import Employee
@@ -268,17 +268,11 @@ class SlackStore:
     async def remember_user(self, profile: SlackProfile, conversation_id: str | None) -> None:
         await link_slack_user(self.runtime, profile, conversation_id)
 
-    async def decide(self, value: str, email: str | None) -> tuple[bool, str]:
-        language = self.runtime.settings.language
-        parsed = departures.parse_decision(value)
-        # by_email=None would mean "the command line": never let a chat click get there.
-        if not email or not self.runtime.settings.is_hr_admin(email):
-            return False, texts.not_admin(language)
-        if parsed is None:
-            return False, "Unknown action."
-        approve, departure_id = parsed
-        result = await departures.decide(self.runtime, departure_id, approve, email)
-        return result.status != "not_allowed", result.message
+    async def decide(self, value: str, email: str | None, language: str | None) -> tuple[bool, str]:
+        decision = await hr_commands.decide(
+            self.runtime, value, clicker_email=email, language=language
+        )
+        return decision.decided, decision.text
 
     async def command(
         self, text: str, email: str | None, language: str | None, resolve: PersonResolver

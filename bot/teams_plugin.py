@@ -279,9 +279,8 @@ class TeamsStore:
     # ------------------------------------------------------------ messages
 
     async def handle_message(self, incoming: Incoming, *, personal: bool) -> Handled:
-        decision = departures.parse_decision(incoming.choice) if incoming.choice else None
-        if decision is not None:
-            return await self._decide(incoming, *decision)
+        if incoming.choice and departures.parse_decision(incoming.choice) is not None:
+            return await self._decide(incoming)
         admin = self.runtime.settings.is_hr_admin(incoming.email)
         command = hr_command(incoming.text, admin=admin) if incoming.choice is None else None
         if command is not None and not personal:
@@ -302,15 +301,19 @@ class TeamsStore:
         outcome = await self.runtime.service.handle(incoming)
         return Handled(duplicate=outcome.duplicate, ignored_click=outcome.ignored_click)
 
-    async def _decide(self, incoming: Incoming, approve: bool, departure_id: str) -> Handled:
+    async def _decide(self, incoming: Incoming) -> Handled:
         if not await self.first_time(incoming):
             return Handled(duplicate=True)
-        # Never None from chat: None means the trusted command line.
-        result = await departures.decide(self.runtime, departure_id, approve, incoming.email or "")
-        await self._reply(incoming, [OutMessage(kind="info", text=result.message)])
-        if result.status == "not_allowed":
+        decision = await hr_commands.decide(
+            self.runtime,
+            incoming.choice or "",
+            clicker_email=incoming.email,
+            language=_lang(incoming),
+        )
+        await self._reply(incoming, [OutMessage(kind="info", text=decision.text)])
+        if not decision.decided:
             return Handled(duplicate=True)  # leave the buttons for an HR admin
-        return Handled(card_note=result.message)
+        return Handled(card_note=decision.text)
 
     async def _command(self, incoming: Incoming, command: str) -> Handled:
         """An HR admin command (`bot.hr_commands`); anyone else gets a polite refusal."""
@@ -321,7 +324,7 @@ class TeamsStore:
             command,
             caller_email=incoming.email,
             resolve_person=self.resolve_person,
-            language=(incoming.locale or "")[:2].lower() or None,
+            language=_lang(incoming),
         )
         await self._reply(incoming, list(reply.messages))
         if reply.report is not None:
@@ -409,6 +412,11 @@ async def _once_more_on_conflict(
         await store(contact)
     except IntegrityError:
         await store(contact)
+
+
+def _lang(incoming: Incoming) -> str | None:
+    """The sender's language from their Teams locale ("nl-NL" → "nl")."""
+    return (incoming.locale or "")[:2].lower() or None
 
 
 def channel_id(conversation_id: str) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import hr_commands
+from bot.db import StorageUnavailable
 from bot.models import AccessLog, Departure
 from tests.digest.support import Persona, interview
 from tests.slack.harness import ADMIN, ADMIN_ID, ANNA, ANNA_ID, SlackHarness, buttons
@@ -339,3 +342,55 @@ async def test_start_with_a_kind_it_does_not_know_says_so(slack):
     assert reply["text"].startswith("Scheduled:")
     async with slack.runtime.db.sessions() as session:
         assert await session.scalar(select(Departure.kind)) == "contract_end"
+
+
+@asynccontextmanager
+async def _storage_down() -> AsyncIterator[None]:
+    raise StorageUnavailable("database unreachable")
+    yield  # pragma: no cover
+
+
+async def test_clicks_and_failures_are_answered_in_the_clickers_language(
+    fake, make_slack, monkeypatch
+):
+    """EXITBOT_LANGUAGE is English; whoever clicks or types in Dutch Slack is answered in
+    Dutch: the refusal, an unknown button, the decision, and what the adapter says itself
+    when the application fails."""
+    fake.add_user("UNL0001", "piet@example.com", "Piet Collega", locale="nl-NL")
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    await slack.post_webhook(departure_payload("hr-9", "contract_end", "d@example.com", "Dirk"))
+    assert (await slack.tick())["approval requests sent"] == 1
+    admin_dm = slack.fake.dm_channel_id(ADMIN_ID)
+    [request] = slack.messages(admin_dm)  # to the English admin
+
+    def answered(n: int) -> str:
+        return slack.responses()[n - 1]["text"]
+
+    await slack.click("UNL0001", request, "approve:hr-9", channel=admin_dm)
+    await slack.until(lambda: len(slack.responses()) == 1, "the refusal")
+    assert answered(1) == "Sorry, deze opdrachten zijn alleen voor HR-beheerders."
+
+    unknown = json.loads(json.dumps(request).replace('"skip:hr-9"', '"skip:"'))
+    await slack.click("UHR0002", unknown, "skip:", channel=admin_dm)
+    await slack.until(lambda: len(slack.responses()) == 2, "the unknown button")
+    assert answered(2).startswith("Die knop ken ik niet.")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(slack.runtime.db, "transaction", _storage_down)
+        patch.setattr(slack.runtime.db, "sessions", _storage_down)
+        await slack.click("UHR0002", request, "approve:hr-9", channel=admin_dm)
+        await slack.until(lambda: len(slack.responses()) == 3, "the failed decision")
+        assert answered(3) == "Sorry, dat lukte niet. Probeer het over een minuut nog eens."
+        failed = await command(slack, "UHR0002", "status")
+        assert failed["text"] == "Sorry, dat lukte niet. Probeer het nog eens."
+        english = await command(slack, ADMIN_ID, "status")
+        assert english["text"] == "Sorry, that did not work. Try again."
+    assert await decision_of(slack, "hr-9") == "awaiting_approval"
+
+    await slack.click("UHR0002", request, "approve:hr-9", channel=admin_dm)
+    await slack.until(lambda: slack.fake.calls_to("chat.update"), "the decision")
+    assert await decision_of(slack, "hr-9") == "approved"
+    [updated] = slack.messages(admin_dm)
+    note = updated["blocks"][-1]["elements"][0]["text"]
+    assert "Goedgekeurd: de uitnodiging voor hr-9 gaat " in note

@@ -90,14 +90,34 @@ async def test_approvals_and_a_card_click_decide(teams: TeamsHarness) -> None:
     assert teams.new_messages() == [] and len(teams.updates()) == 1
 
 
+async def test_a_dutch_admin_decides_in_dutch(teams: TeamsHarness) -> None:
+    """EXITBOT_LANGUAGE is English; an admin whose Teams speaks Dutch reads the decision in
+    Dutch, on the card as in the reply."""
+    await admin_chat(teams)
+    await teams.post_webhook(CONTRACT_END)
+    assert await teams.post(typed(teams, "goedkeuringen", locale="nl-NL")) == 201
+    [card] = teams.new_messages()
+    submit = card.card["actions"][0] if card.card else {}
+    click = typed(teams, None, value=submit["data"], locale="nl-NL")
+    click["replyToId"] = card.call.response["id"]
+    assert await teams.post(click) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Goedgekeurd: de uitnodiging voor hr-77 gaat ")
+    [update] = teams.updates()
+    shown = update.body["attachments"][0]["content"]
+    assert shown["body"][-1]["text"].startswith("✓ Goedgekeurd")
+
+
 async def test_others_get_a_polite_refusal(teams: TeamsHarness) -> None:
     assert await teams.post(teams.install()) == 201
     assert await teams.post(teams.connector.message_activity("approvals", locale="en-GB")) == 201
     [reply] = teams.new_messages()
     assert reply.text == "Sorry, these commands are only for HR admins."
-    click = teams.connector.message_activity(None, value={"exitbot_choice": "skip:hr-77"})
-    assert await teams.post(click) == 201
-    assert teams.new_messages()[0].text == "Only HR admins can decide on approvals."
+    click = teams.connector.message_activity(
+        None, value={"exitbot_choice": "skip:hr-77"}, locale="nl-NL"
+    )
+    assert await teams.post(click) == 201  # in the clicker's language, not EXITBOT_LANGUAGE
+    assert teams.new_messages()[0].text == "Sorry, deze opdrachten zijn alleen voor HR-beheerders."
     assert teams.updates() == []  # the buttons stay for an HR admin
 
 
