@@ -22,13 +22,15 @@ polite refusal and nothing else):
 - `status`: pipeline counts (awaiting approval, invite to be sent, sent, closed, could not
   be reached). Never any answer, and never what people chose: taking part, declining,
   stopping and deleting all count as "closed" (`STATUS_ROWS`).
-- `approvals`: each pending approval as a message with Approve / Skip choices whose values
-  are `approve:<departure id>` / `skip:<departure id>`; a click goes to
-  `bot.departures.decide(runtime, departure_id, approve, by_email=<the clicker's email>)`
-  (use `bot.departures.parse_decision(value)`). Never pass `by_email=None` from chat: None
-  means the trusted command line.
-- `digest preview`: how many interviews the next digest will hold; its figures only once posted.
-- `help` (or nothing): the usage.
+- `approvals` (Dutch: `goedkeuringen`): each pending approval as a message with Approve /
+  Skip choices whose values are `approve:<departure id>` / `skip:<departure id>`; a click
+  goes to `decide(runtime, value, clicker_email=<the clicker's email>, language=<theirs>)`,
+  which answers in the clicker's language (`bot.departures.decide` with `by_email=None`
+  means the trusted command line: never from chat).
+- `digest preview` (Dutch: `overzicht`; `digest` or `overzicht`, alone or followed by
+  `preview` / `voorbeeld`): how many interviews the next digest will hold; its figures only
+  once posted.
+- `help` / `hulp` (or nothing): the usage.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ from conversations import Choice, OutMessage
 log = logging.getLogger(__name__)
 
 PersonResolver = Callable[[str], Awaitable[str | None]]
+# `digest preview` and the Dutch admin's `overzicht` (the digest is "het HR-overzicht")
+DIGEST_WORDS = ("digest", "overzicht")
+PREVIEW_WORDS = (["preview"], ["voorbeeld"])
 MAX_APPROVALS_SHOWN = 10
 
 # HR's `status` is an operational view: is the bot working, and whom must HR reach another
@@ -98,8 +103,8 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• start @persoon JJJJ-MM-DD: start een exitgesprek (laatste werkdag)\n"
             "• status: hoeveel uitnodigingen nog verstuurd moeten worden, verstuurd en "
             "afgesloten zijn, en hoeveel mensen niet bereikbaar waren\n"
-            "• approvals: vertrekken die op je goedkeuring wachten\n"
-            "• digest preview: hoeveel gesprekken het volgende HR-overzicht bevat (alleen voor jou)"
+            "• goedkeuringen: vertrekken die op je goedkeuring wachten\n"
+            "• overzicht: hoeveel gesprekken het volgende HR-overzicht bevat (alleen voor jou)"
         ),
     },
     "start_usage": {
@@ -285,7 +290,7 @@ async def run(
         return CommandReply(report=await status_report(runtime, lang))
     if name in ("approvals", "approval", "goedkeuringen"):
         return await _approvals(runtime, lang)
-    if name == "digest" and [w.lower() for w in words[1:2]] in ([], ["preview"]):
+    if name in DIGEST_WORDS and [w.lower() for w in words[1:]] in ([], *PREVIEW_WORDS):
         return await _digest_preview(runtime, lang)
     usage = _t("usage", lang)
     if name in ("help", "hulp", "?"):

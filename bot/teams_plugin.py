@@ -376,20 +376,33 @@ class TeamsStore:
 
 
 _MENTION_TOKEN = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
-_COMMAND_WORDS = {"status", "approvals", "approval", "goedkeuringen", "digest", "digest preview"}
+_COMMAND_WORDS = {
+    "status",
+    "approvals",
+    "approval",
+    "goedkeuringen",
+    "digest",
+    "digest preview",
+    "overzicht voorbeeld",
+}
+# A plain Dutch word that is also a likely interview answer ("what did you miss?"
+# "Overzicht"): a command only when an HR admin types it.
+_ADMIN_WORDS = {"overzicht"}
 _START = re.compile(r"start\s+\S+\s+\d{1,4}[-/]\d{1,2}[-/]\d{1,4}(\s+[\w-]+)?", re.IGNORECASE)
 
 
-_NAMES = {"help", "hulp", "?", "start", *(w.split()[0] for w in _COMMAND_WORDS)}
+_NAMES = {"help", "hulp", "?", "start", *(w.split()[0] for w in _COMMAND_WORDS | _ADMIN_WORDS)}
 
 
 def hr_command(text: str, *, admin: bool = False) -> str | None:
     """The HR command in a message, or None for anything else (interview answers).
 
     Only exact command forms count, so an answer is never mistaken for one: `status`,
-    `approvals`, `digest preview`, `start <person> <last day> [kind]` (anyone: others get a
-    polite refusal), and for an HR admin also `hr` alone (help) or `hr` before a command
-    (`hr help`, `hr status`). "HR never listened to us" is an answer, from anyone.
+    `approvals` / `goedkeuringen`, `digest preview` / `overzicht voorbeeld`, `start <person>
+    <last day> [kind]` (anyone: others get a polite refusal), and for an HR admin also
+    `overzicht` alone (from anyone else a word like that is an answer), `hr` alone (help) or
+    `hr` before a command (`hr help`, `hr status`). "HR never listened to us" is an answer,
+    from anyone.
     """
     words = text.strip()
     lowered = " ".join(words.lower().split())
@@ -398,7 +411,7 @@ def hr_command(text: str, *, admin: bool = False) -> str | None:
         if not rest:
             return "help"
         return rest if rest.split()[0].lower() in _NAMES else None
-    if lowered in _COMMAND_WORDS or _START.fullmatch(words):
+    if lowered in _COMMAND_WORDS or (admin and lowered in _ADMIN_WORDS) or _START.fullmatch(words):
         return words
     return None
 

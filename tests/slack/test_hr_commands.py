@@ -394,3 +394,28 @@ async def test_clicks_and_failures_are_answered_in_the_clickers_language(
     [updated] = slack.messages(admin_dm)
     note = updated["blocks"][-1]["elements"][0]["text"]
     assert "Goedgekeurd: de uitnodiging voor hr-9 gaat " in note
+
+
+async def test_a_dutch_admin_sees_and_can_type_the_dutch_command_words(fake, make_slack):
+    """The Dutch usage listed `approvals` and `digest preview`: it shows `goedkeuringen` and
+    `overzicht`, and both work (the digest is "het HR-overzicht" in every Dutch text)."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    await interview(slack.runtime, "bob@example.com")
+
+    usage = (await command(slack, "UHR0002", "hulp"))["text"]
+    assert "• goedkeuringen: vertrekken die op je goedkeuring wachten" in usage
+    assert "• overzicht: hoeveel gesprekken het volgende HR-overzicht bevat" in usage
+    assert "approvals" not in usage and "digest" not in usage
+
+    for typed in ("overzicht", "Overzicht voorbeeld", "digest preview"):
+        preview = await command(slack, "UHR0002", typed)
+        assert preview["blocks"][0]["text"]["text"].startswith("Exitgesprekken: overzicht t/m")
+        assert "1 gesprek wacht; cijfers verschijnen zodra er 5 zijn." in preview["text"]
+    assert slack.fake.calls_to("chat.postMessage") == []  # nothing went to the HR channel
+
+    await slack.post_webhook(departure_payload("hr-7", "contract_end", "b@example.com", "Bea"))
+    approvals = await command(slack, "UHR0002", "goedkeuringen")
+    assert "Bea (Sales): einde contract" in approvals["text"]
+    english = await command(slack, ADMIN_ID, "help")
+    assert "• approvals:" in english["text"] and "• digest preview:" in english["text"]

@@ -49,6 +49,15 @@ async def test_status_is_a_report_card_for_admins(teams: TeamsHarness) -> None:
     assert {"title": "Invite to be sent", "value": "0"} in facts
 
 
+async def test_a_dutch_admin_types_overzicht_for_the_digest_preview(teams: TeamsHarness) -> None:
+    await admin_chat(teams)
+    assert await teams.post(typed(teams, "overzicht", locale="nl-NL")) == 201
+    [report] = teams.new_messages()
+    assert report.call.conversation_id == "a:hr"
+    assert report.text.startswith("Exitgesprekken: overzicht t/m")
+    assert "Er zijn in deze periode geen nieuwe exitgesprekken afgerond." in report.text
+
+
 async def test_start_by_mention_schedules_an_interview(teams: TeamsHarness) -> None:
     await admin_chat(teams)
     assert await teams.post(teams.install(user_id="29:anna", conversation_id="a:anna")) == 201

@@ -108,6 +108,13 @@ async def test_bad_requests(teams: TeamsHarness) -> None:
         ("HR heeft nooit iets gedaan met mijn klachten", True, None),
         ("HR", False, None),
         ("hr help", False, None),  # only admins have commands behind the prefix
+        # the Dutch words; "overzicht" alone is also a likely answer: a command from admins only
+        ("goedkeuringen", False, "goedkeuringen"),
+        ("overzicht voorbeeld", False, "overzicht voorbeeld"),
+        ("Overzicht", True, "Overzicht"),
+        ("Overzicht", False, None),
+        ("hr overzicht", True, "overzicht"),
+        ("hr hulp", True, "hulp"),
     ],
 )
 def test_what_counts_as_an_hr_command(text: str, admin: bool, command: str | None) -> None:
