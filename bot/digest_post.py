@@ -127,6 +127,16 @@ def schedule_warning(settings: Settings, now: datetime) -> str | None:
     )
 
 
+def next_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The next moment after `now` that the 5-field `cron` fires (in `zone`), in UTC."""
+    try:
+        trigger = cron_trigger(cron, zone)
+    except ValueError as exc:
+        raise ConfigError(f"EXITBOT_DIGEST_CRON is not a 5-field cron expression: {exc}") from None
+    fire = trigger.get_next_fire_time(None, now.astimezone(zone) + timedelta(seconds=1))
+    return fire.astimezone(UTC) if fire is not None else None
+
+
 def _month_before(day: date) -> tuple[str, date]:
     last = day.replace(day=1) - timedelta(days=1)
     return last.strftime("%Y-%m"), last

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db import Database
-from bot.digest import IMPROVEMENT_SOURCES, NOT_LEAVING_SOURCES, OTHER
+from bot.digest import IMPROVEMENT_SOURCES, NOT_LEAVING_SOURCES, OTHER, count_facts, unpublished
 from bot.models import Digest, FactTheme, InterviewFact
 
+LATEST = "9999-12"  # a month after every period: `unpublished` up to now and later
 COLUMNS = (
     "period",
     "department",
@@ -33,6 +34,12 @@ COLUMNS = (
     "manager_score",
     "come_back",
 )
+
+
+async def waiting(db: Database) -> int:
+    """Completed interviews no digest has published yet: not exported (yet)."""
+    async with db.sessions() as session:
+        return await count_facts(session, unpublished(LATEST))
 
 
 async def anonymised_rows(db: Database) -> list[dict[str, str]]:

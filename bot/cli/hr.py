@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import importlib.util
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -127,17 +128,32 @@ def digest_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from bot import export
+    from bot.departures import describe_moment
+    from bot.digest_post import next_fire
 
-    async def go() -> list[dict[str, str]]:
+    async def go() -> tuple[list[dict[str, str]], int, datetime]:
         runtime = Runtime.open(settings)
         try:
-            return await export.anonymised_rows(runtime.db)
+            rows = await export.anonymised_rows(runtime.db)
+            return rows, await export.waiting(runtime.db), runtime.clock.now()
         finally:
             await runtime.close()
 
-    rows = asyncio.run(go())
+    rows, waiting, now = asyncio.run(go())
     export.write_csv(args.anonymised, rows)
     print(f"wrote {len(rows)} published interview(s) to {args.anonymised}")
+    if waiting:
+        # An empty file with interviews completed looks like a fault: say why, and when.
+        due = next_fire(settings.digest_cron, settings.zone, now)
+        when = describe_moment(due, settings.timezone) if due else "never (EXITBOT_DIGEST_CRON)"
+        print(
+            f"{waiting} completed interview(s) are not in it yet: only interviews a posted "
+            f"digest has published are exported. The next digest is due {when}; it "
+            f"publishes them once at least {settings.min_group_size} are in "
+            "(EXITBOT_MIN_GROUP_SIZE)."
+        )
+    elif not rows:
+        print("No exit interview has been completed yet.")
     return 0
 
 

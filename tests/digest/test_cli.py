@@ -6,13 +6,14 @@ import asyncio
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot import digest_post
+from bot import digest_post, export
 from bot.cli import main
 from bot.clock import FrozenClock
 from bot.crypto import Cipher
@@ -209,6 +210,29 @@ def test_export_has_published_aggregates_only(
     assert departments.count("") == 7 and departments.count("Sales") == 5
     assert {r["leaving_themes"] for r in rows} == {"workload"}
     assert {r["improvement_themes"] for r in rows} == {"career_growth"}
+
+
+def test_an_empty_export_says_why_and_when_the_next_digest_is_due(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'wrote 0 published interview(s)' with interviews completed looked like a fault: only
+    interviews a posted digest has published are exported, and the next digest is due at the
+    next EXITBOT_DIGEST_CRON moment (default: the 1st of the month, 09:00 company time)."""
+    target = tmp_path / "out.csv"
+    assert main(["export", "--anonymised", str(target)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["No exit interview has been completed yet."]
+
+    async def work(rt: Runtime) -> None:
+        await add_facts(rt, 3, department="Sales")
+
+    _with_runtime(env, work)
+    assert main(["export", "--anonymised", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wrote 0 published interview(s) to {target}\n")
+    assert "3 completed interview(s) are not in it yet: only interviews a posted digest has " in out
+    assert re.search(r"The next digest is due \w{3} 01 \w{3} \d{4} 09:00 Europe/Amsterdam;", out)
+    assert "once at least 5 are in" in out
+    assert target.read_text(encoding="utf-8").splitlines() == [",".join(export.COLUMNS)]
 
 
 def test_scrub_uses_names_from_the_database(
