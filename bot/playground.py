@@ -189,7 +189,7 @@ class Playground:
 
 
 async def preview_digest(runtime: Runtime) -> Report | None:
-    """The digest `exitbot digest --dry-run --figures` would show now, over the demo
+    """The digest `exitbot digest --dry-run` would show now, over the demo
     interviews only (this page is open to anyone who reaches the server; made-up people give
     nobody away by difference): nothing is posted or frozen. None when this build has no
     digest module yet, or the preview failed."""

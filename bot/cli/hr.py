@@ -1,5 +1,4 @@
-"""HR commands for the anonymised digest: `digest [--dry-run [--figures]]`,
-`export --anonymised`, `scrub`."""
+"""HR commands for the anonymised digest: `digest [--dry-run]`, `export --anonymised`, `scrub`."""
 
 from __future__ import annotations
 
@@ -20,6 +19,12 @@ from bot.models import Employee
 from bot.runtime import Runtime
 from bot.scrub import Scrubber
 
+DRY_RUN_CAUTION = (
+    "exitbot: a dry run shows the figures before they are posted, for operators who can read "
+    "the database anyway: two dry runs compared show what the interviews completed in between "
+    "said. For HR, the chat's 'digest preview' shows no figures before a digest is posted."
+)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     digest = sub.add_parser(
@@ -28,15 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     digest.add_argument(
         "--dry-run",
         action="store_true",
-        help="print what the next digest will hold instead (how many interviews, as HR's "
-        "'digest preview' shows it: no figures before it is posted); record nothing",
-    )
-    digest.add_argument(
-        "--figures",
-        action="store_true",
-        help="with --dry-run: print the figures too. For operators who can read the database "
-        "anyway, never for HR: two runs compared show what the interviews completed in "
-        "between said (main reason, eNPS group, manager score), person by person",
+        help="print the digest instead; record nothing. For operators, who can read the "
+        "database anyway: two dry runs compared show what the interviews completed in between "
+        "said; HR's 'digest preview' in chat shows no figures before they are posted",
     )
     digest.set_defaults(handler=digest_cmd)
 
@@ -71,16 +70,11 @@ def _open(settings: Settings) -> Runtime:
 
 def digest_cmd(args: argparse.Namespace, settings: Settings) -> int:
     from bot import digest_post
-    from bot.digest_render import render_held_back, render_text
+    from bot.digest_render import render_text
 
     async def dry_run() -> str:
         runtime = Runtime.open(settings)
         try:
-            if not args.figures:
-                # As the chat's `digest preview`: a preview that moved with every interview
-                # would give each one away by difference (run before and after one more person).
-                held = await digest_post.preview(runtime, actor="cli:digest", quotes=False)
-                return render_held_back(held).as_text()
             data = await digest_post.preview(runtime, actor="cli:digest")
         finally:
             await runtime.close()
@@ -97,11 +91,11 @@ def digest_cmd(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await runtime.close()
 
-    if args.figures and not args.dry_run:
-        print("exitbot: --figures only goes with --dry-run", file=sys.stderr)
-        return 2
     if args.dry_run:
         print(asyncio.run(dry_run()))
+        # Figures before they are posted move with every interview: compared, two runs give
+        # the person in between away. Said where only the operator reads it.
+        print(DRY_RUN_CAUTION, file=sys.stderr)
         return 0
     if not settings.hr_channel:
         print("exitbot: EXITBOT_HR_CHANNEL is not set; nothing posted", file=sys.stderr)
