@@ -55,12 +55,30 @@ ONE_INTERVIEW_DAYS = 365
 # Interviews that are under way and follow the departure's dates.
 LIVE = ("invited", "in_progress", "paused")
 # Interviews that end a departure's story: never invite for it again.
-FINAL = {
-    "declined": "the employee declined the interview",
-    "completed": "the interview has taken place",
-    "stopped": "the employee stopped the interview",
-    "deleted": "the employee deleted their answers",
+FINAL = ("declined", "completed", "stopped", "deleted", "unreachable")
+# Why a departure is not invited (or what a change of its kind did), by code: the webhook's
+# answer carries the English sentence and the code, HR's chat commands word the code in the
+# admin's language (`bot.hr_commands`). None tells what one person chose: HR staff read these
+# about a named person, so taking part, declining, stopping and deleting one's answers all
+# read "invited_before" / "interview_elsewhere". "unreachable" is no choice of theirs, and HR
+# must reach them another way.
+REASONS = {
+    "erased": "erased on request: nothing about it is kept",
+    "invalid_email": "not a valid email address",
+    "skipped": "an HR admin chose to skip the interview",
+    "needs_hr_admin": "{kind} needs an HR admin to start the interview",
+    "last_day_passed": "last working day has passed",
+    "web_link": "last working day has passed: a private web link will be offered instead",
+    "invited_before": (
+        "an exit interview was already offered for this departure; how it went is not shared"
+    ),
+    "interview_elsewhere": (
+        "the employee has or had an exit interview for another departure (one at a time, "
+        f"and one in {ONE_INTERVIEW_DAYS} days); how it went is not shared"
+    ),
     "unreachable": "the employee could not be reached in chat",
+    "under_way": "the interview was already under way when the departure changed",
+    "invite_withdrawn": "the invite already sent was withdrawn",
 }
 CHAT_ORDER = ("slack", "teams")
 NOT_FOR_INVITES = ("console", "web")
@@ -72,19 +90,35 @@ READDRESS_DETAIL = (
 )
 
 
+def interview_stage(status: str | None) -> str | None:
+    """An interview's status as HR may see it: `scheduled` (invite not sent yet), `sent`
+    (not closed yet) or `closed`. Nothing in between moves with what the person does."""
+    if status is None:
+        return None
+    if status == "scheduled":
+        return "scheduled"
+    return "sent" if status in LIVE else "closed"
+
+
+def ended_reason(status: str) -> str:
+    """The reason code for a departure whose own interview ended (a `FINAL` status)."""
+    return "unreachable" if status == "unreachable" else "invited_before"
+
+
 @dataclass(frozen=True, slots=True)
 class DepartureOutcome:
     """What applying one event (or decision) did; the webhook answers this as JSON."""
 
     status: str  # scheduled | awaiting_approval | not_invited | cancelled | duplicate
     departure_id: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # an English sentence (`REASONS`)
     invite_at: datetime | None = None
     expires_at: datetime | None = None
     timezone: str | None = None
-    interview_status: str | None = None
+    interview: str | None = None  # `interview_stage`: scheduled | sent | closed
     stale: bool = False
     detail: str | None = None
+    reason_code: str | None = None  # a key of `REASONS`
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"status": self.status}
@@ -92,20 +126,35 @@ class DepartureOutcome:
             data["departure_id"] = self.departure_id
         if self.reason:
             data["reason"] = self.reason
+        if self.reason_code:
+            data["reason_code"] = self.reason_code
         for name in ("invite_at", "expires_at"):
             moment = getattr(self, name)
             if moment is not None:
                 data[name] = moment.isoformat().replace("+00:00", "Z")
         if self.timezone:
             data["timezone"] = self.timezone
-        if self.interview_status:
-            data["interview"] = self.interview_status
+        if self.interview:
+            data["interview"] = self.interview
         if self.stale:
             data["stale"] = True
             data["detail"] = "a newer event for this departure was applied before; nothing changed"
         elif self.detail:
             data["detail"] = self.detail
         return data
+
+
+def not_invited(
+    departure_id: str | None, code: str, *, interview: str | None = None, **values: str
+) -> DepartureOutcome:
+    """A `not_invited` outcome for the reason `code` (a key of `REASONS`)."""
+    return DepartureOutcome(
+        "not_invited",
+        departure_id,
+        reason=REASONS[code].format(**values),
+        reason_code=code,
+        interview=interview,
+    )
 
 
 # ---------------------------------------------------------------------- calendar
@@ -201,11 +250,9 @@ async def _apply(
     cancelling = event.type == "departure.cancelled"
     if await session.get(ErasedDeparture, erased_ref(event.departure_id)) is not None:
         # erased on request (`exitbot forget`): nothing about it is stored again
-        return DepartureOutcome(
-            "cancelled" if cancelling else "not_invited",
-            event.departure_id,
-            reason=None if cancelling else "erased on request: nothing about it is kept",
-        )
+        if cancelling:
+            return DepartureOutcome("cancelled", event.departure_id)
+        return not_invited(event.departure_id, "erased")
     departure, created = await _lock_departure(session, event, now, settings)
     if not created and _is_stale(departure, event_at, cancelling):
         return await _current_outcome(session, departure, stale=True)
@@ -235,7 +282,13 @@ async def _apply(
         note = await _apply_policy(session, departure, settings, now)
     outcome = await schedule(session, runtime, departure, employee, now)
     if note is not None:
-        outcome = replace(outcome, reason=f"{outcome.reason}; {note}" if outcome.reason else note)
+        # the code stays the one saying why not invited, if any; the sentence adds the note
+        text = REASONS[note]
+        outcome = replace(
+            outcome,
+            reason=f"{outcome.reason}; {text}" if outcome.reason else text,
+            reason_code=outcome.reason_code or note,
+        )
     return await follow_the_person(session, departure, outcome, now)
 
 
@@ -245,17 +298,18 @@ async def _apply_policy(
     """Give the departure the policy's decision for its (new) kind. Re-classified after the
     invite went out to a kind the policy does not invite automatically: an interview the
     employee has started goes on (the decision that invited them stands); an invite not yet
-    taken up is withdrawn as a cancellation would. Returns what the answer should add."""
+    taken up is withdrawn as a cancellation would. Returns what the answer should add (a
+    key of `REASONS`)."""
     decision = policy_decision(settings, departure.kind)
     interview = None
     if decision not in INVITING_DECISIONS:
         interview = await _latest_interview(session, departure.id)
     if interview is not None and interview.status in ("in_progress", "paused"):
-        return "the interview was already under way when the departure changed"
+        return "under_way"
     departure.decision = decision
     if interview is not None and interview.status == "invited":
         await cancel_interview(session, interview, now)
-        return "the invite already sent was withdrawn"
+        return "invite_withdrawn"
     return None
 
 
@@ -282,15 +336,11 @@ def elsewhere(
 async def interview_elsewhere(
     session: AsyncSession, employee_id: int, departure_id: int, now: datetime
 ) -> str | None:
-    """Why this person must not get a second interview, if so: one counts once in a digest.
-    (Two departure records for one person, or one HR sent twice under two ids.)"""
-    query = select(Interview.status).where(elsewhere(employee_id, departure_id, now))
-    statuses = (await session.scalars(query)).all()
-    if any(status != "completed" for status in statuses):
-        return "the employee already has an interview for another departure"
-    if statuses:
-        return f"the employee completed an exit interview in the last {ONE_INTERVIEW_DAYS} days"
-    return None
+    """Why this person must not get a second interview, if so (a key of `REASONS`): one
+    counts once in a digest. (Two departure records for one person, or one HR sent twice
+    under two ids.) Whether the other one is still to be held or was held is not told."""
+    query = select(Interview.id).where(elsewhere(employee_id, departure_id, now)).limit(1)
+    return "interview_elsewhere" if await session.scalar(query) is not None else None
 
 
 def _gets_a_web_link(settings: Settings, last_day: date, now: datetime) -> bool:
@@ -401,25 +451,23 @@ async def _current_outcome(
             departure.external_id,
             invite_at=interview.invite_at,
             expires_at=interview.expires_at,
-            interview_status=interview.status,
+            interview=interview_stage(interview.status),
             stale=stale,
         )
-    return DepartureOutcome(
-        "not_invited",
-        departure.external_id,
-        reason=_not_inviting_reason(departure, interview),
-        stale=stale,
-    )
+    return replace(_not_inviting(departure, interview), stale=stale)
 
 
-def _not_inviting_reason(departure: Departure, interview: Interview | None) -> str:
+def _not_inviting(departure: Departure, interview: Interview | None) -> DepartureOutcome:
     if interview is not None and interview.status in FINAL:
-        return FINAL[interview.status]
+        return not_invited(
+            departure.external_id, ended_reason(interview.status), interview="closed"
+        )
     if departure.decision == "skipped":
-        return "an HR admin chose to skip the interview"
+        return not_invited(departure.external_id, "skipped")
     if departure.decision == "not_invited":
-        return f"{departure.kind.replace('_', ' ')} needs an HR admin to start the interview"
-    return "last working day has passed"
+        kind = departure.kind.replace("_", " ")
+        return not_invited(departure.external_id, "needs_hr_admin", kind=kind)
+    return not_invited(departure.external_id, "last_day_passed")
 
 
 # ---------------------------------------------------------------------- scheduling
@@ -448,11 +496,7 @@ async def schedule(
         return DepartureOutcome("awaiting_approval", departure.external_id)
     if departure.decision not in INVITING_DECISIONS:
         await _drop_unsent(session, interview, now)
-        return DepartureOutcome(
-            "not_invited",
-            departure.external_id,
-            reason=_not_inviting_reason(departure, None),
-        )
+        return _not_inviting(departure, None)
     assert departure.last_working_day is not None
     tz = await zone_of(session, employee, settings)
     plan = plan_for(settings, departure.last_working_day, tz, now)
@@ -463,9 +507,7 @@ async def schedule(
             # would have expired (`bot.turns.restartable_where`): that follows the dates
             interview.expires_at = plan.expires_at
             interview.updated_at = now
-        return DepartureOutcome(
-            "not_invited", departure.external_id, reason=FINAL[interview.status]
-        )
+        return _not_inviting(departure, interview)
     if interview is not None and interview.status in LIVE:
         # Already invited: only the expiry (and so the reminders' horizon) moves.
         interview.expires_at = plan.expires_at
@@ -484,19 +526,17 @@ async def schedule(
             invite_at=interview.invited_at,
             expires_at=plan.expires_at,
             timezone=tz.key,
-            interview_status=interview.status,
+            interview=interview_stage(interview.status),
         )
     if plan.invite_at is None:
         await _drop_unsent(session, interview, now)
-        reason = "last working day has passed"
-        if _gets_a_web_link(settings, departure.last_working_day, now):
-            reason += ": a private web link will be offered instead"
-        return DepartureOutcome("not_invited", departure.external_id, reason=reason)
+        late = _gets_a_web_link(settings, departure.last_working_day, now)
+        return not_invited(departure.external_id, "web_link" if late else "last_day_passed")
     if interview is None or interview.status != "scheduled":
         taken = await interview_elsewhere(session, employee.id, departure.id, now)
         if taken is not None:
             await _drop_unsent(session, interview, now)
-            return DepartureOutcome("not_invited", departure.external_id, reason=taken)
+            return not_invited(departure.external_id, taken)
         interview = runtime.service.new_interview(
             employee_id=employee.id,
             language=employee.language or settings.language,
@@ -526,7 +566,7 @@ async def schedule(
         invite_at=plan.invite_at,
         expires_at=plan.expires_at,
         timezone=tz.key,
-        interview_status="scheduled",
+        interview="scheduled",
     )
 
 
@@ -745,7 +785,7 @@ async def invite_by_hand(
     now = runtime.clock.now()
     address = valid_email(email)
     if address is None:  # as the webhook refuses it; nothing is stored
-        return DepartureOutcome("not_invited", reason="not a valid email address")
+        return not_invited(None, "invalid_email")
     email = address
     async with runtime.db.transaction() as session:
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
@@ -753,9 +793,7 @@ async def invite_by_hand(
         interview = await _latest_interview(session, departure.id) if departure else None
         if departure is not None and interview is not None and interview.status in FINAL:
             # this leaving's interview has ended (declined, held, ...): changed by nobody
-            return DepartureOutcome(
-                "not_invited", departure.external_id, reason=FINAL[interview.status]
-            )
+            return _not_inviting(departure, interview)
         if departure is None:
             departure = Departure(
                 external_id=f"manual-{uuid.uuid4().hex[:12]}",

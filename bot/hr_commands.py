@@ -321,11 +321,10 @@ async def _start(
     outcome = await departures.invite_by_hand(runtime, email, last_day, kind=kind, by=caller_email)
     log.info("HR admin started an interview: departure %s %s", outcome.departure_id, outcome.status)
     if outcome.status != "scheduled":
-        reason = outcome.reason or outcome.status.replace("_", " ")
-        if tells_how_it_went(reason):
+        if outcome.reason_code in INVITED_BEFORE:
             return CommandReply((_info(_t("invited_before", lang)),))
-        return CommandReply((_info(_t("not_invited", lang, reason=reason)),))
-    if outcome.interview_status == "scheduled" and outcome.invite_at is not None:
+        return CommandReply((_info(_t("not_invited", lang, reason=_reason(outcome, lang))),))
+    if outcome.interview == "scheduled" and outcome.invite_at is not None:
         when = _moment(outcome.invite_at, outcome.timezone, lang)
         text = _t("scheduled", lang, when=when, id=outcome.departure_id)
     else:
@@ -334,15 +333,15 @@ async def _start(
     return CommandReply((_info(text),))
 
 
-# Why a departure was not invited, as `bot.departures` words it, when that says what one named
-# person did with their interview. The invite promises that HR sees nothing pointing to one
-# person, and `start` names the person: an HR admin asking again must not learn from the
-# answer who declined, stopped, deleted their answers or took part.
-_HOW_IT_WENT = tuple(departures.FINAL[s] for s in ("declined", "completed", "stopped", "deleted"))
+# Reason codes (`bot.departures.REASONS`) for a person already invited. The invite promises
+# that HR sees nothing pointing to one person, and `start` names the person: the answer says
+# only that an invite was made, never whether they declined, stopped, deleted their answers or
+# took part (`bot.departures` never tells these apart either).
+INVITED_BEFORE = ("invited_before", "interview_elsewhere")
 
 
-def tells_how_it_went(reason: str) -> bool:
-    return reason in _HOW_IT_WENT or "completed an exit interview" in reason
+def _reason(outcome: departures.DepartureOutcome, lang: str) -> str:
+    return outcome.reason or outcome.status.replace("_", " ")
 
 
 async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
@@ -448,10 +447,9 @@ def _decision_text(result: departures.DecisionResult, departure_id: str, lang: s
         return _t("not_pending", lang, id=departure_id)
     if outcome is None:
         return result.message
-    reason = outcome.reason or outcome.status.replace("_", " ")
-    if tells_how_it_went(reason):  # as for `start`: never what that person chose
+    if outcome.reason_code in INVITED_BEFORE:  # as for `start`: never what that person chose
         return _t("approved_invited_before", lang)
-    return _t("approved_not_invited", lang, reason=reason)
+    return _t("approved_not_invited", lang, reason=_reason(outcome, lang))
 
 
 async def _digest_preview(runtime: Runtime, lang: str) -> CommandReply:

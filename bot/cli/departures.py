@@ -113,13 +113,14 @@ def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
     outcome = asyncio.run(go())
     if outcome.status == "scheduled":
-        if outcome.interview_status == "scheduled" and outcome.invite_at is not None:
+        if outcome.interview == "scheduled" and outcome.invite_at is not None:
             when = departures.describe_moment(outcome.invite_at, outcome.timezone)
             print(f"Scheduled: the invite goes out {when} (departure {outcome.departure_id}).")
         else:
+            # not whether they started, paused or have yet to answer: that is their choice
             print(
-                f"Already under way: the interview is {outcome.interview_status}"
-                f" (departure {outcome.departure_id}); its end moved to the new last day."
+                f"Already under way: the invite has gone out (departure {outcome.departure_id});"
+                " the interview's end moved to the new last day."
             )
         return 0
     print(f"Not invited: {outcome.reason or outcome.status}.", file=sys.stderr)

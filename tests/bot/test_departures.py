@@ -122,6 +122,7 @@ async def test_last_day_passed_is_not_invited(fast_sqlite_url: str, now: datetim
                 "departure_id": "hr-4711",
                 "reason": "last working day has passed: a private web link will be offered"
                 " instead",  # by the tick (EXITBOT_FALLBACK_AFTER_LAST_DAY, on by default)
+                "reason_code": "web_link",
             },
         )
         assert await h.count(Interview) == 0
@@ -217,6 +218,7 @@ async def test_skipped_departure_stays_skipped(h: Harness) -> None:
         "status": "not_invited",
         "departure_id": "hr-4711",
         "reason": "an HR admin chose to skip the interview",
+        "reason_code": "skipped",
     }
     assert (await departures.decide(h.runtime, "nope", True, None)).status == "not_found"
 
@@ -308,12 +310,20 @@ async def say(h: Harness, text: str, n: int, choice: str | None = None) -> None:
     )
 
 
+ENDING_TYPED = {"stopped": ["stop"], "deleted": ["delete my answers", "yes"]}
+
+
 async def end_interview(h: Harness, ending: str) -> None:
-    """The invite goes out (Fri 11 Dec); an hour later Anna declines, or completes it."""
+    """The invite goes out (Fri 11 Dec); an hour later Anna declines, stops, deletes her
+    answers, or completes it."""
     assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
     h.clock.set(INVITE_AT + timedelta(hours=1))
     if ending == "declined":
         await say(h, "", 1, choice="decline")
+    elif ending in ENDING_TYPED:
+        await say(h, "", 1, choice="start")
+        for n, text in enumerate(ENDING_TYPED[ending], start=2):
+            await say(h, text, n)
     else:
         await say(h, "", 1, choice="start")
         for n, text in enumerate(COMPLETING, start=2):
@@ -359,7 +369,7 @@ async def test_cancelling_one_of_two_departures_invites_for_the_other(h: Harness
     assert invite.key.startswith("invite:")
     # and the HR system asking again changes nothing
     _, again = await h.post(departure("departure.updated", id_="hr-b", last_day="2026-12-22"))
-    assert (again["status"], again["interview"]) == ("scheduled", "invited")
+    assert (again["status"], again["interview"]) == ("scheduled", "sent")
 
 
 async def test_cancelling_an_invited_duplicate_says_goodbye_then_invites_again(
@@ -397,7 +407,8 @@ async def test_an_approved_duplicate_is_invited_once_the_first_is_cancelled(h: H
     await announced_twice(h, "contract_end")
     result = await departures.decide(h.runtime, "hr-b", True, None)
     assert result.message == (
-        "Approved, but not invited: the employee already has an interview for another departure."
+        "Approved, but not invited: the employee has or had an exit interview for another "
+        "departure (one at a time, and one in 365 days); how it went is not shared."
     )
     await h.post(departure("departure.cancelled", id_="hr-a"))
     assert await interviews_of(h, "hr-b") == ["scheduled"]
@@ -429,19 +440,16 @@ async def test_inviting_a_rehired_person_by_hand_leaves_the_old_departure_alone(
     h: Harness,
 ) -> None:
     """Anna left in December after her exit interview, came back, and leaves again. The
-    admin's invite reused the old departure: "the interview has taken place", and its last
-    working day rewritten. Now a new departure is made, and the one-interview-per-365-days
-    rule says why it is not invited yet; after that year it is."""
+    admin's invite reused the old departure (it said the interview had taken place), and its
+    last working day rewritten. Now a new departure is made, and the one-interview-per-365-days
+    rule is why it is not invited yet (without saying she took part); after that year it is."""
     await h.post(departure())
     await end_interview(h, "completed")
     h.clock.set(utc(2027, 6, 1, 9))
     outcome = await departures.invite_by_hand(
         h.runtime, "anna@example.com", datetime(2027, 6, 30).date(), kind="resignation"
     )
-    assert (outcome.status, outcome.reason) == (
-        "not_invited",
-        "the employee completed an exit interview in the last 365 days",
-    )
+    assert (outcome.status, outcome.reason_code) == ("not_invited", "interview_elsewhere")
     manual_id = outcome.departure_id or ""
     assert manual_id.startswith("manual-")
     old = await h.one(Departure, Departure.external_id == "hr-4711")
@@ -470,10 +478,10 @@ async def test_inviting_by_hand_after_a_decline_changes_nothing(h: Harness) -> N
     outcome = await departures.invite_by_hand(
         h.runtime, "anna@example.com", datetime(2026, 12, 23).date(), kind="other"
     )
-    assert (outcome.status, outcome.departure_id, outcome.reason) == (
+    assert (outcome.status, outcome.departure_id, outcome.reason_code) == (
         "not_invited",
         "hr-4711",
-        "the employee declined the interview",
+        "invited_before",
     )
     stored = await h.one(Departure)
     assert (str(stored.last_working_day), stored.kind, stored.decision) == (
@@ -482,6 +490,87 @@ async def test_inviting_by_hand_after_a_decline_changes_nothing(h: Harness) -> N
         "auto",
     )
     assert await h.count(Interview) == 1
+
+
+# ---------------------------------------------------------------------- never what one person chose
+
+INVITED_BEFORE = {
+    "status": "not_invited",
+    "departure_id": "hr-4711",
+    "reason": "an exit interview was already offered for this departure; how it went is not shared",
+    "reason_code": "invited_before",
+    "interview": "closed",
+}
+
+
+@pytest.mark.parametrize("ending", ["completed", "declined", "stopped", "deleted"])
+async def test_the_answers_never_tell_how_the_interview_ended(h: Harness, ending: str) -> None:
+    """HR staff read the webhook's answer (and an HR admin's invite's) about one named
+    person. It said "the employee declined the interview", "... stopped the interview",
+    "... deleted their answers" or "the interview has taken place": now the same words,
+    whatever that person chose."""
+    await h.post(departure())
+    await end_interview(h, ending)
+    assert await interviews_of(h, "hr-4711") == [ending]
+    _, answer = await h.post(departure("departure.updated", last_day="2026-12-21"))
+    assert answer == INVITED_BEFORE
+    outcome = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2026, 12, 21).date()
+    )
+    assert outcome.to_json() == INVITED_BEFORE
+
+
+@pytest.mark.parametrize(
+    ("typed", "status"),
+    [([], "invited"), (["start"], "in_progress"), (["start", "pause"], "paused")],
+)
+async def test_the_answers_never_tell_whether_the_interview_was_started(
+    h: Harness, typed: list[str], status: str
+) -> None:
+    """Invited, started or paused: the answer's `interview` said "invited", "in_progress"
+    or "paused"; now "sent" for all three (the invite went out and it is not closed)."""
+    await h.post(departure())
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    for n, text in enumerate(typed, start=1):
+        await say(h, text, n)
+    assert await interviews_of(h, "hr-4711") == [status]
+    _, answer = await h.post(departure("departure.updated", last_day="2026-12-21"))
+    assert answer == {
+        "status": "scheduled",
+        "departure_id": "hr-4711",
+        "invite_at": "2026-12-11T09:00:00Z",
+        "expires_at": "2026-12-21T22:59:59.999999Z",
+        "timezone": "Europe/Amsterdam",
+        "interview": "sent",
+    }
+    outcome = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2026, 12, 22).date()
+    )
+    assert (outcome.status, outcome.interview) == ("scheduled", "sent")
+
+
+@pytest.mark.parametrize("first", ["invited", "completed"])
+async def test_a_second_departure_does_not_tell_whether_the_first_was_held(
+    h: Harness, first: str
+) -> None:
+    """Anna under a second departure id while her first interview is out, or after she took
+    part in it: the answer said "already has an interview for another departure" or
+    "completed an exit interview in the last 365 days". Now one answer for both."""
+    await h.post(departure(id_="hr-a"), at=NOW - timedelta(seconds=1))
+    if first == "completed":
+        await end_interview(h, "completed")
+    else:
+        assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+    assert await interviews_of(h, "hr-a") == [first]
+    _, answer = await h.post(departure(id_="hr-b", last_day="2026-12-21"))
+    assert answer == {
+        "status": "not_invited",
+        "departure_id": "hr-b",
+        "reason": "the employee has or had an exit interview for another departure (one at a "
+        "time, and one in 365 days); how it went is not shared",
+        "reason_code": "interview_elsewhere",
+    }
 
 
 # ---------------------------------------------------------------------- re-classified after the invite
@@ -501,6 +590,7 @@ async def test_reclassified_to_approval_after_the_invite_withdraws_it_and_asks_h
         "status": "awaiting_approval",
         "departure_id": "hr-4711",
         "reason": "the invite already sent was withdrawn",
+        "reason_code": "invite_withdrawn",
     }
     assert await interviews_of(h, "hr-4711") == ["cancelled"]
     report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
@@ -548,10 +638,11 @@ async def test_reclassified_while_the_interview_is_under_way_it_goes_on(
         "status": "scheduled",
         "departure_id": "hr-4711",
         "reason": "the interview was already under way when the departure changed",
+        "reason_code": "under_way",
         "invite_at": "2026-12-11T09:00:00Z",
         "expires_at": "2026-12-21T22:59:59.999999Z",  # follows the new last day
         "timezone": "Europe/Amsterdam",
-        "interview": "in_progress",
+        "interview": "sent",
     }
     assert await interviews_of(h, "hr-4711") == ["in_progress"]
     assert await departures.pending_approvals(h.runtime) == []
@@ -624,8 +715,8 @@ async def test_invite_command_on_a_rehired_person_says_why_not(
     fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`exitbot invite` (on the real clock) for someone whose exit interview was held three
-    months ago, for a departure long past: it says the 365-day rule is why, and it leaves the
-    old departure as it was (it said "the interview has taken place" and moved its last day)."""
+    months ago, for a departure long past: it says the one-interview rule is why (not that
+    she took part), and it leaves the old departure as it was (it used to move its last day)."""
     then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
     async with harness(fast_sqlite_url, then, **NL) as h:
         _, answer = await h.post(departure(last_day=(then + timedelta(days=14)).date().isoformat()))
@@ -643,7 +734,8 @@ async def test_invite_command_on_a_rehired_person_says_why_not(
     code, _, err = await _in_thread(run_cli, "invite", "anna@example.com", "--last-day", last_day)
     assert (code, err.strip().splitlines()[-1]) == (
         1,
-        "Not invited: the employee completed an exit interview in the last 365 days.",
+        "Not invited: the employee has or had an exit interview for another departure (one at "
+        "a time, and one in 365 days); how it went is not shared.",
     )
     runtime = Runtime.open(settings_for(fast_sqlite_url, encryption_key=key))
     try:
@@ -693,3 +785,29 @@ async def test_approvals_prompt_on_a_terminal(
     assert "Skipped: no interview for departure hr-1." in out
     code, out, _ = await _in_thread(run_cli, "approvals")
     assert "1 departure(s) awaiting approval" in out and "hr-2" in out
+
+
+async def test_invite_command_for_someone_under_way_does_not_say_how_far(
+    fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot invite` for someone whose invite is out printed "the interview is
+    in_progress" (or invited, paused): now only that the invite has gone out."""
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    last_day = (then + timedelta(days=14)).date()
+    async with harness(fast_sqlite_url, then, **NL) as h:
+        _, answer = await h.post(departure(last_day=last_day.isoformat()))
+        invite_at = datetime.fromisoformat(answer["invite_at"])
+        await run_tick(h.runtime, invite_at)
+        h.clock.set(invite_at + timedelta(hours=1))
+        await say(h, "", 1, choice="start")
+        assert await interviews_of(h, "hr-4711") == ["in_progress"]
+        key = h.runtime.settings.encryption_key
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
+    later = (last_day + timedelta(days=3)).isoformat()
+    code, out, _ = await _in_thread(run_cli, "invite", "anna@example.com", "--last-day", later)
+    assert (code, out.strip().splitlines()[-1]) == (
+        0,
+        "Already under way: the invite has gone out (departure hr-4711); the interview's end "
+        "moved to the new last day.",
+    )

@@ -75,7 +75,7 @@ async def interviews(h: Harness) -> list[tuple[str, bool, str | None]]:
 async def test_the_answer_to_a_correction_says_what_happens(h: Harness) -> None:
     await bob_answers(h)
     answer = await corrected(h)
-    assert answer["status"] == "scheduled" and answer["interview"] == "in_progress"
+    assert answer["status"] == "scheduled" and answer["interview"] == "sent"
     assert answer["detail"] == (
         "the employee's address changed after the invite went out: if the new address finds "
         "the same chat user, the conversation goes on; otherwise the invite is withdrawn from "

@@ -190,9 +190,10 @@ async def test_declined_is_never_asked_again(h: Harness) -> None:
     await say(h, "No thanks", 1)
     assert (await interview(h)).status == "declined"
     _, answer = await h.post(departure("departure.updated", last_day="2027-01-29"))
-    assert (answer["status"], answer["reason"]) == (
+    assert (answer["status"], answer["reason_code"], answer["interview"]) == (
         "not_invited",
-        "the employee declined the interview",
+        "invited_before",  # never "declined": HR staff read this about a named person
+        "closed",
     )
     manual = await departures.invite_by_hand(h.runtime, EMAIL, datetime(2027, 1, 29).date())
     assert manual.status == "not_invited"
@@ -249,7 +250,7 @@ async def test_started_after_declining_the_hr_system_and_hr_see_it_under_way(h: 
     counts = await hr_commands.pipeline_counts(h.runtime)
     assert (counts["closed"], counts["sent"]) == (0, 1)
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-22"))
-    assert (answer["status"], answer["interview"]) == ("scheduled", "in_progress")
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
     assert answer["expires_at"] == "2026-12-22T22:59:59.999999Z"
     assert (await h.one(Job, Job.kind == "expire")).due_at == end_of(22)
 
@@ -270,7 +271,7 @@ async def test_started_after_declining_and_completed_counts_once(h: Harness) -> 
 async def test_the_time_to_start_after_declining_follows_the_last_day(h: Harness) -> None:
     await declined(h)
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-22"))
-    assert answer["reason"] == "the employee declined the interview"  # never invited again
+    assert answer["reason_code"] == "invited_before"  # never invited again
     assert (await interview(h)).expires_at == end_of(22)
     h.clock.set(utc(2026, 12, 21, 10))  # past the first last day, before the new one
     await say(h, "start", 2)
@@ -382,7 +383,7 @@ async def test_update_reschedules_invite_and_expiry(h: Harness) -> None:
     assert report["invites sent"] == 1
     h.clock.set(utc(2026, 12, 16, 10))
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-30"))
-    assert (answer["status"], answer["interview"]) == ("scheduled", "invited")
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
     assert answer["expires_at"] == "2026-12-30T22:59:59.999999Z"
     expire = await h.one(Job, Job.kind == "expire")
     assert expire.due_at == utc(2026, 12, 30, 22, 59, 59, 999999)

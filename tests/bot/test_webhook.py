@@ -471,7 +471,11 @@ async def test_one_person_gets_one_interview_whatever_the_departure_ids(h: Harne
     status, second = await h.post(departure(id_="hr-b", last_day="2026-12-22"))
     assert status == 202
     assert second["status"] == "not_invited"
-    assert second["reason"] == "the employee already has an interview for another departure"
+    assert (second["reason"], second["reason_code"]) == (
+        "the employee has or had an exit interview for another departure (one at a time, "
+        "and one in 365 days); how it went is not shared",
+        "interview_elsewhere",
+    )
     assert await h.count(Interview) == 1
     assert await h.count(Job, Job.kind == "invite") == 1
     # Once the first departure is cancelled, the second one is invited (without waiting for
@@ -596,3 +600,14 @@ async def test_after_forget_the_hr_systems_next_event_invites_nobody(database_ur
 
         status, answer = await h.post(departure(id_="hr-9000"))  # leaving again, years on
         assert (status, answer["status"]) == (202, "scheduled")
+
+
+def test_every_reason_code_is_documented() -> None:
+    """IT builds on `reason_code`: each one the answers can carry is in docs/webhook.md's
+    table and in the OpenAPI enum."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    guide = (docs / "webhook.md").read_text()
+    spec = (docs / "webhook-openapi.yaml").read_text()
+    for code in departures.REASONS.keys() - {"invalid_email"}:  # the webhook answers 400
+        assert f"| `{code}` |" in guide, code
+        assert f"            - {code}\n" in spec, code

@@ -84,7 +84,7 @@ async def test_an_invite_that_reached_a_colleague_is_withdrawn_and_the_right_per
     assert (status, holder) == ("in_progress", BOB) and await answers_of(slack, wrong) >= 1
 
     answer = await corrected(slack, invite_at + timedelta(hours=1), ANNA)
-    assert (answer["status"], answer["interview"]) == ("scheduled", "in_progress")
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
     assert "address changed after the invite went out" in answer["detail"]
 
     slack.fake.reset()
@@ -142,7 +142,7 @@ async def test_a_renamed_address_of_the_same_slack_user_keeps_the_conversation(
     # Her address is renamed, in Slack and then in the HR system
     slack.fake.users[ANNA_ID].email = ANNA
     answer = await corrected(slack, invite_at + timedelta(hours=1), ANNA)
-    assert (answer["status"], answer["interview"]) == ("scheduled", "in_progress")
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
     slack.fake.reset()
     report = await slack.tick()
     assert report["interviews moved to a corrected address"] == 1
