@@ -145,6 +145,37 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nl": "Niet uitgenodigd: deze persoon is al uitgenodigd voor een exitgesprek. Hoe dat "
         "ging, blijft privé: het telt alleen anoniem mee in het overzicht.",
     },
+    # why not invited, by `departures.REASONS` code ("invited_before" and "interview_elsewhere"
+    # have whole sentences of their own: `INVITED_BEFORE`)
+    "reason_erased": {
+        "en": "erased on request: nothing about it is kept",
+        "nl": "op verzoek gewist: er wordt niets over bewaard",
+    },
+    "reason_invalid_email": {
+        "en": "not a valid email address",
+        "nl": "geen geldig e-mailadres",
+    },
+    "reason_skipped": {
+        "en": "an HR admin chose to skip the interview",
+        "nl": "een HR-beheerder heeft het gesprek overgeslagen",
+    },
+    "reason_needs_hr_admin": {
+        "en": "this kind of departure needs an HR admin to start the interview",
+        "nl": "bij dit soort vertrek start een HR-beheerder het gesprek",
+    },
+    "reason_last_day_passed": {
+        "en": "the last working day has passed",
+        "nl": "de laatste werkdag is al voorbij",
+    },
+    "reason_web_link": {
+        "en": "the last working day has passed; a private web link will be offered instead",
+        "nl": "de laatste werkdag is al voorbij; in plaats daarvan krijgt deze persoon een "
+        "privélink naar de webchat",
+    },
+    "reason_unreachable": {
+        "en": "this person could not be reached in chat; reach them another way",
+        "nl": "deze persoon was niet bereikbaar via chat; neem op een andere manier contact op",
+    },
     "status_title": {"en": "ExitBot pipeline", "nl": "ExitBot: stand van zaken"},
     "status_heading": {"en": "Interviews", "nl": "Gesprekken"},
     "status_footer": {
@@ -341,6 +372,11 @@ INVITED_BEFORE = ("invited_before", "interview_elsewhere")
 
 
 def _reason(outcome: departures.DepartureOutcome, lang: str) -> str:
+    """Why not invited, in the admin's language: worded by code, never the English sentence
+    inside a Dutch one (the sentence only for a code this module does not know)."""
+    name = f"reason_{outcome.reason_code}"
+    if name in _TEXTS:
+        return _t(name, lang)
     return outcome.reason or outcome.status.replace("_", " ")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -327,6 +327,29 @@ async def test_a_dutch_admin_gets_dutch_answers(fake, make_slack):
 
     english = await command(slack, ADMIN_ID, "digest preview")  # en-GB: as before
     assert "1 interview is waiting; figures appear once 5 are in." in english["text"]
+
+
+async def test_why_not_invited_is_worded_in_the_admins_own_language(fake, make_slack):
+    """A Dutch admin read "Niet uitgenodigd: last working day has passed": the departures'
+    English sentence inside a Dutch one. Now the reason is worded from its code in each
+    admin's language, for `start` and for an Approve click."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    dutch = await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2020-01-31")
+    assert dutch["text"] == "Niet uitgenodigd: de laatste werkdag is al voorbij."
+    english = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2020-01-31")
+    assert english["text"] == "Not invited: the last working day has passed."
+
+    await slack.post_webhook(departure_payload("hr-9", "contract_end", "d@example.com", "Dirk"))
+    slack.clock.set(datetime(2026, 12, 21, 9, tzinfo=UTC))  # Dirk's last day has passed
+    reply = await command(slack, "UHR0002", "goedkeuringen")
+    await slack.click("UHR0002", reply, "approve:hr-9", channel="D0COMMAND", ephemeral=True)
+    await slack.until(lambda: len(slack.responses()) == 4, "the decision")
+    assert slack.responses()[-1]["text"].startswith(
+        "✔ Goedkeuren: Goedgekeurd, maar niet uitgenodigd: de laatste werkdag is al voorbij; "
+        "in plaats daarvan krijgt deze persoon een privélink naar de webchat.\n"
+    )
+    assert await decision_of(slack, "hr-9") == "approved"
 
 
 async def test_start_with_a_kind_it_does_not_know_says_so(slack):
