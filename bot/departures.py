@@ -54,6 +54,9 @@ POLICY_DECISION = {"auto": "auto", "approval": "awaiting_approval", "manual": "n
 ONE_INTERVIEW_DAYS = 365
 # Interviews that are under way and follow the departure's dates.
 LIVE = ("invited", "in_progress", "paused")
+# Closed after the invite reached the person, however they answered it (or did not): no
+# second invite within ONE_INTERVIEW_DAYS for another departure record of theirs (`elsewhere`).
+ANSWERED_OR_NOT = ("declined", "stopped", "deleted", "expired")
 # Interviews that end a departure's story: never invite for it again.
 FINAL = ("declined", "completed", "stopped", "deleted", "unreachable")
 # Why a departure is not invited (or what a change of its kind did), by code: the webhook's
@@ -317,18 +320,22 @@ def elsewhere(
     employee_id: _Id[int | None] | int, departure_id: _Id[int] | int, now: datetime
 ) -> ColumnElement[bool]:
     """An interview that rules out one more for this person and departure: one for another
-    departure (or none) still to be held or under way, or completed in the last
-    `ONE_INTERVIEW_DAYS`. Also used inside queries over departures (`bot.fallback`), so that
-    those skipped for it do not crowd out the others."""
+    departure (or none) still to be held or under way, or, in the last `ONE_INTERVIEW_DAYS`,
+    completed (one person counts once in a digest) or otherwise closed after its invite
+    reached the person (declined, stopped, answers deleted, left to expire): a second
+    departure record must not ask again someone who said no, and an answer that depended on
+    how the first one went would tell the HR system whether they took part. (A withdrawn or
+    undeliverable invite does not count.)
+    Also used inside queries over departures (`bot.fallback`), so that those skipped for it
+    do not crowd out the others."""
+    since = now - timedelta(days=ONE_INTERVIEW_DAYS)
     return and_(
         Interview.employee_id == employee_id,
         or_(Interview.departure_id.is_(None), Interview.departure_id != departure_id),
         or_(
             Interview.status.in_(("scheduled", *LIVE)),
-            and_(
-                Interview.status == "completed",
-                Interview.completed_at >= now - timedelta(days=ONE_INTERVIEW_DAYS),
-            ),
+            and_(Interview.status == "completed", Interview.completed_at >= since),
+            and_(Interview.status.in_(ANSWERED_OR_NOT), Interview.invited_at >= since),
         ),
     )
 

@@ -550,16 +550,18 @@ async def test_the_answers_never_tell_whether_the_interview_was_started(
     assert (outcome.status, outcome.interview) == ("scheduled", "sent")
 
 
-@pytest.mark.parametrize("first", ["invited", "completed"])
+@pytest.mark.parametrize("first", ["invited", "completed", "declined", "stopped", "deleted"])
 async def test_a_second_departure_does_not_tell_whether_the_first_was_held(
     h: Harness, first: str
 ) -> None:
     """Anna under a second departure id while her first interview is out, or after she took
-    part in it: the answer said "already has an interview for another departure" or
-    "completed an exit interview in the last 365 days". Now one answer for both."""
+    part in it, declined it, stopped it or deleted her answers: the answer said "already has
+    an interview for another departure" or "completed an exit interview in the last 365
+    days", and after a decline the second record invited her again. Now one answer for all,
+    and nobody is asked twice."""
     await h.post(departure(id_="hr-a"), at=NOW - timedelta(seconds=1))
-    if first == "completed":
-        await end_interview(h, "completed")
+    if first != "invited":
+        await end_interview(h, first)
     else:
         assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
     assert await interviews_of(h, "hr-a") == [first]
@@ -571,6 +573,25 @@ async def test_a_second_departure_does_not_tell_whether_the_first_was_held(
         "time, and one in 365 days); how it went is not shared",
         "reason_code": "interview_elsewhere",
     }
+    assert await interviews_of(h, "hr-b") == []
+
+
+async def test_an_ignored_invite_that_expired_is_not_sent_again_for_a_second_record(
+    h: Harness,
+) -> None:
+    """Anna never answered the invite of her first departure record, nor the web link offered
+    after her last day; it expired. A second record within the year does not invite her
+    again (and says what it says after any other ending)."""
+    await h.post(departure(id_="hr-a"), at=NOW - timedelta(seconds=1))
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+    for day in (19, 20, 21, 31):
+        await run_tick(h.runtime, utc(2026, 12, day, 12))
+    await run_tick(h.runtime, utc(2027, 1, 8, 12))  # past the link's 14 days
+    assert await interviews_of(h, "hr-a") == ["expired"]
+    h.clock.set(utc(2027, 1, 8, 12))
+    _, answer = await h.post(departure(id_="hr-b", last_day="2027-02-26"))
+    assert (answer["status"], answer["reason_code"]) == ("not_invited", "interview_elsewhere")
+    assert await interviews_of(h, "hr-b") == []
 
 
 # ---------------------------------------------------------------------- re-classified after the invite
