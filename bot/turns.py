@@ -98,7 +98,9 @@ def finished_but_kept(interview: Interview) -> bool:
 def restartable_where(now: datetime) -> ColumnElement[bool]:
     """A declined interview its employee may still start after all (an explicit start: the
     engine's `on_done`): until it would have expired (`expires_at`), while its departure
-    stands, and only the employee's latest interview (one person counts once)."""
+    stands and still names them, and only the employee's latest interview (one person counts
+    once). An invite that reached the wrong person, who declined it before HR corrected the
+    address, is not theirs to start."""
     newer = aliased(Interview)
     return and_(
         Interview.status == "declined",
@@ -109,6 +111,7 @@ def restartable_where(now: datetime) -> ColumnElement[bool]:
             Interview.departure_id.is_(None),
             exists().where(
                 Departure.id == Interview.departure_id,
+                Departure.employee_id == Interview.employee_id,
                 Departure.status == "active",
                 Departure.decision.in_(INVITING_DECISIONS),
             ),

@@ -146,3 +146,34 @@ async def test_a_redone_job_changes_and_sends_nothing_twice(h: Harness) -> None:
     assert report.jobs_run >= 1 and report["invites withdrawn from the wrong person"] == 0
     assert h.channel.sent == sent
     assert [status for status, _, _ in await interviews(h)] == ["cancelled", "invited"]
+
+
+async def test_whoever_declined_an_invite_meant_for_another_cannot_start_it_later(
+    h: Harness,
+) -> None:
+    """The invite reached Bob (HR typed his address); he said "no thanks", as anyone would
+    to an invite meant for someone else. After HR corrected the address to Anna's, Bob's
+    "start" does not open Anna's exit interview: it may be restarted only by the person its
+    departure names."""
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+
+    async def bob(text: str, n: int, choice: str | None = None) -> str:
+        outcome = await h.runtime.service.handle(
+            Incoming(
+                channel="slack",
+                user_id=f"U-{BOB}",
+                conversation_id=f"D-{BOB}",
+                text=text,
+                message_id=f"m{n}",
+                choice=choice,
+            )
+        )
+        return outcome.status
+
+    assert await bob("", 0, choice="decline") == "declined"
+    await corrected(h)
+    assert await bob("start", 1) != "in_progress"
+    assert await bob("", 2, choice="start") != "in_progress"
+    assert [status for status, _, _ in await interviews(h)] == ["declined"]
+    assert await h.count(AnswerRow) == 0
