@@ -153,6 +153,18 @@ def due_slot(settings: Settings, now: datetime) -> Slot | None:
     return Slot(local.strftime("%Y-%m-%dT%H:%M"), through, last_day, start_of_month.astimezone(UTC))
 
 
+def settled_slot(settings: Settings, now: datetime) -> Slot:
+    """Everything unpublished up to the end of last month (company time): HR's `digest
+    preview`. It changes when a month ends or a digest is posted, never with one interview
+    completed this month, so asking before and after someone's last day tells nothing."""
+    local = now.astimezone(settings.zone)
+    through, last_day = _month_before(local.date())
+    start_of_month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return Slot(
+        f"settled:{local.strftime('%Y-%m')}", through, last_day, start_of_month.astimezone(UTC)
+    )
+
+
 def current_slot(settings: Settings, now: datetime) -> Slot:
     """Everything unpublished up to now: `exitbot digest` and its `--dry-run`."""
     local = now.astimezone(settings.zone)
@@ -214,11 +226,13 @@ async def preview(
     actor: str = "preview",
     demo: bool = False,
     quotes: bool = True,
+    settled: bool = False,
 ) -> DigestData:
     """The digest as it would be posted now; records nothing (but the access log for quotes).
-    `demo`: the same over the playground's demo interviews only, and nothing real."""
+    `demo`: the same over the playground's demo interviews only, and nothing real.
+    `settled`: over what was completed up to the end of last month only (`settled_slot`)."""
     now = now or runtime.clock.now()
-    slot = current_slot(runtime.settings, now)
+    slot = (settled_slot if settled else current_slot)(runtime.settings, now)
     async with runtime.db.sessions() as session:
         scope, previous = await _scope(session, slot, None, demo=demo)
         data = await build_digest(session, runtime.settings, scope, previous)

@@ -31,12 +31,12 @@ _T: dict[str, dict[str, str]] = {
         "response_value": "{value}% of {base} invited",
         "period": "Period",
         "period_value": "completed up to {end}, not in an earlier digest",
-        "waiting_one": "1 interview is waiting; figures appear once {k} are in.",
-        "waiting": "{n} interviews are waiting; figures appear once {k} are in.",
+        "waiting": "Fewer than {k} interviews are in so far; figures appear once {k} are.",
         "held_back": (
-            "{n} interviews will be in the next digest. Its figures are shown when it is "
-            "posted, not before: a preview that moved with every interview would give people "
-            "away by difference."
+            "At least {k} interviews completed up to {end} are in: the next digest will show "
+            "their figures. They are shown when it is posted, not before, and interviews "
+            "completed this month are not counted here: a preview that moved with every "
+            "interview would give people away by difference."
         ),
         "empty": "No new exit interviews were completed in this period.",
         "reasons": "Main reasons for leaving",
@@ -75,12 +75,12 @@ _T: dict[str, dict[str, str]] = {
         "response_value": "{value}% van {base} uitgenodigd",
         "period": "Periode",
         "period_value": "afgerond t/m {end}, niet in een eerder overzicht",
-        "waiting_one": "1 gesprek wacht; cijfers verschijnen zodra er {k} zijn.",
-        "waiting": "{n} gesprekken wachten; cijfers verschijnen zodra er {k} zijn.",
+        "waiting": "Nog minder dan {k} gesprekken; cijfers verschijnen zodra er {k} zijn.",
         "held_back": (
-            "{n} gesprekken komen in het volgende overzicht. De cijfers verschijnen als het "
-            "geplaatst wordt, niet eerder: een voorbeeld dat met elk gesprek meebeweegt, zou "
-            "mensen verraden door het verschil."
+            "Er zijn minstens {k} gesprekken die tot en met {end} zijn afgerond: het volgende "
+            "overzicht toont hun cijfers. Die verschijnen als het geplaatst wordt, niet eerder, "
+            "en gesprekken van deze maand tellen hier niet mee: een voorbeeld dat met elk "
+            "gesprek meebeweegt, zou mensen verraden door het verschil."
         ),
         "empty": "Er zijn in deze periode geen nieuwe exitgesprekken afgerond.",
         "reasons": "Belangrijkste vertrekredenen",
@@ -163,12 +163,12 @@ def _score_line(name: str, score: Score, shown: str, language: str) -> str:
 
 
 def render_held_back(digest: DigestData) -> Report:
-    """A preview for HR between digests: how many interviews wait, never their figures."""
+    """A preview for HR between digests: whether figures will come, never a count or figures."""
     if digest.kind != "figures":
         return render_report(digest)  # "waiting" or "empty" has no figures to hold back
     t = _texts(digest.language)
     title = t["title"].format(end=day_label(digest.period_end, digest.language))
-    line = t["held_back"].format(n=digest.count)
+    line = t["held_back"].format(k=digest.k, end=day_label(digest.period_end, digest.language))
     footer = t["footer"].format(k=digest.k, k2=2 * digest.k)
     return Report(title=title, sections=(ReportSection(t["short"], (line,)),), footer=footer)
 
@@ -185,9 +185,7 @@ def render_report(digest: DigestData) -> Report:
         line = (
             t["empty"]
             if digest.kind == "empty"
-            else (t["waiting_one"] if digest.waiting == 1 else t["waiting"]).format(
-                n=digest.waiting, k=k
-            )
+            else t["waiting"].format(k=k)  # a count below k is not shown either
         )
         return Report(title=title, sections=(ReportSection(t["short"], (line,)),), footer=footer)
 

@@ -28,8 +28,9 @@ polite refusal and nothing else):
   which answers in the clicker's language (`bot.departures.decide` with `by_email=None`
   means the trusted command line: never from chat).
 - `digest preview` (Dutch: `overzicht`; `digest` or `overzicht`, alone or followed by
-  `preview` / `voorbeeld`): how many interviews the next digest will hold; its figures only
-  once posted.
+  `preview` / `voorbeeld`): whether the next digest will show figures (at least k
+  interviews completed in the months already ended); never a count or a figure before it is
+  posted.
 - `help` / `hulp` (or nothing): the usage.
 """
 
@@ -96,7 +97,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• status: how many invites are to be sent, sent and closed, and how many people "
             "could not be reached\n"
             "• approvals: departures waiting for your approval\n"
-            "• digest preview: how many interviews the next HR digest will hold (only you see it)"
+            "• digest preview: whether the next HR digest will show figures (only you see it)"
         ),
         "nl": (
             "ExitBot-opdrachten voor HR-beheerders:\n"
@@ -104,7 +105,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• status: hoeveel uitnodigingen nog verstuurd moeten worden, verstuurd en "
             "afgesloten zijn, en hoeveel mensen niet bereikbaar waren\n"
             "• goedkeuringen: vertrekken die op je goedkeuring wachten\n"
-            "• overzicht: hoeveel gesprekken het volgende HR-overzicht bevat (alleen voor jou)"
+            "• overzicht: of het volgende HR-overzicht cijfers toont (alleen voor jou)"
         ),
     },
     "start_usage": {
@@ -489,8 +490,11 @@ def _decision_text(result: departures.DecisionResult, departure_id: str, lang: s
 
 
 async def _digest_preview(runtime: Runtime, lang: str) -> CommandReply:
-    """How many interviews the next digest will hold (or are waiting for k), never its
-    figures before it is posted: an HR admin asking after every interview could otherwise
-    read each one off by difference. Publishes nothing."""
-    data = await digest_post.preview(runtime, actor="hr-command:digest-preview", quotes=False)
+    """Whether the next digest will show figures (at least k interviews) or not yet, never
+    its figures nor a count before it is posted, and over the months already ended only: an
+    HR admin asking before and after one person's last day must learn nothing about them.
+    Publishes nothing."""
+    data = await digest_post.preview(
+        runtime, actor="hr-command:digest-preview", quotes=False, settled=True
+    )
     return CommandReply(report=render_held_back(replace(data, language=lang)))

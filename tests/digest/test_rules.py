@@ -185,7 +185,8 @@ def test_dutch_rendering() -> None:
     )
     text = render_report(waiting).as_text()
     assert "overzicht t/m 30 november 2026" in text
-    assert "4 gesprekken wachten; cijfers verschijnen zodra er 5 zijn." in text
+    assert "Nog minder dan 5 gesprekken; cijfers verschijnen zodra er 5 zijn." in text
+    assert "4 gesprekken" not in text
     figures = DigestData(
         language="nl",
         k=5,

@@ -261,16 +261,21 @@ async def test_commands_are_channel_neutral(slack):
 
 
 async def test_digest_preview_never_shows_figures_before_the_digest_is_posted(make_slack):
-    """Asked after every interview, a live preview would give each one away by difference:
-    it says how many interviews the next digest will hold, and no figure or quote of theirs
-    (quotes on, and enough people for them: 2k)."""
+    """Asked before and after one person's last day, a live preview would give them away by
+    difference: it says only whether the next digest will show figures, over the months
+    already ended, and no count, figure or quote (quotes on, and enough people: 2k)."""
     slack = await make_slack(digest_quotes=True)
     for n in range(10):
         await interview(slack.runtime, f"leaver{n}@example.com", Persona(reason="wellbeing"))
-    reply = await command(slack, ADMIN_ID, "digest preview")
-    text = json.dumps(reply)
-    assert "10 interviews will be in the next digest" in text
-    assert "Wellbeing" not in text and "Interviews: 5" not in text
+    december = (await command(slack, ADMIN_ID, "digest preview"))["text"]
+    assert "No new exit interviews were completed in this period." in december  # this month
+    slack.clock.set(datetime(2027, 1, 5, 10, tzinfo=UTC))
+    january = (await command(slack, ADMIN_ID, "digest preview"))["text"]
+    assert "At least 5 interviews completed up to 31 December 2026 are in" in january
+    assert "Wellbeing" not in january and "Interviews:" not in january
+    assert "10 interviews" not in january  # no count either
+    await interview(slack.runtime, "one.more@example.com", Persona(reason="manager"))
+    assert (await command(slack, ADMIN_ID, "digest preview"))["text"] == january
     async with slack.runtime.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AccessLog)) == 0  # no quotes
 
@@ -314,10 +319,6 @@ async def test_a_dutch_admin_gets_dutch_answers(fake, make_slack):
     slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
     await interview(slack.runtime, "bob@example.com")
 
-    preview = await command(slack, "UHR0002", "digest preview")
-    assert preview["blocks"][0]["text"]["text"].startswith("Exitgesprekken: overzicht t/m")
-    assert "1 gesprek wacht; cijfers verschijnen zodra er 5 zijn." in preview["text"]
-
     started = await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2026-12-18")
     assert started["text"].startswith("Ingepland: de uitnodiging gaat vr 11 dec 2026 10:00 ")
 
@@ -325,8 +326,12 @@ async def test_a_dutch_admin_gets_dutch_answers(fake, make_slack):
     approvals = await command(slack, "UHR0002", "approvals")
     assert "Bea (Sales): einde contract, laatste werkdag 2026-12-18" in approvals["text"]
 
+    slack.clock.set(datetime(2027, 1, 5, 10, tzinfo=UTC))  # Bob's December interview settled
+    preview = await command(slack, "UHR0002", "digest preview")
+    assert preview["blocks"][0]["text"]["text"].startswith("Exitgesprekken: overzicht t/m")
+    assert "Nog minder dan 5 gesprekken; cijfers verschijnen zodra er 5 zijn." in preview["text"]
     english = await command(slack, ADMIN_ID, "digest preview")  # en-GB: as before
-    assert "1 interview is waiting; figures appear once 5 are in." in english["text"]
+    assert "Fewer than 5 interviews are in so far; figures appear once 5 are." in english["text"]
 
 
 async def test_why_not_invited_is_worded_in_the_admins_own_language(fake, make_slack):
@@ -428,13 +433,14 @@ async def test_a_dutch_admin_sees_and_can_type_the_dutch_command_words(fake, mak
 
     usage = (await command(slack, "UHR0002", "hulp"))["text"]
     assert "• goedkeuringen: vertrekken die op je goedkeuring wachten" in usage
-    assert "• overzicht: hoeveel gesprekken het volgende HR-overzicht bevat" in usage
+    assert "• overzicht: of het volgende HR-overzicht cijfers toont" in usage
     assert "approvals" not in usage and "digest" not in usage
 
+    slack.clock.set(datetime(2027, 1, 5, 10, tzinfo=UTC))  # Bob's December interview settled
     for typed in ("overzicht", "Overzicht voorbeeld", "digest preview"):
         preview = await command(slack, "UHR0002", typed)
         assert preview["blocks"][0]["text"]["text"].startswith("Exitgesprekken: overzicht t/m")
-        assert "1 gesprek wacht; cijfers verschijnen zodra er 5 zijn." in preview["text"]
+        assert "Nog minder dan 5 gesprekken" in preview["text"]
     assert slack.fake.calls_to("chat.postMessage") == []  # nothing went to the HR channel
 
     await slack.post_webhook(departure_payload("hr-7", "contract_end", "b@example.com", "Bea"))
