@@ -508,6 +508,11 @@ async def schedule(
     tz = await zone_of(session, employee, settings)
     plan = plan_for(settings, departure.last_working_day, tz, now)
     assert plan.expires_at is not None
+    if _reached_someone_else(interview, employee):
+        # HR corrected the address after an invite that someone else declined, or that found
+        # nobody: that was not this employee's answer. They are asked now, as if anew.
+        log.info("departure %s: its closed invite reached another address", departure.id)
+        interview = None
     if interview is not None and interview.status in FINAL:
         if interview.status == "declined":
             # never invited again, but the employee may still start it after all until it
@@ -635,6 +640,17 @@ async def _offer_to_other_departures(
         log.info("departure %s after another's cancellation: %s", other.id, outcome.status)
         if outcome.status == "scheduled":
             return  # one interview per person: the rest stay as they are
+
+
+def _reached_someone_else(interview: Interview | None, employee: Employee) -> bool:
+    """An invite for this departure that went to another person (the address was corrected
+    since) and ended without an interview: declined by them, or undeliverable. (A live one
+    follows the person: `follow_the_person`; a completed one is left as it is.)"""
+    return (
+        interview is not None
+        and interview.status in ("declined", "unreachable")
+        and interview.employee_id != employee.id
+    )
 
 
 async def _drop_unsent(session: AsyncSession, interview: Interview | None, now: datetime) -> None:

@@ -172,8 +172,51 @@ async def test_whoever_declined_an_invite_meant_for_another_cannot_start_it_late
         return outcome.status
 
     assert await bob("", 0, choice="decline") == "declined"
-    await corrected(h)
+    answer = await corrected(h)
     assert await bob("start", 1) != "in_progress"
     assert await bob("", 2, choice="start") != "in_progress"
-    assert [status for status, _, _ in await interviews(h)] == ["declined"]
     assert await h.count(AnswerRow) == 0
+    # Bob's "no thanks" was not Anna's: she is asked now, as if anew.
+    assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
+    assert [status for status, _, _ in await interviews(h)] == ["declined", "scheduled"]
+    assert (await tick_at(h, LATER))["invites sent"] == 1
+    assert h.channel.to(ANNA) and [status for status, _, _ in await interviews(h)] == [
+        "declined",
+        "invited",
+    ]
+
+
+async def test_an_invite_the_wrong_address_could_not_deliver_is_sent_to_the_corrected_one(
+    h: Harness,
+) -> None:
+    """HR typed an address nobody in chat has: the invite was undeliverable (HR was told).
+    The corrected address gets the invite; before, the answer was "could not be reached"."""
+    h.channel.unreachable.add(BOB)
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["unreachable"] == 1
+    answer = await corrected(h)
+    assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
+    assert (await tick_at(h, LATER))["invites sent"] == 1
+    assert [status for status, _, _ in await interviews(h)] == ["unreachable", "invited"]
+    assert len(h.channel.to(ANNA)) == 1
+
+
+async def test_a_declined_invite_stays_declined_when_only_other_details_change(
+    h: Harness,
+) -> None:
+    """The same person declined; a later update (another last day) does not ask again."""
+    assert (await h.post(departure(email=ANNA, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    await h.runtime.service.handle(
+        Incoming(
+            channel="slack",
+            user_id=f"U-{ANNA}",
+            conversation_id=f"D-{ANNA}",
+            text="",
+            message_id="m0",
+            choice="decline",
+        )
+    )
+    answer = await corrected(h)
+    assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
+    assert [status for status, _, _ in await interviews(h)] == ["declined"]
