@@ -302,10 +302,13 @@ async def test_replies_to_two_quick_messages_arrive_in_the_order_typed(make_slac
     channel = slack.fake.dm_channel_id(ANNA_ID)
     before = len(slack.messages(channel))
     post = FakeSlackAPI._HANDLERS["chat.postMessage"]
-    posting = asyncio.Event()
+    posting, help_stored = asyncio.Event(), asyncio.Event()
 
     async def slow_post(args: dict[str, Any]) -> dict[str, Any]:
         posting.set()
+        # Slack holds the first reply's posts until "help" is stored and acknowledged, so its
+        # reply is free to go while "start"'s is still being posted, on any machine's speed.
+        await asyncio.wait_for(help_stored.wait(), 5)
         await asyncio.sleep(0.05)
         return post(slack.fake, args)
 
@@ -314,6 +317,7 @@ async def test_replies_to_two_quick_messages_arrive_in_the_order_typed(make_slac
     first = asyncio.create_task(slack.post(slack.event(ANNA_ID, "start")))
     await asyncio.wait_for(posting.wait(), 5)  # "start" is stored; its reply is on its way
     status, _ = await slack.post(slack.event(ANNA_ID, "help"))
+    help_stored.set()
     assert status == 200 and (await first)[0] == 200
     await slack.until(lambda: slack.handled >= target, "both DMs handled")
 
