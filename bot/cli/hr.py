@@ -143,8 +143,8 @@ def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"{waiting} completed interview(s) are not in it yet: only interviews a posted "
             f"digest has published are exported. The next digest is due {when}; it "
-            f"publishes them once at least {settings.min_group_size} are in "
-            "(EXITBOT_MIN_GROUP_SIZE)."
+            "publishes those completed in the months before it, once at least "
+            f"{settings.min_group_size} are in (EXITBOT_MIN_GROUP_SIZE)."
         )
     elif not rows:
         print("No exit interview has been completed yet.")
