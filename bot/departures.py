@@ -80,8 +80,8 @@ REASONS = {
         f"and one in {ONE_INTERVIEW_DAYS} days); how it went is not shared"
     ),
     "unreachable": "the employee could not be reached in chat",
-    "under_way": "the interview was already under way when the departure changed",
-    "invite_withdrawn": "the invite already sent was withdrawn",
+    "under_way": "the invite had already gone out when the departure changed: it stands "
+    "(cancel the departure to withdraw it)",
 }
 CHAT_ORDER = ("slack", "teams")
 NOT_FOR_INVITES = ("console", "web")
@@ -298,21 +298,17 @@ async def _apply(
 async def _apply_policy(
     session: AsyncSession, departure: Departure, settings: Settings, now: datetime
 ) -> str | None:
-    """Give the departure the policy's decision for its (new) kind. Re-classified after the
-    invite went out to a kind the policy does not invite automatically: an interview the
-    employee has started goes on (the decision that invited them stands); an invite not yet
-    taken up is withdrawn as a cancellation would. Returns what the answer should add (a
-    key of `REASONS`)."""
+    """Give the departure the policy's decision for its (new) kind. Re-classified, after the
+    invite went out, to a kind the policy does not invite automatically: the invite stands
+    (the decision that sent it stays), whether or not the employee has started; withdrawing
+    only an unstarted one would tell the HR system which it was. To withdraw it, the HR
+    system cancels the departure. Returns what the answer should add (a key of `REASONS`)."""
     decision = policy_decision(settings, departure.kind)
-    interview = None
     if decision not in INVITING_DECISIONS:
         interview = await _latest_interview(session, departure.id)
-    if interview is not None and interview.status in ("in_progress", "paused"):
-        return "under_way"
+        if interview is not None and interview.status in LIVE:
+            return "under_way"
     departure.decision = decision
-    if interview is not None and interview.status == "invited":
-        await cancel_interview(session, interview, now)
-        return "invite_withdrawn"
     return None
 
 

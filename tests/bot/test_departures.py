@@ -597,81 +597,56 @@ async def test_an_ignored_invite_that_expired_is_not_sent_again_for_a_second_rec
 # ---------------------------------------------------------------------- re-classified after the invite
 
 
-async def test_reclassified_to_approval_after_the_invite_withdraws_it_and_asks_hr(
-    h: Harness,
-) -> None:
-    """Invited, not started, then the HR system makes it a contract end: the answer said
-    "awaiting_approval" while the invite stayed open. Now the invite is withdrawn (the
-    cancellation's goodbye), HR is asked, and an approval invites again."""
-    await h.post(departure())
-    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
-    h.clock.set(INVITE_AT + timedelta(hours=1))
-    _, answer = await h.post(departure("departure.updated", kind="contract_end"))
-    assert answer == {
-        "status": "awaiting_approval",
-        "departure_id": "hr-4711",
-        "reason": "the invite already sent was withdrawn",
-        "reason_code": "invite_withdrawn",
-    }
-    assert await interviews_of(h, "hr-4711") == ["cancelled"]
-    report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
-    assert (report["cancellation notices sent"], report["approval requests sent"]) == (1, 1)
-    assert "no longer needed" in h.channel.to("anna@example.com")[-1].text
-    assert await say_start_is_refused(h)
-    result = await departures.decide(h.runtime, "hr-4711", True, None)
-    assert result.status == "scheduled"
-    assert (await run_tick(h.runtime, INVITE_AT + timedelta(hours=2)))["invites sent"] == 1
-    assert await interviews_of(h, "hr-4711") == ["cancelled", "invited"]
-
-
-async def say_start_is_refused(h: Harness) -> bool:
-    """The withdrawn invite's Start button no longer starts anything."""
-    await say(h, "", 90, choice="start")
-    return await interviews_of(h, "hr-4711") == ["cancelled"]
-
-
-async def test_reclassified_to_manual_after_the_invite_says_so(h: Harness) -> None:
-    await h.post(departure())
-    await run_tick(h.runtime, INVITE_AT)
-    h.clock.set(INVITE_AT + timedelta(hours=1))
-    _, answer = await h.post(departure("departure.updated", kind="dismissal"))
-    assert (answer["status"], answer["reason"]) == (
-        "not_invited",
-        "dismissal needs an HR admin to start the interview; the invite already sent was withdrawn",
-    )
-    assert await interviews_of(h, "hr-4711") == ["cancelled"]
-    assert await h.count(Job, Job.status == "due", Job.kind != "close") == 0
-
-
 @pytest.mark.parametrize("kind", ["contract_end", "dismissal"])
-async def test_reclassified_while_the_interview_is_under_way_it_goes_on(
-    h: Harness, kind: str
+@pytest.mark.parametrize("started", [False, True])
+async def test_reclassified_after_the_invite_it_stands_and_the_answer_is_the_same_either_way(
+    h: Harness, kind: str, started: bool
 ) -> None:
-    """Started by the employee: the interview goes on and the answer says so (it said
-    "not_invited" / "awaiting_approval" while the interview went on); nobody asks HR."""
+    """The HR system makes it a contract end or a dismissal after the invite went out: the
+    answer said "not_invited" / "awaiting_approval" while the interview went on; then an
+    unstarted invite was withdrawn and a started one went on, which told the HR system
+    whether the employee had started. Now the invite stands either way, nobody asks HR, and
+    the answer is the same."""
     await h.post(departure())
     await run_tick(h.runtime, INVITE_AT)
     h.clock.set(INVITE_AT + timedelta(hours=1))
-    await say(h, "", 1, choice="start")
-    await say(h, COMPLETING[0], 2)
+    if started:
+        await say(h, "", 1, choice="start")
+        await say(h, COMPLETING[0], 2)
     _, answer = await h.post(departure("departure.updated", kind=kind, last_day="2026-12-21"))
     assert answer == {
         "status": "scheduled",
         "departure_id": "hr-4711",
-        "reason": "the interview was already under way when the departure changed",
+        "reason": "the invite had already gone out when the departure changed: it stands "
+        "(cancel the departure to withdraw it)",
         "reason_code": "under_way",
         "invite_at": "2026-12-11T09:00:00Z",
         "expires_at": "2026-12-21T22:59:59.999999Z",  # follows the new last day
         "timezone": "Europe/Amsterdam",
         "interview": "sent",
     }
-    assert await interviews_of(h, "hr-4711") == ["in_progress"]
+    assert await interviews_of(h, "hr-4711") == ["in_progress" if started else "invited"]
     assert await departures.pending_approvals(h.runtime) == []
     report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
     assert (report["cancellation notices sent"], report["approval requests sent"]) == (0, 0)
     stored = await h.count(AnswerRow)
-    await say(h, COMPLETING[1], 3)  # and it takes the next answer
-    assert await h.count(AnswerRow) == stored + 1
+    if started:
+        await say(h, COMPLETING[1], 3)  # it takes the next answer
+        assert await h.count(AnswerRow) == stored + 1
+    else:
+        await say(h, "", 1, choice="start")  # the invite's Start still starts it
+        assert await interviews_of(h, "hr-4711") == ["in_progress"]
+
+
+async def test_a_reclassified_departure_not_invited_yet_follows_the_new_policy(
+    h: Harness,
+) -> None:
+    """Before the invite goes out, a change of kind still applies the new kind's policy."""
+    await h.post(departure())
+    _, answer = await h.post(departure("departure.updated", kind="contract_end"))
+    assert answer["status"] == "awaiting_approval"
+    assert await interviews_of(h, "hr-4711") == ["cancelled"]  # the unsent invite is dropped
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 0
 
 
 # ---------------------------------------------------------------------- the command line
