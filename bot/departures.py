@@ -645,6 +645,7 @@ def _reached_someone_else(interview: Interview | None, employee: Employee) -> bo
     return (
         interview is not None
         and interview.status in ("declined", "unreachable")
+        and interview.employee_id is not None  # None: that person was erased (`forget`)
         and interview.employee_id != employee.id
     )
 
