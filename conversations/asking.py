@@ -7,7 +7,7 @@ from .parsing import parse_answer
 from .questionnaire import Question
 from .state import Given
 from .step import Step, ask, ask_next, prompt, reopen
-from .text import clean
+from .text import clean, is_hello
 from .themes import classify
 from .types import Answer
 
@@ -19,6 +19,9 @@ def on_answer(step: Step, typed: str, clicked: str | None) -> None:
         ask_next(step, "")
         return
     answer = parse_answer(question, typed, clicked, st.lang)
+    if clicked is None and is_hello(typed) and (answer is None or question.type == "text"):
+        welcome_back(step)
+        return
     if answer is None:
         step.ignored_click = clicked is not None  # not one of this question's options
         reask(step, question)
@@ -76,6 +79,9 @@ def on_follow_up_answer(step: Step, typed: str, clicked: str | None) -> None:
     if question is None:
         ask_next(step, "")
         return
+    if clicked is None and is_hello(typed):
+        welcome_back(step)
+        return
     text = clean(typed) or clean(clicked or "")
     if not text:
         step.emit("info", step.say("phrases.reask_text"))
@@ -109,6 +115,13 @@ def probe_or_next(step: Step, question: Question, answer: Answer) -> None:
     st.used_probes.setdefault(question.id, []).append(probe.key)
     st.probe = probe.key
     step.emit("follow_up", f"{ack} {probe.text}", (), question.id)
+
+
+def welcome_back(step: Step) -> None:
+    """Someone back after a silence says hello first (the idle reminder asks them to "just
+    send a message"): greeted, and asked again; a hello is never stored as an answer."""
+    step.emit("info", step.say("phrases.welcome_back"))
+    prompt(step)
 
 
 def reask(step: Step, question: Question) -> None:

@@ -92,6 +92,9 @@ RETURN_WORDS = frozenset(
         "hoi", "hallo", "hee", "goedemorgen", "goedemiddag", "goedenavond", "dag", "ik",
         "ben", "er", "weer", "terug", "hier", "klaar", "gaan", "verder", "door", "doorgaan",
         "verdergaan", "daar", "nou", "zo", "waren", "hebben", "het",
+        # "sorry for the late reply" / "sorry voor mijn late reactie"
+        "for", "the", "my", "late", "reply", "delay", "response", "voor", "de", "mijn",
+        "laat", "reactie",
     }
 )  # fmt: skip
 
@@ -101,6 +104,23 @@ def is_greeting(text: str) -> bool:
     no words at all, e.g. only a waving hand)."""
     words = normalise(text).split()
     return len(words) <= 6 and all(word in RETURN_WORDS for word in words)
+
+
+# The words that make a greeting unmistakable; alone, "good", "here" or "so so" could answer.
+HELLO_WORDS = frozenset(
+    {
+        "hi", "hello", "hey", "hiya", "morning", "afternoon", "evening", "back", "again",
+        "continue", "resume", "hoi", "hallo", "hee", "goedemorgen", "goedemiddag",
+        "goedenavond", "weer", "doorgaan", "verdergaan",
+    }
+)  # fmt: skip
+
+
+def is_hello(text: str) -> bool:
+    """A greeting that never answers a question ("hi", "I'm back", "hallo, ik ben er weer"),
+    also when no pause came before it: after days of silence people say hello first."""
+    words = normalise(text).split()
+    return is_greeting(text) and not HELLO_WORDS.isdisjoint(words)
 
 
 def is_decline(text: str) -> bool:

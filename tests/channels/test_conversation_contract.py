@@ -6,12 +6,14 @@ employee and return the bot's messages as the employee reads them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.models import AnswerRow
+from bot.tick import run_tick
 from tests.channels.drivers import Driver, answers_stored, interview_status
 
 DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
@@ -183,3 +185,17 @@ async def test_summary_confirmed_by_a_click_completes(driver: Driver) -> None:
     outro = joined(await driver.click("confirm"))
     assert "thank" in outro.lower()
     assert await interview_status(driver.runtime) == "completed"
+
+
+async def test_a_hello_days_later_is_greeted_not_stored(driver: Driver) -> None:
+    """Silent for days (in chat the idle reminder says "just send me a message"): the
+    employee's "hi" was stored as the answer to the open question."""
+    await started(driver)
+    await driver.say("Pay and benefits")
+    driver.runtime.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    await run_tick(driver.runtime)
+    back = joined(await driver.say("Hi, sorry for the late reply!"))
+    assert "Welcome back" in back and back.endswith("What did you value most about working here?")
+    assert await answers_stored(driver.runtime) == 1
+    assert "What could have been better" in joined(await driver.say(DETAILED))
+    assert await answers_stored(driver.runtime) == 2

@@ -376,3 +376,46 @@ def test_a_greeting_after_a_pause_is_not_an_answer(greeting: str) -> None:
     assert "Welcome back" in t.last.messages[0].text
     assert t.last.messages[-1].question_id == "valued_most"
     assert t.stored.keys() == {("main_reason", 0)}
+
+
+@pytest.mark.parametrize(
+    ("language", "greeting"),
+    [
+        ("en", "hi"),
+        ("en", "Hi, sorry for the late reply!"),
+        ("en", "Hello, I'm back"),
+        ("nl", "Hoi"),
+        ("nl", "Hallo, sorry voor mijn late reactie"),
+        ("nl", "Goedemorgen, ik ben er weer"),
+    ],
+)
+def test_a_hello_after_a_silence_is_not_an_answer(language: str, greeting: str) -> None:
+    """Quiet for days without typing "pause" (the idle reminder says to "just send me a
+    message"): the hello was stored as the answer to the open question and the next one
+    asked, a question the employee never answered."""
+    t = started(language).run([("", "culture")])
+    t.send(greeting)
+    assert t.kinds() == ["info", "question"]
+    assert t.last.messages[0].text.startswith(("Welcome back", "Welkom terug"))
+    assert t.last.messages[1].question_id == "valued_most"
+    assert t.stored.keys() == {("main_reason", 0)}
+    t.send("hey" if language == "en" else "hoi")  # during a follow-up too
+    assert t.stored.keys() == {("main_reason", 0)}
+    t.send(DETAILED_EN if language == "en" else DETAILED_NL)
+    assert ("valued_most", 0) in t.stored
+
+
+def test_a_hello_during_a_follow_up_is_not_an_answer() -> None:
+    t = started("en").run([("", "manager")])  # the choice probes
+    assert t.kinds() == ["follow_up"]
+    t.send("hello again")
+    assert t.kinds() == ["info", "follow_up"] and "Welcome back" in t.last.messages[0].text
+    assert t.stored.keys() == {("main_reason", 0)}
+
+
+@pytest.mark.parametrize("answer", ["good", "so so", "here", "ok"])
+def test_short_answers_that_could_be_meant_are_still_answers(answer: str) -> None:
+    t = started("en").run([("", "culture")])
+    t.send(answer)
+    assert ("valued_most", 0) in t.stored
+    assert not any("Welcome back" in m.text for m in t.last.messages)
