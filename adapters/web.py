@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "web"
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_PREFIX = "/static/web"
-MAX_TEXT = 4000
-MAX_BODY = 16 * 1024
+MAX_TEXT = web_html.MAX_TEXT
+MAX_BODY = 64 * 1024  # MAX_TEXT accented characters, percent-encoded by a form post
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _CHOICE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 # where a clicked button was: its question's id (`conversations.schema`) and its message kind

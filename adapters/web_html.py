@@ -8,11 +8,15 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from conversations import Choice, OutMessage
+from conversations.text import MAX_ANSWER_CHARS
 
 if TYPE_CHECKING:
     from adapters.web import View
 
 STATIC = "/static/web"
+# The answer box takes more than an answer keeps, so that a longer paste reaches the engine,
+# which keeps MAX_ANSWER_CHARS and says so (as in Slack and Teams), never cut in silence.
+MAX_TEXT = 2 * MAX_ANSWER_CHARS
 
 UI: dict[str, dict[str, str]] = {
     "en": {
@@ -239,7 +243,7 @@ def chat_page(
         f"{choices_origin(view.messages if choices else ())}</fieldset>"
         f'<label for="text" class="answer-label">{escape(t["answer"])}</label>'
         '<div class="compose">'
-        '<textarea id="text" name="text" rows="2" maxlength="4000" autocomplete="off"'
+        f'<textarea id="text" name="text" rows="2" maxlength="{MAX_TEXT}" autocomplete="off"'
         ' aria-describedby="hint"></textarea>'
         f'<button type="submit" class="send">{escape(t["send"])}</button></div>'
         f'<p id="hint" class="hint">{escape(t["hint"])}'

@@ -396,3 +396,29 @@ async def test_after_stop_the_link_still_takes_delete_my_answers(
         assert (await session.get(Interview, interview_id)).status == "deleted"  # type: ignore[union-attr]
         assert await session.scalar(select(func.count()).select_from(AnswerRow)) == 0
     assert (await client.get(f"/i/{token}")).status == 410  # ...and closes once deleted
+
+
+async def test_a_long_paste_is_cut_with_a_notice_as_in_chat(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """The page cut answers at 4,000 characters before the engine saw them (the answer box
+    and the server alike), so a long paste lost its end in silence; Slack and Teams say
+    "I've saved the first 4000 characters". Now the page says it too, by JSON and by form."""
+    token = await link_to(runtime, await new_interview(runtime))
+    html = await open_page(client, token)
+    maxlength = int(re.search(r'<textarea[^>]* maxlength="(\d+)"', html).group(1))  # type: ignore[union-attr]
+    assert maxlength > 4000  # a longer paste reaches the server, which says it cut it
+    csrf = csrf_of(html)
+    await api_post(client, token, csrf, text="Start", choice="start")
+    await api_post(client, token, csrf, text="Career growth", message_id="m0000002")
+    pasted = "Ik heb veel geleerd van de klantprojecten en collega's. " * 100  # 5,600 chars
+    reply = await (await api_post(client, token, csrf, text=pasted, message_id="m0000003")).json()
+    assert "first 4000 characters" in reply["messages"][0]["text"]
+    form = {"csrf": csrf, "id": "form0004", "text": "é " * 2500 + "x" * 1000}
+    response = await client.post(f"/i/{token}", data=form, headers={"Origin": origin_of(client)})
+    assert response.status == 200
+    assert "first 4000 characters" in unescape(await response.text())
+    async with runtime.db.sessions() as session:
+        kept = (await session.scalars(select(AnswerRow).order_by(AnswerRow.id))).all()
+    texts = [runtime.cipher.decrypt(a.text_enc) for a in kept if a.text_enc]
+    assert len(texts[1]) == len(texts[2]) == 4000
