@@ -29,10 +29,17 @@ UI: dict[str, dict[str, str]] = {
         "choices": "Choose an answer, or type your own below",
         "answer": "Your answer",
         "send": "Send",
-        "hint": "You can type skip, back, pause, stop or help at any time.",
+        "hint": (
+            "You can type skip, back, pause, stop or help at any time, or "
+            "\u201cdelete my answers\u201d to have everything removed."
+        ),
         "enter": "Press Enter to send, Shift+Enter for a new line.",
         "sending": "Sending…",
         "failed": "Your message could not be sent. Check your connection and try again.",
+        "refused": (
+            "This message could not be taken: it may be too long or contain something "
+            "unreadable. Please shorten it and try again."
+        ),
         "stale": "This page is out of date. Please reload it and try again.",
         "ended": "This conversation has ended. Thank you! You can close this page now.",
         "footer": "ExitBot · no cookies, no tracking",
@@ -47,11 +54,18 @@ UI: dict[str, dict[str, str]] = {
         "choices": "Kies een antwoord, of typ hieronder zelf iets",
         "answer": "Je antwoord",
         "send": "Verstuur",
-        "hint": "Je kunt altijd overslaan, terug, pauze, stop of hulp typen.",
+        "hint": (
+            "Je kunt altijd overslaan, terug, pauze, stop of hulp typen, of "
+            "\u201cverwijder mijn antwoorden\u201d om alles te laten wissen."
+        ),
         "enter": "Druk op Enter om te versturen, Shift+Enter voor een nieuwe regel.",
         "sending": "Versturen…",
         "failed": (
             "Je bericht kon niet worden verstuurd. Controleer je verbinding en probeer het opnieuw."
+        ),
+        "refused": (
+            "Dit bericht kon niet worden aangenomen: het is misschien te lang of bevat iets "
+            "onleesbaars. Maak het korter en probeer het opnieuw."
         ),
         "stale": "Deze pagina is verouderd. Laad haar opnieuw en probeer het nog eens.",
         "ended": "Dit gesprek is afgerond. Dank je wel! Je kunt deze pagina nu sluiten.",
@@ -229,7 +243,7 @@ def chat_page(
     items = [echo_item(echo, t["you"])] if echo else []
     items += [message_item(m, t["bot"]) for m in view.messages]
     choices = current_choices(view.messages) if view.open else ()
-    strings = {k: t[k] for k in ("bot", "you", "sending", "failed", "stale", "ended")}
+    strings = {k: t[k] for k in ("bot", "you", "sending", "failed", "refused", "stale", "ended")}
     form = (
         f'<form id="reply" class="reply" method="post" action="{escape(action)}"'
         f' data-api="{escape(api)}" data-csrf="{escape(csrf)}"'

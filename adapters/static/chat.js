@@ -135,6 +135,9 @@
         if (response.status === 403) {
           throw new Error("stale");
         }
+        if (response.status === 400 || response.status === 413) {
+          throw new Error("refused");
+        }
         if (!response.ok) {
           throw new Error("failed");
         }
@@ -170,7 +173,8 @@
           input.value = text;
         }
         setBusy(false);
-        say(error && error.message === "stale" ? strings.stale : strings.failed, true);
+        var reason = error && error.message;
+        say(reason === "stale" || reason === "refused" ? strings[reason] : strings.failed, true);
         input.focus();
       });
   }

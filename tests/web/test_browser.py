@@ -211,3 +211,39 @@ async def test_an_old_tabs_button_changes_that_answer_in_the_browser(
         rows = (await session.execute(select(AnswerRow.question_id, AnswerRow.value))).all()
     assert ("manager_relationship", "2") in [tuple(r) for r in rows]
     assert [r[0] for r in rows].count("manager_relationship") == 1
+
+
+async def test_a_refused_message_is_told_as_refused_not_as_a_connection_problem(
+    server: tuple[str, Runtime],
+) -> None:
+    """A 400 from the server (here a click whose hidden origin field was tampered with)
+    said "Check your connection": chat.js now says the message could not be taken, keeps
+    the page usable, and takes nothing."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    base, runtime = server
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/playground")
+            await page.get_by_label("English").check()
+            await page.get_by_role("button", name="Start a demo interview").click()
+            await page.wait_for_url(f"{base}/i/**")
+            hint = await page.locator("#hint").inner_text()
+            assert "delete my answers" in hint
+            await page.eval_on_selector("#choice-on", "e => { e.value = 'bogus'; }")
+            await page.locator('#choice-row button[value="career_growth"]').click()
+            status = page.locator("#status")
+            await page.wait_for_function(
+                "() => document.getElementById('status').className.includes('error')"
+            )
+            said = await status.inner_text()
+            assert said.startswith("This message could not be taken"), said
+            assert "connection" not in said
+            assert await page.locator("#reply").get_attribute("aria-busy") != "true"
+        finally:
+            await browser.close()
+    async with runtime.db.sessions() as session:
+        assert (await session.scalars(select(AnswerRow))).all() == []  # nothing was taken
