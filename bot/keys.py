@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any
+
+from sqlalchemy import Connection, select, update
 
 from bot.crypto import Cipher
 from bot.db import Database
@@ -18,6 +20,29 @@ ENCRYPTED = (
 
 def new_key() -> str:
     return Cipher.new_key()
+
+
+def _rotate_one(
+    conn: Connection,
+    model: Any,
+    key_col: Any,
+    column: Any,
+    key: object,
+    token: str | None,
+    cipher: Cipher,
+) -> None:
+    """Replace `token` with its re-encryption, only if it is still the stored value: a turn a
+    running server stored since it was read (PostgreSQL does not hold the rows read) is newer,
+    and overwriting it put the interview back a step. That newer value is re-encrypted instead."""
+    while token is not None:
+        done = conn.execute(
+            update(model)
+            .where(key_col == key, column == token)
+            .values({column.key: cipher.rotate(token)})
+        )
+        if done.rowcount:
+            return
+        token = conn.execute(select(column).where(key_col == key)).scalar()
 
 
 def rotate(db: Database, cipher: Cipher, batch: int = 500) -> int:
@@ -36,11 +61,7 @@ def rotate(db: Database, cipher: Cipher, batch: int = 500) -> int:
                         query = query.where(key_col > last)
                     rows = conn.execute(query.limit(batch)).all()
                     for key, token in rows:
-                        conn.execute(
-                            update(model)
-                            .where(key_col == key)
-                            .values({column_name: cipher.rotate(token)})
-                        )
+                        _rotate_one(conn, model, key_col, column, key, token, cipher)
                     count += len(rows)
                 if len(rows) < batch:
                     break
