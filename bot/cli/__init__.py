@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 
 from sqlalchemy.exc import OperationalError
@@ -47,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"exitbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    missing = _missing_database(args, settings)
+    if missing:
+        print(f"exitbot: {missing}", file=sys.stderr)
+        return 2
     logs.setup(settings.log_format, logging.DEBUG if args.verbose else logging.INFO)
     handler: Handler = args.handler
     try:
@@ -65,6 +70,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+# Commands that act on what a running server keeps. Run where its SQLite file is not (from
+# cron, in another directory, without the .env that names the database) they made a new,
+# empty database and key, then reported success: a tick that never sends anything,
+# "re-encrypted 0 value(s)" before the old key is dropped, an invite no server ever sees.
+# (`digest` and `export` on an empty database say that no interview is in.)
+ON_EXISTING_DATA = frozenset({"tick", "invite", "approvals", "forget", "rotate-key", "links"})
+
+
+def _missing_database(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why this command must not run here: its SQLite database does not exist (yet)."""
+    from sqlalchemy.engine import make_url
+
+    if args.command not in ON_EXISTING_DATA or getattr(args, "new", False):
+        return None  # `rotate-key --new` only prints a key
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database).expanduser()
+    if path.exists():
+        return None
+    where = Path.cwd()
+    env_file = "" if (where / ".env").is_file() else f", and there is no .env in {where}"
+    return (
+        f"no database at {path.absolute()} (EXITBOT_DATABASE_URL is {settings.database_url}"
+        f"{env_file}): run `exitbot {args.command}` in the directory of the server's .env, "
+        "or with its EXITBOT_DATABASE_URL and EXITBOT_ENCRYPTION_KEY set; "
+        "`exitbot serve` or `exitbot db upgrade` makes a new database"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

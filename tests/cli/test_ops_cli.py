@@ -132,3 +132,26 @@ def test_start_up_failures_are_one_line_naming_the_cause(tmp_path: Path) -> None
             assert done.returncode == code, (args, done.stderr)
             assert says in done.stderr, (args, done.stderr)
             assert "Traceback" not in done.stderr, (args, done.stderr)
+
+
+def test_commands_on_a_servers_data_refuse_a_directory_without_its_database(
+    tmp_path: Path,
+) -> None:
+    """`exitbot tick` from cron (another working directory, no .env) made a new, empty
+    SQLite database and key, then printed its counts as if all was well, for ever;
+    `rotate-key` said "re-encrypted 0 value(s)" before the operator dropped the old key.
+    Now they stop, naming the database they looked for and where."""
+    for args in (("tick",), ("rotate-key",), ("forget", "anna@example.com"), ("links",)):
+        done = run_in(tmp_path, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert f"no database at {tmp_path / 'exitbot.db'}" in done.stderr, done.stderr
+        assert f"no .env in {tmp_path}" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made
+    assert run_in(tmp_path, "rotate-key", "--new").returncode == 0  # only prints a key
+
+    assert run_in(tmp_path, "db", "upgrade").returncode == 0
+    done = run_in(tmp_path, "tick")
+    assert done.returncode == 0, done.stderr
+    assert "invites sent: 0" in done.stdout
