@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute as _Id
 
@@ -38,6 +38,7 @@ from bot.models import (
     Employee,
     ErasedDeparture,
     Interview,
+    Job,
     PlatformIdentity,
     WebhookEvent,
     erased_ref,
@@ -269,6 +270,10 @@ async def _apply(
             await _offer_to_other_departures(session, runtime, departure, now)
         return DepartureOutcome("cancelled", departure.external_id)
 
+    # awaiting approval and listed since before this event: the same round of waiting
+    was_waiting = (
+        not created and departure.status == "active" and departure.decision == "awaiting_approval"
+    )
     person = event.employee
     if person.language and person.language not in runtime.questionnaire.languages:
         # A language the interview is not held in: the chat profile, else the default, decides
@@ -284,6 +289,8 @@ async def _apply(
     if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
         note = await _apply_policy(session, departure, settings, now)
     outcome = await schedule(session, runtime, departure, employee, now)
+    if outcome.status == "awaiting_approval" and not was_waiting:
+        await ask_for_approval(session, departure, now)
     if note is not None:
         # the code stays the one saying why not invited, if any; the sentence adds the note
         text = REASONS[note]
@@ -487,15 +494,7 @@ async def schedule(
     settings = runtime.settings
     interview = await _latest_interview(session, departure.id)
     if departure.decision == "awaiting_approval":
-        await _drop_unsent(session, interview, now)
-        await ensure_job(
-            session,
-            kind="notify_approval",
-            key=f"approval:{departure.id}",
-            due_at=now,
-            now=now,
-            payload={"departure_id": departure.id},
-        )
+        await _drop_unsent(session, interview, now)  # HR admins are asked: `ask_for_approval`
         return DepartureOutcome("awaiting_approval", departure.external_id)
     if departure.decision not in INVITING_DECISIONS:
         await _drop_unsent(session, interview, now)
@@ -687,6 +686,45 @@ async def cancel_interview(
 
 
 # ---------------------------------------------------------------------- HR admins
+
+
+def _approval_jobs(departure_id: int) -> ColumnElement[bool]:
+    """The approval requests of one departure, every round's (`approval:<id>` before rounds)."""
+    return and_(
+        Job.kind == "notify_approval",
+        or_(
+            Job.idempotency_key == f"approval:{departure_id}",
+            Job.idempotency_key.like(f"approval:{departure_id}:%"),
+        ),
+    )
+
+
+async def ask_for_approval(session: AsyncSession, departure: Departure, now: datetime) -> int:
+    """The departure (locked) starts a round of waiting for an HR admin's approval: one
+    request in chat per round (`bot.invites.request_approval`), keyed by the round's number
+    (these jobs are never purged), so a retried event or another replica never asks twice,
+    and a departure that waits again (contract end, resignation, contract end) asks again.
+    Returns the round."""
+    asked = await session.scalar(select(func.count(Job.id)).where(_approval_jobs(departure.id)))
+    number = int(asked or 0) + 1
+    await ensure_job(
+        session,
+        kind="notify_approval",
+        key=f"approval:{departure.id}:{number}",
+        due_at=now,
+        now=now,
+        payload={"departure_id": departure.id, "round": number},
+    )
+    return number
+
+
+async def approval_superseded(session: AsyncSession, departure_id: int, number: int) -> bool:
+    """Whether a later round of waiting began after the one this request was for: its own
+    request asks then, never this one as well."""
+    later = await session.scalar(
+        select(Job.id).where(Job.idempotency_key == f"approval:{departure_id}:{number + 1}")
+    )
+    return later is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -496,6 +496,9 @@ async def request_approval(ctx: TickContext, job: ClaimedJob) -> datetime | None
             departure is None
             or departure.decision != "awaiting_approval"
             or departure.status != "active"
+            or await departures.approval_superseded(
+                session, departure.id, int(str(job.payload.get("round", 1)))
+            )
         ):
             return None
         employee = (

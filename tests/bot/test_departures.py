@@ -209,6 +209,40 @@ async def test_contract_end_waits_for_an_hr_admin_in_chat(h: Harness) -> None:
     assert await departures.pending_approvals(h.runtime) == []
 
 
+async def test_each_round_of_waiting_for_approval_asks_hr_once(h: Harness) -> None:
+    """Contract end (HR asked), then a resignation, then a contract end again: the departure
+    waits for approval a second time and HR admins are asked again, once; an update while it
+    waits, a redelivered event and a second tick ask nobody."""
+    ended = departure(kind="contract_end")
+    await h.post(ended)
+    assert (await run_tick(h.runtime))["approval requests sent"] == 1
+    await h.post(departure("departure.updated", kind="resignation"))
+    assert await departures.pending_approvals(h.runtime) == []
+    again = departure("departure.updated", kind="contract_end")
+    status, answer = await h.post(again, msg_id="msg_second_round")
+    assert (status, answer["status"]) == (202, "awaiting_approval")
+    assert [p.departure_id for p in await departures.pending_approvals(h.runtime)] == ["hr-4711"]
+    assert (await h.post(again, msg_id="msg_second_round"))[1]["status"] == "duplicate"
+    await h.post(departure("departure.updated", kind="contract_end", last_day="2026-12-23"))
+    assert (await run_tick(h.runtime))["approval requests sent"] == 1
+    assert (await run_tick(h.runtime))["approval requests sent"] == 0
+    first, second = h.channel.to("hr@example.com")
+    assert first.text.startswith("Approval needed") and "2026-12-18" in first.text
+    assert second.text.startswith("Approval needed") and "2026-12-23" in second.text
+    assert first.key != second.key
+
+
+async def test_a_round_that_ended_before_hr_was_asked_asks_no_more(h: Harness) -> None:
+    """Waiting, then not, then waiting again before any tick: the second round's request
+    asks HR once; the first round's, still due, asks nobody."""
+    await h.post(departure(kind="contract_end"))
+    await h.post(departure("departure.updated", kind="resignation"))
+    await h.post(departure("departure.updated", kind="contract_end"))
+    assert await h.count(Job, Job.kind == "notify_approval", Job.status == "due") == 2
+    assert (await run_tick(h.runtime))["approval requests sent"] == 1
+    assert len(h.channel.to("hr@example.com")) == 1
+
+
 async def test_skipped_departure_stays_skipped(h: Harness) -> None:
     await h.post(departure(kind="contract_end"))
     result = await departures.decide(h.runtime, "hr-4711", False, None)
