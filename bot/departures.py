@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -915,21 +915,32 @@ def chat_channels(runtime: Runtime, preferred: Sequence[str] = ()) -> list[str]:
     return ordered
 
 
+# What an HR admin reads, worded in their language ("en" or "nl": `admin_language`).
+Worded = Callable[[str], str]
+ADMIN_LANGUAGES = ("en", "nl")
+
+
+def admin_language(settings: Settings, reported: str | None) -> str:
+    """The language to write to an HR admin in: their chat profile's when it is Dutch or
+    English, as HR commands answer them (`bot.hr_commands`), else `EXITBOT_LANGUAGE`."""
+    return reported if reported in ADMIN_LANGUAGES else settings.language
+
+
 async def notify_admins(
     runtime: Runtime,
-    text: str,
-    choices: Sequence[Choice] = (),
+    text: str | Worded,
+    choices: Sequence[Choice] | Callable[[str], Sequence[Choice]] = (),
     *,
     key: str | None = None,
 ) -> int:
     """Send `text` (with buttons) to each HR admin by DM on the first chat channel that
-    reaches them; returns how many admins were reached. Without a chat channel: nothing."""
+    reaches them, worded in the admin's language when `text` (and `choices`) are functions
+    of it; returns how many admins were reached. Without a chat channel: nothing."""
     from bot.jobs import send_once
 
     names = chat_channels(runtime)
     if not names:
         return 0
-    message = OutMessage(kind="info", text=text, choices=tuple(choices))
     key = key or f"admin:{uuid.uuid4().hex}"
     reached = 0
     for number, admin in enumerate(runtime.settings.hr_admins):
@@ -937,6 +948,12 @@ async def notify_admins(
             channel = runtime.service.channels[name]
             try:
                 opened = await channel.open_conversation(admin)
+                language = admin_language(runtime.settings, opened.language)
+                message = OutMessage(
+                    kind="info",
+                    text=text if isinstance(text, str) else text(language),
+                    choices=tuple(choices(language) if callable(choices) else choices),
+                )
                 await send_once(
                     runtime, channel, opened.conversation_id, [message], key=f"{key}:{number}"
                 )

@@ -182,8 +182,11 @@ async def offer_link(
             if report is not None:
                 report.add("web links emailed")
             return Offer(interview_id, url, "emailed")
-    who = name or "an employee"
-    message = admin_text(settings.language, who=who, ref=departure_ref, url=url, until=until)
+
+    def message(language: str) -> str:
+        who = name or _SOMEONE.get(language, _SOMEONE["en"])
+        return admin_text(language, who=who, ref=departure_ref, url=url, until=until)
+
     reached = await departures.notify_admins(runtime, message, key=f"weblink:{interview_id}")
     log.info(
         "interview %s: web link for HR to forward (%d admin(s) told in chat)", interview_id, reached
@@ -255,6 +258,7 @@ ExitBot, namens HR
 """,
 }
 
+_SOMEONE = {"en": "an employee", "nl": "een medewerker"}
 _ADMIN = {
     "en": (
         "Exit interview by web link for {who} (departure {ref}): chat cannot reach them and "

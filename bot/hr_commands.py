@@ -280,6 +280,11 @@ def _kind(kind: str, lang: str) -> str:
     return _t(name, lang) if name in _TEXTS else kind.replace("_", " ")
 
 
+def kind_name(kind: str, language: str) -> str:
+    """A departure's kind as an HR admin reads it ("contract end", "einde contract")."""
+    return _kind(kind, language)
+
+
 def _info(text: str, choices: tuple[Choice, ...] = ()) -> OutMessage:
     return OutMessage(kind="info", text=text, choices=choices)
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import conversations as conv
 from adapters.base import Channel, Opened, Unreachable
-from bot import departures, fallback
+from bot import departures, fallback, hr_commands
 from bot.calendar import reminder_after
 from bot.jobs import (
     ClaimedJob,
@@ -122,6 +122,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "exitgesprek: is die verstoord, dan heeft een gesprek weinig zin. Uitnodigen?"
         ),
     },
+    "someone": {"en": "an employee", "nl": "een medewerker"},
     "unreachable": {
         "en": (
             "I could not deliver the exit-interview invite for {who} (departure {id}): "
@@ -336,15 +337,17 @@ async def mark_unreachable(ctx: TickContext, interview_id: int, reason: str) -> 
             if interview.departure_id is not None
             else None
         )
-        who = (employee.name if employee else None) or "an employee"
+        name = employee.name if employee else None
         departure_id = departure.external_id if departure else "-"
     ctx.report.add("unreachable")
     if ctx.metrics is not None:
         ctx.metrics.unreachable.inc()
     log.warning("interview %s: employee unreachable in chat", interview_id)
-    message = text(
-        "unreachable", runtime.settings.language, who=who, id=departure_id, reason=reason
-    )
+
+    def message(language: str) -> str:
+        who = name or text("someone", language)
+        return text("unreachable", language, who=who, id=departure_id, reason=reason)
+
     await departures.notify_admins(runtime, message, key=f"unreachable:{interview_id}")
     for hook in ctx.registry.on_unreachable:
         await hook(ctx, interview_id, reason)
@@ -506,19 +509,23 @@ async def request_approval(ctx: TickContext, job: ClaimedJob) -> datetime | None
             if departure.employee_id is not None
             else None
         )
-    language = runtime.settings.language
-    who = (employee.name if employee else None) or "an employee"
-    if employee is not None and employee.department:
-        who = f"{who} ({employee.department})"
-    message = text(
-        "approval",
-        language,
-        who=who,
-        kind=departure.kind.replace("_", " "),
-        day=departure.last_working_day,
-        id=departure.external_id,
-    )
-    choices = departures.approval_choices(departure.external_id, language)
+    name = employee.name if employee else None
+    department = employee.department if employee else None
+
+    def message(language: str) -> str:
+        who = name or text("someone", language)
+        return text(
+            "approval",
+            language,
+            who=f"{who} ({department})" if department else who,
+            kind=hr_commands.kind_name(departure.kind, language),
+            day=departure.last_working_day,
+            id=departure.external_id,
+        )
+
+    def choices(language: str) -> tuple[conv.Choice, ...]:
+        return departures.approval_choices(departure.external_id, language)
+
     if await departures.notify_admins(runtime, message, choices, key=job.key):
         ctx.report.add("approval requests sent")
     elif runtime.settings.hr_admins and not departures.chat_channels(runtime):

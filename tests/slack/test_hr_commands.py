@@ -448,3 +448,36 @@ async def test_a_dutch_admin_sees_and_can_type_the_dutch_command_words(fake, mak
     assert "Bea (Sales): einde contract" in approvals["text"]
     english = await command(slack, ADMIN_ID, "help")
     assert "• approvals:" in english["text"] and "• digest preview:" in english["text"]
+
+
+async def test_messages_to_hr_admins_are_in_each_admins_own_language(fake, make_slack):
+    """The approval request, and the notes that someone could not be reached and about their
+    web link, were written in EXITBOT_LANGUAGE to every admin. Now each admin reads them in
+    their Slack language when it is Dutch or English, as HR commands answer them."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="nl")
+    await slack.post_webhook(departure_payload("hr-9", "contract_end", "d@example.com", "Dirk"))
+    assert (await slack.tick())["approval requests sent"] == 1
+    [english] = slack.messages(slack.fake.dm_channel_id(ADMIN_ID))  # en-GB
+    [dutch] = slack.messages(slack.fake.dm_channel_id("UHR0002"))  # nl-NL
+    assert english["text"].startswith(
+        "Approval needed: Dirk (Sales) is leaving (contract end, last working day 2026-12-18"
+    )
+    assert dutch["text"].startswith(
+        "Goedkeuring nodig: Dirk (Sales) vertrekt (einde contract, laatste werkdag 2026-12-18"
+    )
+    assert [b["text"]["text"] for _, b in buttons(english)] == ["Approve", "Skip"]
+    assert [b["text"]["text"] for _, b in buttons(dutch)] == ["Goedkeuren", "Overslaan"]
+
+    # Someone Slack does not know: both admins are told, each in their own language.
+    await slack.post_webhook(departure_payload("hr-10", "resignation", "x@example.com", "Xander"))
+    report = await slack.tick(datetime(2026, 12, 11, 10, tzinfo=UTC))
+    assert report["unreachable"] == 1
+    english_notes = [m["text"] for m in slack.messages(slack.fake.dm_channel_id(ADMIN_ID))[1:]]
+    dutch_notes = [m["text"] for m in slack.messages(slack.fake.dm_channel_id("UHR0002"))[1:]]
+    unreachable, web_link = english_notes
+    assert unreachable.startswith("I could not deliver the exit-interview invite for Xander")
+    assert web_link.startswith("Exit interview by web link for Xander (departure hr-10)")
+    unreachable, web_link = dutch_notes
+    assert unreachable.startswith("Ik kon de uitnodiging voor het exitgesprek van Xander")
+    assert web_link.startswith("Exitgesprek via een weblink voor Xander (vertrek hr-10)")
