@@ -686,7 +686,9 @@ class Turns:
         """Advance the sender's interview with one message (never raises on user input)."""
         interview = self.find_interview(session, incoming)
         if interview is None:
-            language = language_of(incoming.locale, self.settings.language)
+            language = self.own_language(session, incoming) or language_of(
+                incoming.locale, self.settings.language
+            )
             return Outcome(
                 messages=[texts.no_interview(language)], ignored_click=incoming.choice is not None
             )
@@ -720,16 +722,7 @@ class Turns:
         )
         if interview is not None:
             return interview  # the common case: one query
-        employee_id = session.scalar(
-            select(PlatformIdentity.employee_id).where(
-                PlatformIdentity.platform == incoming.channel,
-                PlatformIdentity.user_id == incoming.user_id,
-            )
-        )
-        if employee_id is None and incoming.email:
-            employee_id = session.scalar(
-                select(Employee.id).where(Employee.email == incoming.email.lower())
-            )
+        employee_id = self._sender(session, incoming)
         if employee_id is None:
             return None
         interview = session.scalar(
@@ -757,6 +750,37 @@ class Turns:
         return session.scalar(
             latest_finished(employee_id).with_for_update().execution_options(populate_existing=True)
         )
+
+    def own_language(self, session: Session, incoming: Incoming) -> str | None:
+        """The language of the sender's latest interview (declined, finished, withdrawn), if
+        they had one: the answer that none is open for them speaks it, as the interview did,
+        whatever their platform's locale."""
+        if incoming.interview_id is not None:  # a web link's
+            query = select(Interview.language).where(Interview.id == incoming.interview_id)
+            return session.scalar(query)
+        employee_id = self._sender(session, incoming)
+        if employee_id is None:
+            return None
+        return session.scalar(
+            select(Interview.language)
+            .where(Interview.employee_id == employee_id)
+            .order_by(Interview.id.desc())
+            .limit(1)
+        )
+
+    def _sender(self, session: Session, incoming: Incoming) -> int | None:
+        """The employee who sent `incoming`: linked to the platform user, else by email."""
+        employee_id = session.scalar(
+            select(PlatformIdentity.employee_id).where(
+                PlatformIdentity.platform == incoming.channel,
+                PlatformIdentity.user_id == incoming.user_id,
+            )
+        )
+        if employee_id is None and incoming.email:
+            employee_id = session.scalar(
+                select(Employee.id).where(Employee.email == incoming.email.lower())
+            )
+        return employee_id
 
     def _restarts(self, session: Session, interview: Interview, incoming: Incoming) -> bool:
         """Whether `incoming` starts this declined interview after all: an explicit start

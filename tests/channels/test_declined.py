@@ -8,7 +8,7 @@ from html import unescape
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.clock import FrozenClock
 from bot.models import Interview
@@ -54,6 +54,18 @@ async def test_start_after_declining_starts_the_interview(driver: Driver) -> Non
     assert await interview_status(driver.runtime) == "in_progress"
     assert "What did you value most" in joined(await driver.say("Pay and benefits"))
     assert await interviews(driver) == 1  # the same interview, counted once
+
+
+async def test_the_closed_answer_speaks_the_declined_interviews_language(driver: Driver) -> None:
+    """Anna said no thanks to an interview held in Dutch: her "ok" afterwards is answered in
+    Dutch, whatever her platform's locale (en-GB in Slack and Teams, none in the terminal);
+    it was answered in the locale's or the default language, English."""
+    await declined(driver)
+    async with driver.runtime.db.transaction() as session:
+        await session.execute(update(Interview).values(language="nl"))
+    reply = joined(await driver.say("ok"))
+    assert "Er staat op dit moment geen gesprek voor je klaar" in reply, reply
+    assert await interview_status(driver.runtime) == "declined"
 
 
 async def test_the_start_button_after_declining_starts_the_interview(driver: Driver) -> None:

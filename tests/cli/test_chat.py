@@ -197,8 +197,8 @@ def test_after_stop_a_new_chat_still_takes_delete_my_answers(tmp_path: Path) -> 
 
 def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path) -> None:
     """Anna said "no thanks" to her invite (in Dutch). `exitbot chat --as` her again offers the
-    start, keeps reading after an "oké", and "start" starts that same interview (it used to
-    start a second one)."""
+    start, keeps reading after an "oké" (answered in Dutch: no interview is open), and
+    "start" starts that same interview (it used to start a second one)."""
     import asyncio
     import io
     import sqlite3
@@ -227,7 +227,8 @@ def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path)
     said = chat(tmp_path, ["oké", "start", "Career growth"], "--as", EMAIL)
     assert "Bedenk je je?" in str(said[0]["text"]), said[0]
     assert said[0]["choices"] == ["Starten"]
-    assert "no interview open for you" in str(said[1]["text"])  # "oké": nothing started
+    # "oké": nothing started, said in her interview's Dutch (it used to be English)
+    assert "Er staat op dit moment geen gesprek voor je klaar" in str(said[1]["text"]), said[1]
     assert kinds(said[2:]) == ["intro", "question", "question"]  # started, answered, asked on
     with sqlite3.connect(tmp_path / "chat.db") as db:
         assert db.execute("SELECT status FROM interviews").fetchall() == [("in_progress",)]
