@@ -78,6 +78,10 @@ PersonResolver = Callable[[str], Awaitable[str | None]]
 """Turns what an admin typed for a person (`<@U123|anna>`, an email) into an email."""
 
 
+def _keep_nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """The reply of a recorded message, sent after the ack."""
@@ -86,6 +90,9 @@ class Reply:
     # a click: the clicked message shows the chosen answer (False: the click changed
     # nothing, e.g. a button of a message no longer asking; it only loses its buttons)
     answers_click: bool = True
+    # The reply will not be sent now (the tick sends it later): the next reply in the same
+    # DM stops waiting for it. Sending gives its place back by itself.
+    release: Callable[[], None] = _keep_nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +266,12 @@ class SlackInbound:
             reply_to=str(ts),
         )
         reply = await self.ports.record(incoming)  # raises → no ack → Slack shows an error
-        await ack()
+        try:
+            await ack()
+        except BaseException:
+            if reply is not None:
+                reply.release()  # stored: the tick sends it
+            raise
         if reply is not None and await self.send_reply(incoming, reply):
             chosen = label if reply.answers_click else None
             await self._mark(str(channel), str(ts), body.get("message") or {}, chosen)

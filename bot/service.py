@@ -271,6 +271,11 @@ class InterviewService:
         finally:
             self.reply_order.done(channel_name, conversation_id, key)
 
+    def release_reply(self, channel_name: str, conversation_id: str, key: str) -> None:
+        """A stored reply that is not sent now (the tick sends it later): the next reply in
+        that conversation no longer waits for it (`ReplyOrder`)."""
+        self.reply_order.done(channel_name, conversation_id, key)
+
     async def flush(self) -> None:
         """Wait until the "reply sent" marks handed in so far are stored."""
         await self.writer.flush()

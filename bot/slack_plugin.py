@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.db import StorageUnavailable
 from bot.models import Employee
 from bot.runtime import Runtime
+from bot.service import Outcome
 from conversations import OutMessage
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ PLATFORM = "slack"
 LINKED_CACHE_SIZE = 50_000  # Slack users linked to an employee, remembered per process
 LOOKUP_BATCH = 500  # Slack users not remembered yet, looked up together in one read
 EVENTS_PATH = "/slack/events"
+# Seconds a recorded reply may wait to start being sent before the next reply in its DM
+# stops waiting for it: Bolt acks within 3 s and then runs the listener that sends it.
+UNSENT_AFTER = 4.0
 
 
 @dataclass(slots=True)
@@ -207,11 +211,29 @@ class SlackStore:
             return _no_reply if await service.accept(incoming) else None
         if outcome.duplicate:
             return None
+        return self._reply(incoming, outcome)
+
+    def _reply(self, incoming: Incoming, outcome: Outcome) -> Reply:
+        """What sends the reply after the ack. Its turn holds the place of the next reply in
+        that DM (`bot.service.ReplyOrder`): if it is neither sent nor released by
+        `UNSENT_AFTER` (Bolt failed after the ack, or before its listener), the place is
+        given back then; the tick sends it later."""
+        service = self.runtime.service
+        started = False
 
         async def send() -> None:
+            nonlocal started
+            started = True
             await service.deliver(incoming.channel, incoming.conversation_id, outcome, incoming.key)
 
-        return Reply(send, answers_click=not outcome.ignored_click)
+        def release() -> None:
+            service.release_reply(incoming.channel, incoming.conversation_id, incoming.key)
+
+        if outcome.messages:
+            asyncio.get_running_loop().call_later(
+                UNSENT_AFTER, lambda: None if started else release()
+            )
+        return Reply(send, answers_click=not outcome.ignored_click, release=release)
 
     async def known_user(self, user_id: str) -> KnownUser | None:
         """From memory once linked (every DM asks: no database read before the ack);

@@ -11,7 +11,7 @@ import json
 import time
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,6 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from adapters.slack_inbound import Reply
 from adapters.slack_pacing import Limits, Pacer
 from bot.app import create_app
 from bot.clock import FrozenClock
@@ -246,7 +245,7 @@ async def open_harness(fake: FakeSlackAPI, settings: Settings) -> SlackHarness:
             finally:
                 harness.handled += 1
 
-        return Reply(counted, reply.answers_click)
+        return replace(reply, send=counted)
 
     store.record = counting  # type: ignore[method-assign]
     return harness

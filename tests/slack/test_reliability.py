@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import date, timedelta
+from typing import Any
 
+from slack_bolt.async_app import AsyncAck
+from slack_bolt.response import BoltResponse
 from sqlalchemy import select
 
 from bot import departures
 from bot.db import StorageUnavailable
 from bot.models import AnswerRow
+from bot.service import REPLY_ORDER_WAIT
+from bot.slack_plugin import UNSENT_AFTER
 from conversations import OutMessage
 from tests.slack.harness import ADMIN_ID, ANNA, ANNA_ID
 from tests.slack.test_interview import invite
@@ -200,3 +205,60 @@ async def test_slack_saying_user_disabled_on_open_is_unreachable(slack):
     await slack.tick(outcome.invite_at)
     interview = await slack.interview()
     assert (interview.status, interview.note) == ("unreachable", "slack: user_disabled")
+
+
+class FailingAck(AsyncAck):
+    """Bolt's ack, failing when called (as if the request broke between record and ack)."""
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        raise RuntimeError("ack failed")
+
+
+async def test_a_click_whose_ack_fails_does_not_hold_up_the_next_reply(slack):
+    """A click is recorded (its turn takes the next place in the DM's reply order), then
+    `ack()` raises: its reply is left to the tick. The next message's reply used to wait the
+    whole REPLY_ORDER_WAIT (10 s) for it; now it goes at once."""
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    question = slack.messages(dm)[-1]
+    assert "main reason" in question["text"]
+
+    async def break_the_ack(body: dict[str, Any], context: Any, next: Any) -> None:
+        if body.get("type") == "block_actions":
+            context["ack"] = FailingAck()
+        await next()
+
+    slack.slack.bolt.middleware(break_the_ack)
+    assert await slack.click(ANNA_ID, question, "manager") == 500
+    assert [m.status for m in await slack.inbox()][-1] == "replying"  # stored, not sent
+    began = time.monotonic()
+    await slack.dm(ANNA_ID, "help")
+    assert time.monotonic() - began < 2.0  # not REPLY_ORDER_WAIT
+    assert slack.messages(dm)[-2]["text"].startswith("You can answer by typing")
+
+
+async def test_a_dm_whose_listener_never_runs_does_not_hold_up_the_next_reply(slack):
+    """A DM is recorded before the ack, then Bolt fails before the listener that sends its
+    reply runs (a later middleware raises: Slack gets a 500, and its retry is a duplicate):
+    the reply is left to the tick, and the next message's reply waits for it a few seconds
+    (`UNSENT_AFTER`) instead of REPLY_ORDER_WAIT."""
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    failing = {"on": True}
+
+    async def break_after_the_inbox(next: Any) -> None:
+        if failing["on"]:
+            raise RuntimeError("a later middleware failed")
+        await next()
+
+    slack.slack.bolt.middleware(break_after_the_inbox)
+    status, _ = await slack.post(slack.event(ANNA_ID, "my manager"))
+    assert status == 500
+    failing["on"] = False
+    began = time.monotonic()
+    await slack.dm(ANNA_ID, "help")
+    assert time.monotonic() - began < UNSENT_AFTER + 1.0  # not REPLY_ORDER_WAIT
+    assert UNSENT_AFTER + 1.0 < REPLY_ORDER_WAIT
+    assert slack.messages(dm)[-2]["text"].startswith("You can answer by typing")
