@@ -121,7 +121,8 @@ def _announce(settings: Settings, host: str, port: int) -> Callable[[str], None]
             line = f"Playground enabled (EXITBOT_PLAYGROUND=on): open {url}"
         else:
             line = f"No Slack or Teams configured: open the playground at {url}"
-        print(line, flush=True)
+        if settings.log_format != "json":  # JSON logs: every line a record, this one too
+            print(line, flush=True)
         log.info("%s", line)
 
     return announce

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -67,6 +68,41 @@ def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> N
     assert f"open the playground at http://127.0.0.1:{port}/playground" in err.decode()
     assert "Traceback" not in err.decode()
     assert "EXITBOT_DIGEST_CRON" not in err.decode()  # the default is monthly: nothing to say
+
+
+def test_with_json_logs_every_line_serve_writes_is_a_json_record(tmp_path: Path) -> None:
+    """EXITBOT_LOG_FORMAT=json: the playground line was printed as plain text on stdout
+    besides its log record, which a JSON log collector cannot read."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_", "Microsoft"))
+    }
+    env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    env["EXITBOT_LOG_FORMAT"] = "json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = read_line(proc.stderr, deadline)
+            if "open the playground" in line:
+                break
+        assert "open the playground" in json.loads(line)["message"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+    assert out.decode() == ""
+    for record in err.decode().splitlines():
+        assert isinstance(json.loads(record), dict), record
 
 
 def test_serve_warns_when_digests_are_scheduled_more_than_monthly(tmp_path: Path) -> None:
