@@ -564,7 +564,7 @@ class InterviewService:
             await facts_mod.forget_departures(session, employee.id)
             await privacy.erase_references(session, employee.id, email)
             await session.delete(employee)
-        log.info("erased one employee and %d interviews on request", len(interview_ids))
+        log.info("erased one employee and %d interview(s) on request", len(interview_ids))
         return True
 
 
