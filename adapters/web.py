@@ -136,15 +136,25 @@ class WebChannel:
 class CsrfGuard:
     """Per-page CSRF tokens and same-origin checks."""
 
-    def __init__(self, secret: bytes, public_url: str) -> None:
+    def __init__(self, secret: bytes, public_url: str, also: Sequence[bytes] = ()) -> None:
+        """`secret` signs; it and `also` (older secrets, e.g. while replicas roll to a new
+        key) verify, so a page served by one replica is accepted by the next."""
         self._secret = secret
+        self._verifiers = (secret, *also)
         self.public_origin = _origin_of(public_url)
 
     def token_for(self, scope: str) -> str:
         return hmac.new(self._secret, scope.encode(), hashlib.sha256).hexdigest()
 
     def token_ok(self, scope: str, presented: object) -> bool:
-        return isinstance(presented, str) and hmac.compare_digest(self.token_for(scope), presented)
+        if not isinstance(presented, str):
+            return False
+        return any(
+            hmac.compare_digest(
+                hmac.new(secret, scope.encode(), hashlib.sha256).hexdigest(), presented
+            )
+            for secret in self._verifiers
+        )
 
     def same_origin(self, request: web.Request) -> bool:
         """The browser says the request comes from our own pages (or it says nothing)."""

@@ -50,17 +50,18 @@ def playground_enabled(settings: Settings) -> bool:
     return not settings.slack_enabled and not settings.teams_enabled
 
 
-def csrf_secret(runtime: Runtime) -> bytes:
-    """A server secret for CSRF tokens, derived from the encryption key (stable across
-    restarts and replicas), or random per process when no key is readable."""
+def csrf_secrets(runtime: Runtime) -> list[bytes]:
+    """Server secrets for CSRF tokens, one per encryption key (stable across restarts and
+    replicas; the first signs, every one verifies, so replicas rolling to a new key accept
+    each other's pages), or one random per process when no key is readable."""
     material = runtime.settings.encryption_key
     key_file = key_file_for(runtime.db)
     if not material and key_file is not None and key_file.exists():
         material = key_file.read_text()
-    if not material:
-        return secrets.token_bytes(32)
-    first = material.split(",")[0].strip().encode()
-    return hmac.new(first, b"exitbot web csrf v1", hashlib.sha256).digest()
+    keys = [k.strip().encode() for k in (material or "").split(",") if k.strip()]
+    if not keys:
+        return [secrets.token_bytes(32)]
+    return [hmac.new(key, b"exitbot web csrf v1", hashlib.sha256).digest() for key in keys]
 
 
 class WebDesk:
@@ -211,7 +212,8 @@ def plugin(app: web.Application, runtime: Runtime) -> None:
     """Mount `/i/<token>`, the static files and, without a chat platform, the playground."""
     runtime.add_channel(WebChannel())
     desk = WebDesk(runtime)
-    guard = CsrfGuard(csrf_secret(runtime), runtime.settings.public_url)
+    signing, *verifying = csrf_secrets(runtime)
+    guard = CsrfGuard(signing, runtime.settings.public_url, also=verifying)
     app[WEB_DESK] = desk
     WebChat(desk, guard).setup(app)
     _redact_access_log()
