@@ -107,10 +107,12 @@ def is_greeting(text: str) -> bool:
 
 
 # The words that make a greeting unmistakable; alone, "good", "here" or "so so" could answer.
+# "sorry" among greeting words is the apology of someone coming back ("sorry for the late
+# reply", "sorry voor mijn late reactie"), never an answer.
 HELLO_WORDS = frozenset(
     {
         "hi", "hello", "hey", "hiya", "morning", "afternoon", "evening", "back", "again",
-        "continue", "resume", "hoi", "hallo", "hee", "goedemorgen", "goedemiddag",
+        "continue", "resume", "sorry", "hoi", "hallo", "hee", "goedemorgen", "goedemiddag",
         "goedenavond", "weer", "doorgaan", "verdergaan",
     }
 )  # fmt: skip

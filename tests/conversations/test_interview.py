@@ -383,9 +383,11 @@ def test_a_greeting_after_a_pause_is_not_an_answer(greeting: str) -> None:
     [
         ("en", "hi"),
         ("en", "Hi, sorry for the late reply!"),
+        ("en", "Sorry for the late reply"),
         ("en", "Hello, I'm back"),
         ("nl", "Hoi"),
         ("nl", "Hallo, sorry voor mijn late reactie"),
+        ("nl", "Sorry voor mijn late reactie"),
         ("nl", "Goedemorgen, ik ben er weer"),
     ],
 )
