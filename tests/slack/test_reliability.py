@@ -234,7 +234,7 @@ async def test_a_click_whose_ack_fails_does_not_hold_up_the_next_reply(slack):
     assert [m.status for m in await slack.inbox()][-1] == "replying"  # stored, not sent
     began = time.monotonic()
     await slack.dm(ANNA_ID, "help")
-    assert time.monotonic() - began < 2.0  # not REPLY_ORDER_WAIT
+    assert time.monotonic() - began < UNSENT_AFTER - 1.0  # neither the timer nor the order's wait
     assert slack.messages(dm)[-2]["text"].startswith("You can answer by typing")
 
 
@@ -257,8 +257,12 @@ async def test_a_dm_whose_listener_never_runs_does_not_hold_up_the_next_reply(sl
     status, _ = await slack.post(slack.event(ANNA_ID, "my manager"))
     assert status == 500
     failing["on"] = False
+    target = slack.handled + 1
     began = time.monotonic()
-    await slack.dm(ANNA_ID, "help")
-    assert time.monotonic() - began < UNSENT_AFTER + 1.0  # not REPLY_ORDER_WAIT
-    assert UNSENT_AFTER + 1.0 < REPLY_ORDER_WAIT
+    assert await slack.dm(ANNA_ID, "help", wait=False) == 200
+    await slack.until(lambda: slack.handled >= target, "help answered", REPLY_ORDER_WAIT + 5)
+    # Let go by UNSENT_AFTER (4 s, counted from "my manager"), not by REPLY_ORDER_WAIT (10 s):
+    # the bound leaves a busy machine 4 s of slack either way.
+    assert UNSENT_AFTER + 4.0 <= REPLY_ORDER_WAIT - 2.0
+    assert time.monotonic() - began < REPLY_ORDER_WAIT - 2.0
     assert slack.messages(dm)[-2]["text"].startswith("You can answer by typing")
