@@ -77,7 +77,10 @@ class ReplyOrder:
     person before (or between) the first's. `ticket` is taken as the turn's outcome comes back,
     which happens in commit order; `wait` holds a reply until the one before it has been sent,
     `done` lets the next go. Per process: with several replicas, messages a moment apart may
-    reach two of them and nothing orders their replies.
+    reach two of them and nothing orders their replies. A reply that is not sent at all gives
+    its place back (Slack: at once when its ack fails, else after `UNSENT_AFTER`, so a listener
+    Bolt starts later than that is no longer kept in order); none waits longer than
+    `REPLY_ORDER_WAIT` for the one before it.
     """
 
     def __init__(self) -> None:
