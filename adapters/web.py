@@ -42,7 +42,9 @@ CHANNEL = "web"
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_PREFIX = "/static/web"
 MAX_TEXT = web_html.MAX_TEXT
-MAX_BODY = 64 * 1024  # MAX_TEXT accented characters, percent-encoded by a form post
+# MAX_TEXT characters of up to 3 UTF-8 bytes (Chinese, most symbols), percent-encoded by a
+# form post without JavaScript: 9 bytes each, plus the other fields
+MAX_BODY = 96 * 1024
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _CHOICE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 # where a clicked button was: its question's id (`conversations.schema`) and its message kind

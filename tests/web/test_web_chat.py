@@ -422,3 +422,23 @@ async def test_a_long_paste_is_cut_with_a_notice_as_in_chat(
         kept = (await session.scalars(select(AnswerRow).order_by(AnswerRow.id))).all()
     texts = [runtime.cipher.decrypt(a.text_enc) for a in kept if a.text_enc]
     assert len(texts[1]) == len(texts[2]) == 4000
+
+
+async def test_a_full_box_of_three_byte_characters_is_taken_without_javascript(
+    runtime: Runtime, client: TestClient
+) -> None:
+    """A form post percent-encodes each character: a full box of Chinese (9 bytes each) was
+    refused as too large (413) instead of being taken and cut like any long answer."""
+    token = await link_to(runtime, await new_interview(runtime))
+    html = await open_page(client, token)
+    maxlength = int(re.search(r'<textarea[^>]* maxlength="(\d+)"', html).group(1))  # type: ignore[union-attr]
+    csrf = csrf_of(html)
+    await api_post(client, token, csrf, text="Start", choice="start")
+    await api_post(client, token, csrf, text="Career growth", message_id="m0000002")
+    form = {"csrf": csrf, "id": "form0003", "text": "谢" * maxlength}
+    response = await client.post(f"/i/{token}", data=form, headers={"Origin": origin_of(client)})
+    assert response.status == 200, response.status
+    assert "first 4000 characters" in unescape(await response.text())
+    async with runtime.db.sessions() as session:
+        kept = (await session.scalars(select(AnswerRow).order_by(AnswerRow.id))).all()
+    assert runtime.cipher.decrypt(kept[-1].text_enc) == "谢" * 4000
