@@ -37,13 +37,15 @@ def read_line(stream: object, deadline: float) -> str:
     return buffer.decode()
 
 
-def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> None:
+def start_serve(tmp_path: Path, **env_vars: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`exitbot serve` on a free port over a fresh SQLite file, with only `env_vars` of
+    ExitBot's, Slack's or Teams' settings (none of the test runner's)."""
     port = free_port()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_", "Microsoft"))
     }
     env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
-    # Like the README's first command on a fresh machine: no key set, one is generated.
+    env.update(env_vars)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -51,6 +53,23 @@ def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> N
         cwd=tmp_path,
         env=env,
     )
+    return proc, port
+
+
+def stop_serve(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """SIGINT, as a terminal's Ctrl-C; what it wrote to stdout and stderr."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return out.decode(), err.decode()
+
+
+def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> None:
+    # Like the README's first command on a fresh machine: no key set, one is generated.
+    proc, port = start_serve(tmp_path)
     try:
         line = read_line(proc.stdout, time.monotonic() + 30)
         url = f"http://127.0.0.1:{port}/playground"
@@ -59,33 +78,16 @@ def test_serve_without_a_platform_prints_the_playground_url(tmp_path: Path) -> N
             assert response.status == 200
             assert "Try an interview as a departing employee" in response.read().decode()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-    assert f"open the playground at http://127.0.0.1:{port}/playground" in err.decode()
-    assert "Traceback" not in err.decode()
-    assert "EXITBOT_DIGEST_CRON" not in err.decode()  # the default is monthly: nothing to say
+        _, err = stop_serve(proc)
+    assert f"open the playground at http://127.0.0.1:{port}/playground" in err
+    assert "Traceback" not in err
+    assert "EXITBOT_DIGEST_CRON" not in err  # the default is monthly: nothing to say
 
 
 def test_with_json_logs_every_line_serve_writes_is_a_json_record(tmp_path: Path) -> None:
     """EXITBOT_LOG_FORMAT=json: the playground line was printed as plain text on stdout
     besides its log record, which a JSON log collector cannot read."""
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_", "Microsoft"))
-    }
-    env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
-    env["EXITBOT_LOG_FORMAT"] = "json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        env=env,
-    )
+    proc, _ = start_serve(tmp_path, EXITBOT_LOG_FORMAT="json")
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -94,43 +96,21 @@ def test_with_json_logs_every_line_serve_writes_is_a_json_record(tmp_path: Path)
                 break
         assert "open the playground" in json.loads(line)["message"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-    assert out.decode() == ""
-    for record in err.decode().splitlines():
+        out, err = stop_serve(proc)
+    assert out == ""
+    for record in err.splitlines():
         assert isinstance(json.loads(record), dict), record
 
 
 def test_serve_warns_when_digests_are_scheduled_more_than_monthly(tmp_path: Path) -> None:
     """A weekly EXITBOT_DIGEST_CRON posts once a month (digests cover whole calendar
     months); its empty firings would otherwise go unexplained."""
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("EXITBOT_", "SLACK_", "Microsoft"))
-    }
-    env["EXITBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
-    env["EXITBOT_DIGEST_CRON"] = "0 9 * * 1"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        env=env,
-    )
+    proc, _ = start_serve(tmp_path, EXITBOT_DIGEST_CRON="0 9 * * 1")
     try:
         assert "open the playground" in read_line(proc.stdout, time.monotonic() + 30)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-    [warning] = [line for line in err.decode().splitlines() if "EXITBOT_DIGEST_CRON" in line]
+        _, err = stop_serve(proc)
+    [warning] = [line for line in err.splitlines() if "EXITBOT_DIGEST_CRON" in line]
     assert "WARNING" in warning
     assert "'0 9 * * 1' fires more than once a month" in warning
     assert "digests cover whole calendar months" in warning
