@@ -40,21 +40,28 @@ async def tick_at(h: Harness, moment: datetime) -> TickReport:
     return await tick.run_tick(h.runtime, metrics=h.metrics)
 
 
+async def says(h: Harness, email: str, text: str, n: int, choice: str | None = None) -> str:
+    """A Slack message from the chat user `email` finds (recording platform); the status of
+    the interview it reached."""
+    outcome = await h.runtime.service.handle(
+        Incoming(
+            channel="slack",
+            user_id=f"U-{email}",
+            conversation_id=f"D-{email}",
+            text=text,
+            message_id=f"m{n}",
+            choice=choice,
+        )
+    )
+    return outcome.status
+
+
 async def bob_answers(h: Harness) -> None:
     """HR typed Bob's address: the (Dutch) invite reaches him; he starts and answers."""
     assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
     assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
     for n, (text, choice) in enumerate([("", "start"), ("Carrièremogelijkheden", None)]):
-        await h.runtime.service.handle(
-            Incoming(
-                channel="slack",
-                user_id=f"U-{BOB}",
-                conversation_id=f"D-{BOB}",
-                text=text,
-                message_id=f"m{n}",
-                choice=choice,
-            )
-        )
+        await says(h, BOB, text, n, choice)
     assert await h.count(AnswerRow) == 1
 
 
@@ -158,23 +165,10 @@ async def test_whoever_declined_an_invite_meant_for_another_cannot_start_it_late
     assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
     assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
 
-    async def bob(text: str, n: int, choice: str | None = None) -> str:
-        outcome = await h.runtime.service.handle(
-            Incoming(
-                channel="slack",
-                user_id=f"U-{BOB}",
-                conversation_id=f"D-{BOB}",
-                text=text,
-                message_id=f"m{n}",
-                choice=choice,
-            )
-        )
-        return outcome.status
-
-    assert await bob("", 0, choice="decline") == "declined"
+    assert await says(h, BOB, "", 0, choice="decline") == "declined"
     answer = await corrected(h)
-    assert await bob("start", 1) != "in_progress"
-    assert await bob("", 2, choice="start") != "in_progress"
+    assert await says(h, BOB, "start", 1) != "in_progress"
+    assert await says(h, BOB, "", 2, choice="start") != "in_progress"
     assert await h.count(AnswerRow) == 0
     # Bob's "no thanks" was not Anna's: she is asked now, as if anew.
     assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
@@ -207,16 +201,7 @@ async def test_a_declined_invite_stays_declined_when_only_other_details_change(
     """The same person declined; a later update (another last day) does not ask again."""
     assert (await h.post(departure(email=ANNA, language="nl")))[1]["status"] == "scheduled"
     assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
-    await h.runtime.service.handle(
-        Incoming(
-            channel="slack",
-            user_id=f"U-{ANNA}",
-            conversation_id=f"D-{ANNA}",
-            text="",
-            message_id="m0",
-            choice="decline",
-        )
-    )
+    await says(h, ANNA, "", 0, choice="decline")
     answer = await corrected(h)
     assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
     assert [status for status, _, _ in await interviews(h)] == ["declined"]
