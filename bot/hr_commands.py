@@ -315,7 +315,7 @@ async def run(
     language: str | None = None,
 ) -> CommandReply:
     """Run one HR admin command for the caller; see the module docstring."""
-    lang = language if language in ("en", "nl") else runtime.settings.language
+    lang = departures.admin_language(runtime.settings, language)
     if not runtime.settings.is_hr_admin(caller_email):
         log.info("HR command refused: caller is not an HR admin")
         return CommandReply((_info(texts.not_admin(lang)),))
@@ -464,7 +464,7 @@ async def decide(
 ) -> Decision:
     """An Approve / Skip button (`approve:<id>` / `skip:<id>`) clicked in chat, answered in
     the clicker's language (their chat locale; default EXITBOT_LANGUAGE)."""
-    lang = language if language in ("en", "nl") else runtime.settings.language
+    lang = departures.admin_language(runtime.settings, language)
     # Never by_email=None from chat: None means the trusted command line.
     if not clicker_email or not runtime.settings.is_hr_admin(clicker_email):
         return Decision("not_allowed", texts.not_admin(lang))
