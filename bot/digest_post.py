@@ -54,6 +54,8 @@ from bot.digest_render import render_report
 from bot.models import Digest, InterviewFact
 
 if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
     from bot.jobs import TickContext, TickRegistry
     from bot.runtime import Runtime
 
@@ -74,12 +76,17 @@ class Slot:
     window_end: datetime  # end of the period as a moment (UTC)
 
 
-def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """The latest moment at or before `now` that the 5-field `cron` fires (in `zone`)."""
+def _digest_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
+    """EXITBOT_DIGEST_CRON as a trigger; a bad expression names the variable."""
     try:
-        trigger = cron_trigger(cron, zone)
+        return cron_trigger(cron, zone)
     except ValueError as exc:
         raise ConfigError(f"EXITBOT_DIGEST_CRON is not a 5-field cron expression: {exc}") from None
+
+
+def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The latest moment at or before `now` that the 5-field `cron` fires (in `zone`)."""
+    trigger = _digest_trigger(cron, zone)
     now = now.astimezone(zone)
     for lookback in (
         timedelta(hours=2),
@@ -101,7 +108,7 @@ def latest_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
 def fires_more_than_monthly(cron: str, zone: ZoneInfo, start: datetime) -> bool:
     """Whether `cron` fires twice within one calendar month (looked at over the year after
     `start`): weekly, daily, "1,15", ..."""
-    trigger = cron_trigger(cron, zone)
+    trigger = _digest_trigger(cron, zone)
     seen: set[tuple[int, int]] = set()
     end = start + timedelta(days=400)
     fire = trigger.get_next_fire_time(None, start.astimezone(zone))
@@ -129,10 +136,7 @@ def schedule_warning(settings: Settings, now: datetime) -> str | None:
 
 def next_fire(cron: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     """The next moment after `now` that the 5-field `cron` fires (in `zone`), in UTC."""
-    try:
-        trigger = cron_trigger(cron, zone)
-    except ValueError as exc:
-        raise ConfigError(f"EXITBOT_DIGEST_CRON is not a 5-field cron expression: {exc}") from None
+    trigger = _digest_trigger(cron, zone)
     fire = trigger.get_next_fire_time(None, now.astimezone(zone) + timedelta(seconds=1))
     return fire.astimezone(UTC) if fire is not None else None
 
