@@ -4,6 +4,7 @@ idempotent delivery, and the tick's registry."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from conversations import OutMessage
 from tests.support.departures import (
     RecordingChannel,
     fast_database_url,  # noqa: F401  (overrides the shared, slower `database_url`)
+    fast_sqlite_url_fixture,  # noqa: F401
     settings_for,
 )
 
@@ -76,6 +78,29 @@ async def test_claim_takes_only_due_jobs_oldest_first(runtime: Runtime) -> None:
         NOW + jobs.LEASE,
         1,
     )
+
+
+async def test_a_claim_with_nothing_due_does_not_wait_for_the_write_lock(
+    fast_sqlite_url: str,
+) -> None:
+    """Most ticks find nothing due: on SQLite they must not queue for the one write lock
+    (held here by another process's transaction), nor hold it while they look."""
+    rt = Runtime.open(settings_for(fast_sqlite_url), clock=FrozenClock(NOW), channels={})
+    try:
+        await add(rt, "tomorrow", NOW + timedelta(days=1))
+        path = rt.db.sqlite_path
+        assert path is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer, mid-transaction
+            assert await asyncio.wait_for(jobs.claim(rt.db, "w1", NOW), 2) == []
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        [job] = await jobs.claim(rt.db, "w1", NOW + timedelta(days=1))  # due: claimed
+        assert job.key == "tomorrow"
+    finally:
+        await rt.close()
 
 
 async def test_concurrent_claimers_never_share_a_job(database_url: str, runtime: Runtime) -> None:
