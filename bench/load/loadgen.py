@@ -57,6 +57,7 @@ import math
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -592,6 +593,22 @@ class PhaseResult:
     turns_per_batch: float | None = None
 
 
+def write_timeline(
+    folder: Path, label: str, load: str, w0: float, records: list[TurnRecord]
+) -> None:
+    """One CSV line per turn of the window, in the order sent: when (s after the window
+    opened), latency and ack (ms), which turn of the script; to see *when* the tail happens."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", f"{label} {load}".lower()).strip("-")
+    lines = ["sent_s,latency_ms,ack_ms,step,monotonic"]  # monotonic: the system's clock
+    for r in sorted(records, key=lambda r: r.sent):
+        lines.append(
+            f"{r.sent - w0:.4f},{r.latency * 1000:.2f},{(r.acked - r.sent) * 1000:.2f},{r.step},"
+            f"{r.sent:.6f}"
+        )
+    (folder / f"{name}.csv").write_text("\n".join(lines) + "\n")
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -834,6 +851,8 @@ class Driver:
         done_in_window = sum(1 for r in records if w0 <= r.first < end)
         latencies = sorted(r.latency * 1000 for r in in_window)
         acks = sorted((r.acked - r.sent) * 1000 for r in in_window)
+        if args.timeline:
+            write_timeline(args.timeline, self.target.label, load, w0, in_window)
         span = end - w0
         wall = w1 - w0
         cpus = os.cpu_count() or 1
@@ -1218,6 +1237,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="write each phase's turns (when sent, latency, ack, step) as CSV into this folder",
+    )
     parser.add_argument(
         "--max-seconds", type=float, default=1200.0, help="abort the whole run after this"
     )
