@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -289,20 +289,13 @@ class InterviewService:
     async def process_pending(self, older_than: timedelta = timedelta(seconds=60)) -> int:
         """Finish what a crash cut short: messages acknowledged but not processed (Slack acks
         first), and replies stored with their turn but never sent."""
-        await self.writer.flush()  # replies sent by now are marked first: never resent
         cutoff = self.clock.now() - older_than
-        async with self.db.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(InboundMessage.key, InboundMessage.status, InboundMessage.reply_enc)
-                    .where(
-                        InboundMessage.status.in_(("pending", "replying")),
-                        InboundMessage.received_at < cutoff,
-                    )
-                    .order_by(InboundMessage.received_at)
-                    .limit(200)
-                )
-            ).all()
+        # Nearly every tick finds nothing: then the "sent" marks waiting in memory stay there
+        # for the next turn to carry (a flush would cost a transaction of its own each tick).
+        if not await self._unfinished(cutoff, limit=1):
+            return 0
+        await self.writer.flush()  # replies sent by now are marked first: never resent
+        rows = await self._unfinished(cutoff, limit=200)
         done = 0
         for key, status, reply_enc in rows:
             if status == "pending":
@@ -319,8 +312,27 @@ class InterviewService:
                 else:
                     await self.deliver(channel, conversation_id, Outcome(messages=messages), key)
             done += 1
-        await self.writer.flush()  # the "sent" marks, before the tick reports
+        if done:
+            await self.writer.flush()  # the "sent" marks, before the tick reports
         return done
+
+    async def _unfinished(
+        self, cutoff: datetime, *, limit: int
+    ) -> Sequence[Row[str, str, str | None]]:
+        """Messages received before `cutoff` and not done: (key, status, reply_enc), oldest
+        first."""
+        async with self.db.sessions() as session:
+            return (
+                await session.execute(
+                    select(InboundMessage.key, InboundMessage.status, InboundMessage.reply_enc)
+                    .where(
+                        InboundMessage.status.in_(("pending", "replying")),
+                        InboundMessage.received_at < cutoff,
+                    )
+                    .order_by(InboundMessage.received_at)
+                    .limit(limit)
+                )
+            ).all()
 
     async def _reached(self, channel_name: str, conversation_id: str, key: str) -> bool:
         check = getattr(self.channels.get(channel_name), "already_sent", None)

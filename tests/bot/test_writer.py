@@ -358,6 +358,21 @@ async def test_a_flush_under_constant_traffic_returns_after_the_next_batch(
         await task
 
 
+async def test_a_tick_with_nothing_unfinished_leaves_the_marks_to_the_next_turn(
+    runtime: Runtime,
+) -> None:
+    """The tick looks for replies never sent; when there are none (nearly always), the
+    "sent" marks waiting in memory are not flushed in a transaction of their own."""
+    writer = runtime.service.writer
+    await runtime.service.flush()
+    writer.mark_sent("console:just-sent")
+    before = writer.transactions
+    assert await runtime.service.process_pending() == 0
+    assert writer.transactions == before
+    await runtime.service.flush()
+    assert writer.transactions == before + 1  # the mark, stored when asked for
+
+
 async def test_a_reply_mark_rides_with_the_next_turn(runtime: Runtime) -> None:
     await started(runtime, PEOPLE[:2])
     writer = runtime.service.writer
