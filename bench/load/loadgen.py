@@ -1145,6 +1145,25 @@ def verdict(results: list[PhaseResult]) -> list[str]:
     return out
 
 
+def cpu_gaps(seconds: float = 3.0, gap: float = 0.001) -> dict[str, float]:
+    """How often this vCPU is taken away: a busy loop's gaps over `gap` seconds while
+    nothing else runs (the hypervisor's steal, in the sizes a turn meets it). On a quiet
+    host a few per second of well under a millisecond; on a busy one dozens of 2-20 ms."""
+    gaps: list[float] = []
+    end = time.perf_counter() + seconds
+    last = time.perf_counter()
+    while last < end:
+        now = time.perf_counter()
+        if now - last > gap:
+            gaps.append(now - last)
+        last = now
+    return {
+        "per_s": round(len(gaps) / seconds, 1),
+        "lost_pct": round(100 * sum(gaps) / seconds, 2),
+        "max_ms": round(1000 * max(gaps, default=0.0), 1),
+    }
+
+
 def machine() -> dict[str, Any]:
     model = "?"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
@@ -1180,6 +1199,7 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "aiohttp": aiohttp.__version__,
         "loadavg": os.getloadavg(),
+        "cpu_gaps": cpu_gaps(),  # before anything starts
     }
 
 
@@ -1257,6 +1277,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     results = asyncio.run(asyncio.wait_for(run(args), args.max_seconds))
     info["loadavg_after"] = os.getloadavg()
+    info["cpu_gaps_after"] = cpu_gaps()
     print()
     print(table(results))
     print()
