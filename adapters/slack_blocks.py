@@ -18,7 +18,7 @@ Block = dict[str, Any]
 
 CHOICE_ACTION = "exitbot.choice"  # action ids are f"{CHOICE_ACTION}.{n}"
 CHOICE_ACTION_PATTERN = re.compile(rf"^{re.escape(CHOICE_ACTION)}\.[0-9.]+$")
-APPROVAL_PREFIXES = ("approve:", "skip:")
+APPROVAL_PREFIXES = ("approve#", "skip#", "approve:", "skip:")  # "#<round>:<id>", ":<id>"
 
 MAX_SECTION_CHARS = 3000  # Block Kit: section text
 MAX_BUTTONS = 25  # Block Kit: elements in one actions block

@@ -118,8 +118,9 @@ class SlackPorts(Protocol):
         ...
 
     async def decide(self, value: str, email: str | None, language: str | None) -> tuple[bool, str]:
-        """An approval button (`approve:<id>` / `skip:<id>`) clicked by the person with this
-        email and Slack language; (done?, what to show them, in their language)."""
+        """An approval button (`approve#<round>:<id>` / `skip#<round>:<id>`, or from before
+        rounds `approve:<id>` / `skip:<id>`) clicked by the person with this email and Slack
+        language; (done?, what to show them, in their language)."""
         ...
 
     async def command(

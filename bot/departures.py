@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute as _Id
 
@@ -289,7 +289,9 @@ async def _apply(
     if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
         note = await _apply_policy(session, departure, settings, now)
     outcome = await schedule(session, runtime, departure, employee, now)
-    if outcome.status == "awaiting_approval" and not was_waiting:
+    if outcome.status == "awaiting_approval" and (not was_waiting or kind_changed):
+        # a new round of waiting, or the same with another kind: the request HR has names
+        # the old kind, so a new one asks (and the old one's buttons decide nothing)
         await ask_for_approval(session, departure, now)
     if note is not None:
         # the code stays the one saying why not invited, if any; the sentence adds the note
@@ -688,25 +690,35 @@ async def cancel_interview(
 # ---------------------------------------------------------------------- HR admins
 
 
-def _approval_jobs(departure_id: int) -> ColumnElement[bool]:
-    """The approval requests of one departure, every round's (`approval:<id>` before rounds)."""
+def _approval_jobs(departure_id: int | _Id[int]) -> ColumnElement[bool]:
+    """The approval requests of one departure, every round's (`approval:<id>` before rounds);
+    `departure_id` may be the column, inside a query over departures."""
+    key: ColumnElement[str] | str
+    if isinstance(departure_id, int):
+        key = f"approval:{departure_id}"
+    else:
+        key = literal("approval:") + cast(departure_id, String)
     return and_(
         Job.kind == "notify_approval",
-        or_(
-            Job.idempotency_key == f"approval:{departure_id}",
-            Job.idempotency_key.like(f"approval:{departure_id}:%"),
-        ),
+        or_(Job.idempotency_key == key, Job.idempotency_key.like(key + ":%")),
     )
+
+
+def _approval_round(departure_id: int | _Id[int]) -> ColumnElement[int]:
+    """How many rounds of waiting for approval the departure began: the number of the
+    current one while it waits (0 for one that never waited)."""
+    return select(func.count(Job.id)).where(_approval_jobs(departure_id)).scalar_subquery()
 
 
 async def ask_for_approval(session: AsyncSession, departure: Departure, now: datetime) -> int:
     """The departure (locked) starts a round of waiting for an HR admin's approval: one
     request in chat per round (`bot.invites.request_approval`), keyed by the round's number
     (these jobs are never purged), so a retried event or another replica never asks twice,
-    and a departure that waits again (contract end, resignation, contract end) asks again.
-    Returns the round."""
-    asked = await session.scalar(select(func.count(Job.id)).where(_approval_jobs(departure.id)))
-    number = int(asked or 0) + 1
+    and a departure that waits again (contract end, resignation, contract end), or whose
+    kind changes while it waits (to another kind that needs approval), asks again. The
+    request's buttons carry the round (`approval_choices`): an older request's decide
+    nothing (`decide`). Returns the round."""
+    number = int(await session.scalar(select(_approval_round(departure.id))) or 0) + 1
     await ensure_job(
         session,
         kind="notify_approval",
@@ -735,13 +747,15 @@ class PendingApproval:
     employee_name: str | None
     department: str | None
     announced_at: datetime
+    round_number: int = 1  # the round of waiting it is listed in (`approval_choices`)
 
 
 @dataclass(frozen=True, slots=True)
 class DecisionResult:
     """What an approval decision did; `message` is a sentence for the HR admin."""
 
-    status: str  # scheduled | not_invited | skipped | not_found | not_pending | not_allowed
+    # scheduled | not_invited | skipped | not_found | not_pending | replaced | not_allowed
+    status: str
     message: str
     outcome: DepartureOutcome | None = None
 
@@ -750,7 +764,7 @@ async def pending_approvals(runtime: Runtime) -> list[PendingApproval]:
     async with runtime.db.sessions() as session:
         rows = (
             await session.execute(
-                select(Departure, Employee)
+                select(Departure, Employee, _approval_round(Departure.id))
                 .outerjoin(Employee, Employee.id == Departure.employee_id)
                 .where(Departure.decision == "awaiting_approval", Departure.status == "active")
                 .order_by(Departure.last_working_day, Departure.id)
@@ -764,18 +778,27 @@ async def pending_approvals(runtime: Runtime) -> list[PendingApproval]:
             employee_name=employee.name if employee else None,
             department=employee.department if employee else None,
             announced_at=departure.created_at,
+            round_number=max(int(number or 0), 1),
         )
-        for departure, employee in rows
+        for departure, employee, number in rows
     ]
 
 
 async def decide(
-    runtime: Runtime, departure_external_id: str, approve: bool, by_email: str | None
+    runtime: Runtime,
+    departure_external_id: str,
+    approve: bool,
+    by_email: str | None,
+    *,
+    round_number: int | None = None,
 ) -> DecisionResult:
     """An HR admin approves or skips a departure awaiting approval.
 
     `by_email` is the admin who clicked (checked against `EXITBOT_HR_ADMINS`); None means
-    the command line, whose user already has the server's configuration.
+    the command line, whose user already has the server's configuration. `round_number`
+    is the round of waiting the request (its buttons, a listing) was made in: when the
+    departure has waited again since (its kind changed), the request was replaced and
+    decides nothing ("replaced"). None: the current round (`exitbot approvals --approve`).
     """
     if by_email is not None and not runtime.settings.is_hr_admin(by_email):
         return DecisionResult("not_allowed", "Only HR admins can decide on approvals.")
@@ -794,6 +817,14 @@ async def decide(
                 f"Departure {departure_external_id} is not awaiting approval"
                 f" (decision: {departure.decision.replace('_', ' ')}).",
             )
+        if round_number is not None:
+            current = await session.scalar(select(_approval_round(departure.id)))
+            if round_number != max(int(current or 0), 1):
+                return DecisionResult(
+                    "replaced",
+                    f"The request for departure {departure_external_id} was replaced by a "
+                    "newer one (the departure changed since); nothing was decided.",
+                )
         departure.decided_by = (by_email or "command line").strip().lower()
         departure.updated_at = now
         if not approve:
@@ -967,17 +998,30 @@ async def notify_admins(
     return reached
 
 
-def approval_choices(departure_external_id: str, language: str) -> tuple[Choice, ...]:
+# Approve / Skip button values: "approve#<round>:<departure id>" (`ask_for_approval`'s
+# round, so that a replaced request decides nothing); "approve:<id>" on buttons sent before
+# requests carried their round, read as the first round.
+APPROVAL_ACTIONS = ("approve", "skip")
+
+
+def approval_choices(
+    departure_external_id: str, language: str, round_number: int
+) -> tuple[Choice, ...]:
     labels = {"nl": ("Goedkeuren", "Overslaan")}.get(language, ("Approve", "Skip"))
-    return (
-        Choice(f"approve:{departure_external_id}", labels[0]),
-        Choice(f"skip:{departure_external_id}", labels[1]),
+    return tuple(
+        Choice(f"{action}#{round_number}:{departure_external_id}", label)
+        for action, label in zip(APPROVAL_ACTIONS, labels, strict=True)
     )
 
 
-def parse_decision(value: str) -> tuple[bool, str] | None:
-    """(approve?, departure id) from a button value "approve:<id>" / "skip:<id>"."""
-    action, sep, departure_id = value.partition(":")
-    if not sep or not departure_id or action not in ("approve", "skip"):
+def parse_decision(value: str) -> tuple[bool, str, int] | None:
+    """(approve?, departure id, round) from a button value (`approval_choices`)."""
+    head, sep, departure_id = value.partition(":")
+    action, mark, number = head.partition("#")
+    if not sep or not departure_id or action not in APPROVAL_ACTIONS:
         return None
-    return action == "approve", departure_id
+    if not mark:
+        return action == "approve", departure_id, 1  # from before rounds
+    if not number.isascii() or not number.isdigit() or int(number) < 1:
+        return None
+    return action == "approve", departure_id, int(number)

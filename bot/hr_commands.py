@@ -23,10 +23,12 @@ polite refusal and nothing else):
   be reached). Never any answer, and never what people chose: taking part, declining,
   stopping and deleting all count as "closed" (`STATUS_ROWS`).
 - `approvals` (Dutch: `goedkeuringen`): each pending approval as a message with Approve /
-  Skip choices whose values are `approve:<departure id>` / `skip:<departure id>`; a click
-  goes to `decide(runtime, value, clicker_email=<the clicker's email>, language=<theirs>)`,
-  which answers in the clicker's language (`bot.departures.decide` with `by_email=None`
-  means the trusted command line: never from chat).
+  Skip choices whose values are `approve#<round>:<departure id>` / `skip#<round>:<departure
+  id>` (`bot.departures.approval_choices`: the round of waiting they were made in, so a
+  request replaced since, by a change of kind, decides nothing); a click goes to
+  `decide(runtime, value, clicker_email=<the clicker's email>, language=<theirs>)`, which
+  answers in the clicker's language (`bot.departures.decide` with `by_email=None` means the
+  trusted command line: never from chat).
 - `digest preview` (Dutch: `overzicht`; `digest` or `overzicht`, alone or followed by
   `preview` / `voorbeeld`): whether the next digest will show figures (at least k
   interviews completed in the months already ended); never a count or a figure before it is
@@ -246,6 +248,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Departure {id} is not awaiting approval (any more).",
         "nl": "Vertrek {id} wacht niet (meer) op goedkeuring.",
     },
+    "replaced": {
+        "en": "This request for departure {id} was replaced by a newer one: the departure "
+        "changed since it was sent. Nothing was decided; use the newest request, or "
+        "`approvals` to see what is waiting.",
+        "nl": "Dit verzoek voor vertrek {id} is vervangen door een nieuwer verzoek: het "
+        "vertrek is gewijzigd sinds het werd verstuurd. Er is niets besloten; gebruik het "
+        "nieuwste verzoek, of `goedkeuringen` om te zien wat er wacht.",
+    },
 }
 
 
@@ -440,7 +450,8 @@ async def _approvals(runtime: Runtime, lang: str) -> CommandReply:
             day=item.last_working_day or "?",
             id=item.departure_id,
         )
-        messages.append(_info(text, departures.approval_choices(item.departure_id, lang)))
+        choices = departures.approval_choices(item.departure_id, lang, item.round_number)
+        messages.append(_info(text, choices))
     if len(pending) > MAX_APPROVALS_SHOWN:
         messages.append(_info(_t("more_approvals", lang, n=len(pending) - MAX_APPROVALS_SHOWN)))
     return CommandReply(tuple(messages))
@@ -455,15 +466,18 @@ class Decision:
 
     @property
     def decided(self) -> bool:
-        """False: nothing changed and the buttons stay (for an HR admin, or a known button)."""
+        """False: nothing changed and the buttons stay (for an HR admin, or a known button).
+        True: the click is answered for good, decided or not (no longer pending, replaced by
+        a newer request), and the buttons go."""
         return self.status not in ("not_allowed", "unknown")
 
 
 async def decide(
     runtime: Runtime, value: str, *, clicker_email: str | None, language: str | None = None
 ) -> Decision:
-    """An Approve / Skip button (`approve:<id>` / `skip:<id>`) clicked in chat, answered in
-    the clicker's language (their chat locale; default EXITBOT_LANGUAGE)."""
+    """An Approve / Skip button (`approve#<round>:<id>` / `skip#<round>:<id>`, or from before
+    rounds `approve:<id>` / `skip:<id>`) clicked in chat, answered in the clicker's language
+    (their chat locale; default EXITBOT_LANGUAGE)."""
     lang = departures.admin_language(runtime.settings, language)
     # Never by_email=None from chat: None means the trusted command line.
     if not clicker_email or not runtime.settings.is_hr_admin(clicker_email):
@@ -471,8 +485,10 @@ async def decide(
     parsed = departures.parse_decision(value)
     if parsed is None:
         return Decision("unknown", _t("unknown_action", lang))
-    approve, departure_id = parsed
-    result = await departures.decide(runtime, departure_id, approve, clicker_email)
+    approve, departure_id, number = parsed
+    result = await departures.decide(
+        runtime, departure_id, approve, clicker_email, round_number=number
+    )
     return Decision(result.status, _decision_text(result, departure_id, lang))
 
 
@@ -487,6 +503,8 @@ def _decision_text(result: departures.DecisionResult, departure_id: str, lang: s
         return _t("decision_not_found", lang, id=departure_id)
     if result.status == "not_pending":
         return _t("not_pending", lang, id=departure_id)
+    if result.status == "replaced":
+        return _t("replaced", lang, id=departure_id)
     if outcome is None:
         return result.message
     if outcome.reason_code in INVITED_BEFORE:  # as for `start`: never what that person chose

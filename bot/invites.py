@@ -493,15 +493,14 @@ async def send_goodbye(ctx: TickContext, job: ClaimedJob) -> datetime | None:
 async def request_approval(ctx: TickContext, job: ClaimedJob) -> datetime | None:
     """Ask HR admins in chat to approve or skip a departure (contract end by default)."""
     runtime = ctx.runtime
+    number = int(str(job.payload.get("round", 1)))  # its buttons decide this round only
     async with runtime.db.sessions() as session:
         departure = await session.get(Departure, job.payload.get("departure_id"))
         if (
             departure is None
             or departure.decision != "awaiting_approval"
             or departure.status != "active"
-            or await departures.approval_superseded(
-                session, departure.id, int(str(job.payload.get("round", 1)))
-            )
+            or await departures.approval_superseded(session, departure.id, number)
         ):
             return None
         employee = (
@@ -524,7 +523,7 @@ async def request_approval(ctx: TickContext, job: ClaimedJob) -> datetime | None
         )
 
     def choices(language: str) -> tuple[conv.Choice, ...]:
-        return departures.approval_choices(departure.external_id, language)
+        return departures.approval_choices(departure.external_id, language, number)
 
     if await departures.notify_admins(runtime, message, choices, key=job.key):
         ctx.report.add("approval requests sent")

@@ -158,8 +158,14 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
                 _ask, f"{item.departure_id}: [a]pprove, [s]kip, or Enter to decide later? "
             )
             if answer in ("a", "approve", "s", "skip"):
+                # the departure may have changed while the prompt waited: the decision is
+                # for what was listed, or nothing (`replaced`)
                 result = await departures.decide(
-                    runtime, item.departure_id, answer.startswith("a"), None
+                    runtime,
+                    item.departure_id,
+                    answer.startswith("a"),
+                    None,
+                    round_number=item.round_number,
                 )
                 print("  " + result.message)
         return 0

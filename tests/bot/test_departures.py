@@ -17,6 +17,7 @@ from sqlalchemy import select
 from adapters.base import Incoming
 from bot import departures
 from bot.cli import main
+from bot.config import DEFAULT_POLICY
 from bot.departure_events import parse_departure_event
 from bot.models import AnswerRow, Departure, Employee, Interview, Job
 from bot.runtime import Runtime
@@ -183,7 +184,7 @@ async def test_contract_end_waits_for_an_hr_admin_in_chat(h: Harness) -> None:
     [request] = h.channel.to("hr@example.com")
     assert "Anna de Vries (Sales)" in request.text and "contract end" in request.text
     [message] = request.messages
-    assert [c.value for c in message.choices] == ["approve:hr-4711", "skip:hr-4711"]
+    assert [c.value for c in message.choices] == ["approve#1:hr-4711", "skip#1:hr-4711"]
     assert [c.label for c in message.choices] == ["Approve", "Skip"]
     # An update while waiting neither schedules nor asks again.
     await h.post(departure("departure.updated", kind="contract_end", last_day="2026-12-23"))
@@ -197,7 +198,7 @@ async def test_contract_end_waits_for_an_hr_admin_in_chat(h: Harness) -> None:
     )
     refused = await departures.decide(h.runtime, "hr-4711", True, "anna@example.com")
     assert refused.status == "not_allowed"
-    assert departures.parse_decision(message.choices[0].value) == (True, "hr-4711")
+    assert departures.parse_decision(message.choices[0].value) == (True, "hr-4711", 1)
     result = await departures.decide(h.runtime, "hr-4711", True, "HR@example.com")
     assert result.status == "scheduled"
     assert "Wed 16 Dec 2026 10:00 Europe/Amsterdam" in result.message
@@ -207,6 +208,25 @@ async def test_contract_end_waits_for_an_hr_admin_in_chat(h: Harness) -> None:
     again = await departures.decide(h.runtime, "hr-4711", False, "hr@example.com")
     assert again.status == "not_pending"
     assert await departures.pending_approvals(h.runtime) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("approve#2:hr-4711", (True, "hr-4711", 2)),
+        ("skip#1:hr:47#11", (False, "hr:47#11", 1)),  # the HR system's id is any text
+        ("approve:hr-4711", (True, "hr-4711", 1)),  # sent before requests had rounds
+        ("skip:hr#2:x", (False, "hr#2:x", 1)),
+        ("approve#0:hr-4711", None),
+        ("approve#:hr-4711", None),
+        ("approve#²:hr-4711", None),
+        ("approve#2:", None),
+        ("later:hr-4711", None),
+        ("approve", None),
+    ],
+)
+def test_approval_button_values(value: str, parsed: tuple[bool, str, int] | None) -> None:
+    assert departures.parse_decision(value) == parsed
 
 
 async def test_each_round_of_waiting_for_approval_asks_hr_once(h: Harness) -> None:
@@ -815,6 +835,56 @@ async def test_approvals_prompt_on_a_terminal(
     assert "Skipped: no interview for departure hr-1." in out
     code, out, _ = await _in_thread(run_cli, "approvals")
     assert "1 departure(s) awaiting approval" in out and "hr-2" in out
+
+
+async def test_approvals_prompt_decides_what_it_listed_or_nothing(
+    fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal prompt waits for a person: the HR system made the listed contract end a
+    dismissal (which needs approval too) meanwhile. The 'a' typed was about a contract end:
+    it decides nothing and says so; listed again, the dismissal is decided."""
+    import asyncio
+
+    policy = {**DEFAULT_POLICY, "dismissal": "approval"}
+    settings = settings_for(fast_sqlite_url, policy=policy)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", settings.encryption_key or "")
+    monkeypatch.setenv("EXITBOT_POLICY_DISMISSAL", "approval")
+
+    async def post(kind: str, type_: str, webhook_id: str) -> None:
+        runtime = Runtime.open(settings)
+        try:
+            document = departure(type_, kind=kind, last_day="2099-06-30")
+            event = parse_departure_event(json.dumps(document).encode())
+            await departures.apply_event(
+                runtime, event, webhook_id=webhook_id, event_at=datetime.now(UTC)
+            )
+        finally:
+            await runtime.close()
+
+    await post("contract_end", "departure.created", "m1")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def typed_after_a_change(prompt: str) -> str:
+        asyncio.run(post("dismissal", "departure.updated", "m2"))  # while the prompt waits
+        return "a"
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", typed_after_a_change)
+    code, out, _ = await _in_thread(run_cli, "approvals")
+    assert code == 0
+    assert "hr-4711  contract end  last day 2099-06-30" in out
+    assert (
+        "The request for departure hr-4711 was replaced by a newer one (the departure changed "
+        "since); nothing was decided." in out
+    )
+    monkeypatch.setattr("builtins.input", lambda prompt: "a")
+    code, out, _ = await _in_thread(run_cli, "approvals")
+    assert "hr-4711  dismissal  last day 2099-06-30" in out
+    assert "Approved: the invite for hr-4711 goes out" in out
 
 
 async def test_invite_command_for_someone_under_way_does_not_say_how_far(

@@ -176,15 +176,15 @@ async def test_approvals_with_buttons_in_the_command_reply(slack):
         "Bea (Sales): contract end, last working day 2026-12-18 (departure hr-7)" in (reply["text"])
     )
     values = [b["value"] for _, b in buttons(reply)]
-    assert values == ["approve:hr-7", "skip:hr-7", "approve:hr-8", "skip:hr-8"]
+    assert values == ["approve#1:hr-7", "skip#1:hr-7", "approve#1:hr-8", "skip#1:hr-8"]
 
-    await slack.click(ADMIN_ID, reply, "approve:hr-7", channel="D0COMMAND", ephemeral=True)
+    await slack.click(ADMIN_ID, reply, "approve#1:hr-7", channel="D0COMMAND", ephemeral=True)
     await slack.until(lambda: len(slack.responses()) == 2, "the decision")
     assert await decision_of(slack, "hr-7") == "approved"
     after = slack.responses()[-1]
     assert after["replace_original"] is True
     assert after["text"].startswith("✔ Approve: Approved: the invite for hr-7 goes out")
-    assert [b["value"] for _, b in buttons(after)] == ["approve:hr-8", "skip:hr-8"]
+    assert [b["value"] for _, b in buttons(after)] == ["approve#1:hr-8", "skip#1:hr-8"]
 
 
 async def test_approval_request_by_dm_and_the_decision_updates_it(slack):
@@ -196,12 +196,12 @@ async def test_approval_request_by_dm_and_the_decision_updates_it(slack):
     assert "Approval needed: Dirk (Sales)" in request["text"]
 
     # someone else clicking does nothing but explain
-    await slack.click(ANNA_ID, request, "approve:hr-9", channel=admin_dm)
+    await slack.click(ANNA_ID, request, "approve#1:hr-9", channel=admin_dm)
     await slack.until(lambda: len(slack.responses()) == 1, "the refusal")
     assert "only for HR admins" in slack.responses()[0]["text"]
     assert await decision_of(slack, "hr-9") == "awaiting_approval"
 
-    await slack.click(ADMIN_ID, request, "skip:hr-9", channel=admin_dm)
+    await slack.click(ADMIN_ID, request, "skip#1:hr-9", channel=admin_dm)
     await slack.until(lambda: slack.fake.calls_to("chat.update"), "the update")
     assert await decision_of(slack, "hr-9") == "skipped"
     [updated] = slack.messages(admin_dm)
@@ -348,7 +348,7 @@ async def test_why_not_invited_is_worded_in_the_admins_own_language(fake, make_s
     await slack.post_webhook(departure_payload("hr-9", "contract_end", "d@example.com", "Dirk"))
     slack.clock.set(datetime(2026, 12, 21, 9, tzinfo=UTC))  # Dirk's last day has passed
     reply = await command(slack, "UHR0002", "goedkeuringen")
-    await slack.click("UHR0002", reply, "approve:hr-9", channel="D0COMMAND", ephemeral=True)
+    await slack.click("UHR0002", reply, "approve#1:hr-9", channel="D0COMMAND", ephemeral=True)
     await slack.until(lambda: len(slack.responses()) == 4, "the decision")
     assert slack.responses()[-1]["text"].startswith(
         "✔ Goedkeuren: Goedgekeurd, maar niet uitgenodigd: de laatste werkdag is al voorbij; "
@@ -395,11 +395,11 @@ async def test_clicks_and_failures_are_answered_in_the_clickers_language(
     def answered(n: int) -> str:
         return slack.responses()[n - 1]["text"]
 
-    await slack.click("UNL0001", request, "approve:hr-9", channel=admin_dm)
+    await slack.click("UNL0001", request, "approve#1:hr-9", channel=admin_dm)
     await slack.until(lambda: len(slack.responses()) == 1, "the refusal")
     assert answered(1) == "Sorry, deze opdrachten zijn alleen voor HR-beheerders."
 
-    unknown = json.loads(json.dumps(request).replace('"skip:hr-9"', '"skip:"'))
+    unknown = json.loads(json.dumps(request).replace('"skip#1:hr-9"', '"skip:"'))
     await slack.click("UHR0002", unknown, "skip:", channel=admin_dm)
     await slack.until(lambda: len(slack.responses()) == 2, "the unknown button")
     assert answered(2).startswith("Die knop ken ik niet.")
@@ -407,7 +407,7 @@ async def test_clicks_and_failures_are_answered_in_the_clickers_language(
     with monkeypatch.context() as patch:
         patch.setattr(slack.runtime.db, "transaction", _storage_down)
         patch.setattr(slack.runtime.db, "sessions", _storage_down)
-        await slack.click("UHR0002", request, "approve:hr-9", channel=admin_dm)
+        await slack.click("UHR0002", request, "approve#1:hr-9", channel=admin_dm)
         await slack.until(lambda: len(slack.responses()) == 3, "the failed decision")
         assert answered(3) == "Sorry, dat lukte niet. Probeer het over een minuut nog eens."
         failed = await command(slack, "UHR0002", "status")
@@ -416,7 +416,7 @@ async def test_clicks_and_failures_are_answered_in_the_clickers_language(
         assert english["text"] == "Sorry, that did not work. Try again."
     assert await decision_of(slack, "hr-9") == "awaiting_approval"
 
-    await slack.click("UHR0002", request, "approve:hr-9", channel=admin_dm)
+    await slack.click("UHR0002", request, "approve#1:hr-9", channel=admin_dm)
     await slack.until(lambda: slack.fake.calls_to("chat.update"), "the decision")
     assert await decision_of(slack, "hr-9") == "approved"
     [updated] = slack.messages(admin_dm)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.config import DEFAULT_POLICY
 from bot.models import Departure
 from tests.teams.harness import ADMIN, TeamsHarness
 
@@ -80,7 +81,7 @@ async def test_approvals_and_a_card_click_decide(teams: TeamsHarness) -> None:
     assert (status, outcome["status"]) == (202, "awaiting_approval")
     assert await teams.post(typed(teams, "approvals")) == 201
     [card] = teams.new_messages()
-    assert card.choices == ["approve:hr-77", "skip:hr-77"]
+    assert card.choices == ["approve#1:hr-77", "skip#1:hr-77"]
     submit = card.card["actions"][0] if card.card else {}
     click = typed(teams, None, value=submit["data"])
     click["replyToId"] = card.call.response["id"]
@@ -115,6 +116,52 @@ async def test_a_dutch_admin_decides_in_dutch(teams: TeamsHarness) -> None:
     [update] = teams.updates()
     shown = update.body["attachments"][0]["content"]
     assert shown["body"][-1]["text"].startswith("✓ Goedgekeurd")
+
+
+async def test_a_card_listed_before_a_change_of_kind_decides_nothing(
+    make_teams: Any, database_url: str
+) -> None:
+    """The contract end listed on a card became a dismissal that needs approval too: the
+    card's Approve says it was replaced (in the clicker's language) and decides nothing; a
+    fresh listing names the dismissal and its card decides."""
+    teams = await make_teams(
+        database_url=database_url, policy={**DEFAULT_POLICY, "dismissal": "approval"}
+    )
+    await admin_chat(teams)
+    await teams.post_webhook(CONTRACT_END)
+    assert await teams.post(typed(teams, "goedkeuringen", locale="nl-NL")) == 201
+    [old] = teams.new_messages()
+    assert "einde contract" in old.text
+    teams.clock.advance(timedelta(minutes=5))
+    dismissal = {**CONTRACT_END, "type": "departure.updated"}
+    dismissal["departure"] = {**CONTRACT_END["departure"], "kind": "dismissal"}
+    status, outcome = await teams.post_webhook(dismissal)
+    assert (status, outcome["status"]) == (202, "awaiting_approval")
+
+    submit = old.card["actions"][0] if old.card else {}
+    click = typed(teams, None, value=submit["data"], locale="nl-NL")
+    click["replyToId"] = old.call.response["id"]
+    assert await teams.post(click) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Dit verzoek voor vertrek hr-77 is vervangen door een nieuwer")
+    [update] = teams.updates()
+    shown = update.body["attachments"][0]["content"]
+    assert "actions" not in shown and "vervangen" in shown["body"][-1]["text"]
+    async with teams.runtime.db.sessions() as session:
+        departure = await session.scalar(select(Departure))
+    assert departure is not None
+    assert (departure.kind, departure.decision) == ("dismissal", "awaiting_approval")
+
+    assert await teams.post(typed(teams, "approvals")) == 201
+    [fresh] = teams.new_messages()
+    assert "dismissal" in fresh.text
+    assert fresh.choices == ["approve#2:hr-77", "skip#2:hr-77"]
+    submit = fresh.card["actions"][0] if fresh.card else {}
+    click = typed(teams, None, value=submit["data"])
+    click["replyToId"] = fresh.call.response["id"]
+    assert await teams.post(click) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Approved: the invite for hr-77 goes out")
 
 
 async def test_others_get_a_polite_refusal(teams: TeamsHarness) -> None:
