@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from adapters.base import Report, ReportSection
 from bot import departures, digest_post, texts
@@ -397,12 +397,19 @@ def _reason(outcome: departures.DepartureOutcome, lang: str) -> str:
 
 
 async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
-    """Interviews by `STATUS_ROWS` group, plus departures awaiting approval. Counts only."""
+    """Interviews by `STATUS_ROWS` group, plus departures awaiting approval. Counts only.
+    An invite withdrawn before it went out (the departure cancelled, or re-classified to a
+    kind that waits for approval or an HR admin's start) is no interview that ended: not
+    counted, so a departure that waits for approval after it was scheduled is not also
+    "closed". (Only the HR system or an HR admin withdraws one: no one's choice shows.)"""
     async with runtime.db.sessions() as session:
         rows = (
             await session.execute(
                 select(Interview.status, func.count())
-                .where(Interview.id.not_in(demo_interviews()))  # the playground's made-up people
+                .where(
+                    Interview.id.not_in(demo_interviews()),  # the playground's made-up people
+                    or_(Interview.status != "cancelled", Interview.invited_at.is_not(None)),
+                )
                 .group_by(Interview.status)
             )
         ).all()
