@@ -257,6 +257,11 @@ async def _apply(
         if cancelling:
             return DepartureOutcome("cancelled", event.departure_id)
         return not_invited(event.departure_id, "erased")
+    if cancelling:
+        # A cancellation may reschedule the person's other departures
+        # (`_offer_to_other_departures`): all of theirs are locked first, oldest first, so
+        # that two cancellations of one person's departures queue instead of deadlocking.
+        await _lock_the_persons_departures(session, event.departure_id)
     departure, created = await _lock_departure(session, event, now, settings)
     if not created and _is_stale(departure, event_at, cancelling):
         return await _current_outcome(session, departure, stale=True)
@@ -405,6 +410,21 @@ async def _lock_departure(
     )
     assert departure is not None
     return departure, new_id is not None
+
+
+async def _lock_the_persons_departures(session: AsyncSession, external_id: str) -> None:
+    """Lock every departure of the person `external_id` belongs to, in the order of their
+    ids: the one order in which a transaction that locks more than one departure takes
+    them (PostgreSQL; SQLite's writers take turns anyway). Nothing when it is unknown."""
+    owner = (
+        select(Departure.employee_id).where(Departure.external_id == external_id).scalar_subquery()
+    )
+    await session.execute(
+        select(Departure.id)
+        .where(Departure.employee_id == owner)
+        .order_by(Departure.id)
+        .with_for_update()
+    )
 
 
 async def upsert_employee(session: AsyncSession, data: EmployeeData, now: datetime) -> Employee:
@@ -630,7 +650,7 @@ async def _offer_to_other_departures(
             Departure.id != departure.id,
         )
         .order_by(Departure.id)
-        .with_for_update()
+        .with_for_update()  # held already: `_lock_the_persons_departures`
     )
     for other in others.all():
         outcome = await schedule(session, runtime, other, employee, now)

@@ -3,6 +3,7 @@ approval, manual starts, skips, and the HR admin commands."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -474,6 +475,44 @@ async def test_the_other_departures_last_day_has_passed(h: Harness) -> None:
     await h.post(departure("departure.cancelled", id_="hr-a"))
     assert await interviews_of(h, "hr-b") == []  # the web fallback's to offer, not the chat's
     assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+
+
+async def test_two_departures_of_one_person_cancelled_at_once_both_succeed(h: Harness) -> None:
+    """Each of Anna's two departures has an interview to withdraw: hr-a's invite went to
+    Bob's address, HR corrected it to Anna's (the readdress job has yet to run) after hr-b
+    was scheduled for her. Both are cancelled by two requests arriving together. Each
+    cancellation locks its own departure and then, to offer the interview to the other
+    departure, the other one: on PostgreSQL the two deadlocked and one webhook got a 503.
+    Now both answer 202, in one order or the other, and nothing is left to invite."""
+    pairs = 5  # without one lock order, nearly every pair deadlocked
+    for n in range(pairs):
+        _, first = await h.post(departure(id_=f"hr-a{n}", email=f"bob{n}@example.com"))
+        assert first["status"] == "scheduled"
+    assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == pairs
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    for n in range(pairs):
+        anna = f"anna{n}@example.com"
+        _, other = await h.post(departure(id_=f"hr-b{n}", email=anna))
+        assert (other["status"], other["interview"]) == ("scheduled", "scheduled")
+        _, corrected = await h.post(departure("departure.updated", id_=f"hr-a{n}", email=anna))
+        assert (corrected["status"], corrected["interview"]) == ("scheduled", "sent")
+    h.clock.set(INVITE_AT + timedelta(hours=1, minutes=1))
+    for n in range(pairs):
+        answers = await asyncio.gather(
+            h.post(departure("departure.cancelled", id_=f"hr-a{n}")),
+            h.post(departure("departure.cancelled", id_=f"hr-b{n}")),
+        )
+        assert answers == [
+            (202, {"status": "cancelled", "departure_id": f"hr-a{n}"}),
+            (202, {"status": "cancelled", "departure_id": f"hr-b{n}"}),
+        ]
+    for n in range(pairs):
+        assert await interviews_of(h, f"hr-a{n}") == ["cancelled"]
+        assert await interviews_of(h, f"hr-b{n}") == ["cancelled"]
+    assert await h.count(Departure, Departure.status != "cancelled") == 0
+    report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1, minutes=1))
+    assert (report["cancellation notices sent"], report["invites sent"]) == (pairs, 0)
+    assert await h.count(Job, Job.status == "due", Job.interview_id.is_not(None)) == 0
 
 
 @pytest.mark.parametrize("ending", ["completed", "declined"])
