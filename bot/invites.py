@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import conversations as conv
 from adapters.base import Channel, Opened, Unreachable
-from bot import departures, fallback, hr_commands
+from bot import departures, fallback, hr_commands, unreachable
 from bot.calendar import reminder_after
 from bot.jobs import (
     ClaimedJob,
@@ -177,17 +177,17 @@ async def send_invite(ctx: TickContext, job: ClaimedJob) -> datetime | None:
     if not names:
         await _no_channel(ctx, interview.id)
         return None
-    reasons: list[str] = []
+    reasons: list[tuple[str, str]] = []
     for name in names:
         channel = runtime.service.channels[name]
         try:
             opened = await channel.open_conversation(employee.email)
         except Unreachable as exc:
-            reasons.append(f"{name}: {exc.reason}")
+            reasons.append((name, exc.reason))
             continue
         await _invite_on(ctx, job, channel, opened, employee)
         return None
-    await mark_unreachable(ctx, interview.id, "; ".join(reasons))
+    await mark_unreachable(ctx, interview.id, reasons)
     return None
 
 
@@ -289,7 +289,7 @@ async def _deliver(
         )
     except Unreachable as exc:
         # e.g. the account was disabled between opening the DM and posting into it
-        await mark_unreachable(ctx, interview_id, f"{channel.name}: {exc.reason}")
+        await mark_unreachable(ctx, interview_id, [(channel.name, exc.reason)])
         return False
     if sent:
         ctx.report.add("invites sent")
@@ -320,9 +320,13 @@ async def _no_channel(ctx: TickContext, interview_id: int) -> None:
         await hook(ctx, interview_id, "no chat channel configured")
 
 
-async def mark_unreachable(ctx: TickContext, interview_id: int, reason: str) -> None:
-    """No platform can reach the employee: stop trying, tell HR admins, run the hooks."""
+async def mark_unreachable(
+    ctx: TickContext, interview_id: int, reasons: Sequence[tuple[str, str]]
+) -> None:
+    """No platform can reach the employee: stop trying, tell HR admins, run the hooks.
+    `reasons`: (platform, the reason it gave), each platform tried."""
     runtime, now = ctx.runtime, ctx.now
+    reason = unreachable.raw(reasons)  # as the platforms said it: the note, the hooks
     async with runtime.db.transaction() as session:
         interview = await session.get(Interview, interview_id, with_for_update=True)
         if interview is None or interview.status not in OPEN:
@@ -346,7 +350,8 @@ async def mark_unreachable(ctx: TickContext, interview_id: int, reason: str) -> 
 
     def message(language: str) -> str:
         who = name or text("someone", language)
-        return text("unreachable", language, who=who, id=departure_id, reason=reason)
+        said = unreachable.worded_all(reasons, language)
+        return text("unreachable", language, who=who, id=departure_id, reason=said)
 
     await departures.notify_admins(runtime, message, key=f"unreachable:{interview_id}")
     for hook in ctx.registry.on_unreachable:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import conversations as conv
-from adapters.base import Incoming
+from adapters.base import Incoming, Opened, Unreachable
 from bot import departures, hr_commands, tick
 from bot.jobs import TickContext, TickReport
 from bot.models import AnswerRow, Interview, InterviewFact, Job, PlatformIdentity, WebhookEvent
@@ -329,6 +329,39 @@ async def test_second_channel_is_tried(fast_sqlite_url: str) -> None:
         await h.post(departure())
         assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
     assert slack.opened == [] and len(teams.to(EMAIL)) == 1
+
+
+class RefusingChannel(RecordingChannel):
+    """A platform that refuses the unreachable addresses with a reason of its own."""
+
+    def __init__(self, name: str, reason: str, **kw: Any) -> None:
+        super().__init__(name, **kw)
+        self.reason = reason
+
+    async def open_conversation(self, email: str) -> Opened:
+        if email in self.unreachable:
+            raise Unreachable(self.reason)
+        return await super().open_conversation(email)
+
+
+async def test_each_platforms_reason_is_worded_and_an_unknown_one_stays_readable(
+    fast_sqlite_url: str,
+) -> None:
+    """Slack and Teams both refused Anna: the Dutch-speaking admin reads both reasons in
+    Dutch; one no wording knows is given as the platform said it, after its name."""
+    slack = RefusingChannel("slack", "account_inactive", unreachable={EMAIL}, language="nl")
+    teams = RefusingChannel("teams", "tenant_policy_blocks_bots", unreachable={EMAIL})
+    async with harness(fast_sqlite_url, NOW, channels=[slack, teams], **NL) as h:
+        await h.post(departure())
+        assert (await tick_at(h, INVITE_AT))["unreachable"] == 1
+        row = await interview(h)
+    assert row.note == "slack: account_inactive; teams: tenant_policy_blocks_bots"
+    [told] = [s.text for s in slack.to("hr@example.com") if "exitgesprek van" in s.text]
+    assert told == (
+        "Ik kon de uitnodiging voor het exitgesprek van Anna de Vries (vertrek hr-4711) niet "
+        "afleveren: het Slack-account van deze persoon is gedeactiveerd; Teams meldde: tenant "
+        "policy blocks bots. Via chat probeer ik het niet opnieuw."
+    )
 
 
 async def test_no_chat_channel_leaves_it_scheduled(fast_sqlite_url: str) -> None:

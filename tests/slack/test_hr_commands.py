@@ -481,3 +481,61 @@ async def test_messages_to_hr_admins_are_in_each_admins_own_language(fake, make_
     unreachable, web_link = dutch_notes
     assert unreachable.startswith("Ik kon de uitnodiging voor het exitgesprek van Xander")
     assert web_link.startswith("Exitgesprek via een weblink voor Xander (vertrek hr-10)")
+
+
+SLACK_SAYS = {
+    # what Slack answers about Xander → what an English and a Dutch HR admin read
+    "users_not_found": (
+        "Slack has no account with their email address",
+        "Slack heeft geen account met het e-mailadres van deze persoon",
+    ),
+    "deactivated": (
+        "their Slack account is deactivated",
+        "het Slack-account van deze persoon is gedeactiveerd",
+    ),
+    "user_disabled": (
+        "their Slack account is deactivated",
+        "het Slack-account van deze persoon is gedeactiveerd",
+    ),
+    "account_inactive": (
+        "their Slack account is deactivated",
+        "het Slack-account van deze persoon is gedeactiveerd",
+    ),
+    "not_a_person": (
+        "their email address belongs to a bot in Slack, not to a person",
+        "het e-mailadres hoort in Slack bij een bot, niet bij een persoon",
+    ),
+}
+
+
+@pytest.mark.parametrize("slack_says", list(SLACK_SAYS))
+async def test_admins_read_why_slack_could_not_reach_someone_in_their_language(
+    fake, make_slack, slack_says: str
+) -> None:
+    """The note carried Slack's own code ("slack: user_disabled"), in English inside the
+    Dutch sentence. Each admin now reads the reason worded in their own language; the code
+    stays in the interview's note for operators."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    if slack_says == "deactivated":
+        fake.add_user("U4004", "x@example.com", "Xander", deleted=True)
+    elif slack_says == "not_a_person":
+        fake.add_user("U4004", "x@example.com", "Xander", is_bot=True)
+    elif slack_says != "users_not_found":  # Slack knows him, but refuses the DM
+        fake.add_user("U4004", "x@example.com", "Xander")
+        fake.fail_next("conversations.open", error=slack_says)
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="nl")
+    await slack.post_webhook(departure_payload("hr-10", "resignation", "x@example.com", "Xander"))
+    report = await slack.tick(datetime(2026, 12, 11, 10, tzinfo=UTC))
+    assert report["unreachable"] == 1
+    assert (await slack.interview()).note == f"slack: {slack_says}"
+    [english, _] = [m["text"] for m in slack.messages(slack.fake.dm_channel_id(ADMIN_ID))]
+    [dutch, _] = [m["text"] for m in slack.messages(slack.fake.dm_channel_id("UHR0002"))]
+    in_english, in_dutch = SLACK_SAYS[slack_says]
+    assert english == (
+        f"I could not deliver the exit-interview invite for Xander (departure hr-10): "
+        f"{in_english}. No further attempts will be made in chat."
+    )
+    assert dutch == (
+        f"Ik kon de uitnodiging voor het exitgesprek van Xander (vertrek hr-10) niet "
+        f"afleveren: {in_dutch}. Via chat probeer ik het niet opnieuw."
+    )

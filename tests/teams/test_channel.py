@@ -142,7 +142,47 @@ async def test_someone_without_the_app_is_unreachable_and_admins_are_told(
         assert await session.scalar(select(Interview.status)) == "unreachable"
     told = teams.new_messages()[0]  # (the web-chat fallback may add a link offer after it)
     assert told.call.conversation_id == "a:hr"
-    assert "app not installed for this user" in told.text
+    assert told.text == (  # Hetty's Teams is Dutch: the adapter's English reason, worded
+        "Ik kon de uitnodiging voor het exitgesprek van No Body (vertrek hr-1) niet afleveren: "
+        "de ExitBot-app is in Teams niet voor deze persoon geïnstalleerd. Via chat probeer ik "
+        "het niet opnieuw."
+    )
+
+
+async def test_an_invite_refused_by_the_connector_is_told_without_its_error_code(
+    teams: TeamsHarness,
+) -> None:
+    """Teams refuses the invite itself (403): the English-speaking admin reads that the app
+    is not installed for the employee, not the adapter's "(ServiceError)" after it."""
+    assert await teams.post(teams.install()) == 201  # Anna
+    teams.connector.add_member("29:hr", ADMIN, "Hetty HR")
+    admin = teams.connector.installation_update_activity(user_id="29:hr", conversation_id="a:hr")
+    admin["locale"] = "en-GB"
+    await teams.post(admin)
+    departure = {
+        "type": "departure.created",
+        "departure": {
+            "id": "hr-2",
+            "kind": "resignation",
+            "last_working_day": "2026-12-18",
+            "employee": {"email": "anna@example.com", "name": "Anna de Vries"},
+        },
+    }
+    assert (await teams.post_webhook(departure))[0] == 202
+    teams.new_messages()
+    teams.connector.fail_next(403, path_contains="/v3/conversations/a:conv1/activities")
+    teams.clock.advance(timedelta(days=14))
+    report = await run_tick(teams.runtime)
+    assert (report["unreachable"], report["invites sent"]) == (1, 0)
+    async with teams.runtime.db.sessions() as session:
+        note = await session.scalar(select(Interview.note))
+    assert note == "teams: app not installed for this user (ServiceError)"
+    told = next(m for m in teams.new_messages() if m.call.conversation_id == "a:hr")
+    assert told.text == (
+        "I could not deliver the exit-interview invite for Anna de Vries (departure hr-2): "
+        "the ExitBot app is not installed for them in Teams. No further attempts will be "
+        "made in chat."
+    )
 
 
 async def test_a_team_member_gets_a_new_personal_chat(teams: TeamsHarness) -> None:
