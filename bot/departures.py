@@ -58,7 +58,8 @@ LIVE = ("invited", "in_progress", "paused")
 # Closed after the invite reached the person, however they answered it (or did not): no
 # second invite within ONE_INTERVIEW_DAYS for another departure record of theirs (`elsewhere`).
 ANSWERED_OR_NOT = ("declined", "stopped", "deleted", "expired")
-# Interviews that end a departure's story: never invite for it again.
+# Interviews that end a departure's story: never invite for it again (nor does one that
+# expired after its invite went out: `ended`).
 FINAL = ("declined", "completed", "stopped", "deleted", "unreachable")
 # Why a departure is not invited (or what a change of its kind did), by code: the webhook's
 # answer carries the English sentence and the code, HR's chat commands word the code in the
@@ -104,8 +105,19 @@ def interview_stage(status: str | None) -> str | None:
     return "sent" if status in LIVE else "closed"
 
 
+def ended(interview: Interview) -> bool:
+    """Whether a departure's own interview has ended its story: never invited again for it,
+    whatever its dates become. A `FINAL` status, or expired after the invite reached the
+    person (left unanswered or unfinished): that is as much their answer as a decline, and
+    a second invite for a later last day would tell the HR system that they neither took
+    part nor said no. An invite that expired before it went out reached nobody."""
+    if interview.status == "expired":
+        return interview.invited_at is not None
+    return interview.status in FINAL
+
+
 def ended_reason(status: str) -> str:
-    """The reason code for a departure whose own interview ended (a `FINAL` status)."""
+    """The reason code for a departure whose own interview ended (`ended`)."""
     return "unreachable" if status == "unreachable" else "invited_before"
 
 
@@ -490,7 +502,7 @@ async def _current_outcome(
 
 
 def _not_inviting(departure: Departure, interview: Interview | None) -> DepartureOutcome:
-    if interview is not None and interview.status in FINAL:
+    if interview is not None and ended(interview):
         return not_invited(
             departure.external_id, ended_reason(interview.status), interview="closed"
         )
@@ -530,7 +542,7 @@ async def schedule(
         # nobody: that was not this employee's answer. They are asked now, as if anew.
         log.info("departure %s: its closed invite reached another address", departure.id)
         interview = None
-    if interview is not None and interview.status in FINAL:
+    if interview is not None and ended(interview):
         if interview.status == "declined":
             # never invited again, but the employee may still start it after all until it
             # would have expired (`bot.turns.restartable_where`): that follows the dates
@@ -661,11 +673,12 @@ async def _offer_to_other_departures(
 
 def _reached_someone_else(interview: Interview | None, employee: Employee) -> bool:
     """An invite for this departure that went to another person (the address was corrected
-    since) and ended without an interview: declined by them, or undeliverable. (A live one
-    follows the person: `follow_the_person`; a completed one is left as it is.)"""
+    since) and ended without an interview: declined or left to expire by them, or
+    undeliverable. (A live one follows the person: `follow_the_person`; a completed one is
+    left as it is.)"""
     return (
         interview is not None
-        and interview.status in ("declined", "unreachable")
+        and interview.status in ("declined", "expired", "unreachable")
         and interview.employee_id is not None  # None: that person was erased (`forget`)
         and interview.employee_id != employee.id
     )
@@ -900,8 +913,8 @@ async def invite_by_hand(
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
         departure = await _departure_to_reuse(session, employee.id, now)
         interview = await _latest_interview(session, departure.id) if departure else None
-        if departure is not None and interview is not None and interview.status in FINAL:
-            # this leaving's interview has ended (declined, held, ...): changed by nobody
+        if departure is not None and interview is not None and ended(interview):
+            # this leaving's interview has ended (declined, held, expired, ...): changed by nobody
             return _not_inviting(departure, interview)
         if departure is None:
             departure = Departure(

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.base import Incoming
-from bot import departures
+from bot import departures, hr_commands
 from bot.cli import main
 from bot.config import DEFAULT_POLICY
 from bot.departure_events import parse_departure_event
@@ -685,6 +685,67 @@ async def test_an_ignored_invite_that_expired_is_not_sent_again_for_a_second_rec
     _, answer = await h.post(departure(id_="hr-b", last_day="2027-02-26"))
     assert (answer["status"], answer["reason_code"]) == ("not_invited", "interview_elsewhere")
     assert await interviews_of(h, "hr-b") == []
+
+
+STALE_DETAIL = "a newer event for this departure was applied before; nothing changed"
+LATER_AFTER_EXPIRY = utc(2027, 1, 8, 12)  # past the last day and the web link's 14 days
+
+
+async def let_it_expire(h: Harness) -> None:
+    """The last working day passes, then the web link offered after it runs out."""
+    for day in (19, 20, 21, 31):
+        await run_tick(h.runtime, utc(2026, 12, day, 12))
+    await run_tick(h.runtime, LATER_AFTER_EXPIRY)
+    h.clock.set(LATER_AFTER_EXPIRY)
+
+
+@pytest.mark.parametrize(
+    ("ending", "typed"),
+    [
+        ("declined", None),
+        ("completed", None),
+        ("ignored", []),  # never answered the invite
+        ("left unfinished", [("", "start"), (COMPLETING[0], None)]),  # then silence
+    ],
+)
+async def test_a_later_last_day_never_invites_again_however_the_invite_was_answered(
+    h: Harness, ending: str, typed: list[tuple[str, str | None]] | None
+) -> None:
+    """Anna's invite went out and her last day passed; then the HR system moves the last
+    working day later (a `departure.updated`), or an HR admin invites her by hand for it. A
+    declined or completed interview said `invited_before`, but an invite she ignored or left
+    unfinished had expired, and the same departure invited her again: whether a second
+    invite went out told the HR system that she had not declined or taken part. Now one
+    invite per departure however it was answered, and the same answer for all."""
+    await h.post(departure())
+    if typed is None:
+        await end_interview(h, ending)
+    else:
+        assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+        h.clock.set(INVITE_AT + timedelta(hours=1))
+        for n, (text, choice) in enumerate(typed, start=1):
+            await say(h, text, n, choice)
+    await let_it_expire(h)
+    ended = await interviews_of(h, "hr-4711")
+    assert ended == [ending if typed is None else "expired"]
+    # an event older than the one applied is answered with where the departure stands
+    older = {**departure("departure.updated"), "occurred_at": "2026-11-30T11:59:00Z"}
+    _, stale = await h.post(older)
+    assert stale == {**INVITED_BEFORE, "stale": True, "detail": STALE_DETAIL}
+    _, answer = await h.post(departure("departure.updated", last_day="2027-02-26"))
+    assert answer == INVITED_BEFORE
+    outcome = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2027, 2, 26).date()
+    )
+    assert outcome.to_json() == INVITED_BEFORE
+    assert await interviews_of(h, "hr-4711") == ended
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+    sent = len(h.channel.to("anna@example.com"))
+    await run_tick(h.runtime, utc(2027, 2, 19, 9))  # when a new invite would have gone out
+    assert len(h.channel.to("anna@example.com")) == sent
+    # HR's `status`: one closed interview, nothing to send, whatever she did
+    counts = await hr_commands.pipeline_counts(h.runtime)
+    assert (counts["to_send"], counts["sent"], counts["closed"]) == (0, 0, 1)
 
 
 # ---------------------------------------------------------------------- re-classified after the invite

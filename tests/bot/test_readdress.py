@@ -195,6 +195,25 @@ async def test_an_invite_the_wrong_address_could_not_deliver_is_sent_to_the_corr
     assert len(h.channel.to(ANNA)) == 1
 
 
+async def test_an_invite_the_wrong_address_let_expire_is_sent_to_the_corrected_one(
+    h: Harness,
+) -> None:
+    """The invite reached Bob (HR typed his address), who ignored it until it expired; HR
+    then corrects the address to Anna's and moves her last day later. Bob's silence was not
+    Anna's answer (an invite Anna herself let expire is: `bot.departures.ended`): she is
+    invited at the corrected address."""
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    await tick_at(h, datetime(2026, 12, 21, 9, tzinfo=UTC))  # after the last day
+    assert [status for status, _, _ in await interviews(h)] == ["expired"]
+    status, answer = await h.post(departure(email=ANNA, language="nl", last_day="2027-01-29"))
+    assert status == 202
+    assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
+    assert (await tick_at(h, datetime(2027, 1, 22, 9, tzinfo=UTC)))["invites sent"] == 1
+    assert [status for status, _, _ in await interviews(h)] == ["expired", "invited"]
+    assert len(h.channel.to(ANNA)) == 1
+
+
 async def test_a_declined_invite_stays_declined_when_only_other_details_change(
     h: Harness,
 ) -> None:
