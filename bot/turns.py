@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -366,6 +366,7 @@ def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
             _INTERVIEWS.c.state_enc,
             _INTERVIEWS.c.employee_id,
             _INTERVIEWS.c.departure_id,
+            _INTERVIEWS.c.last_activity_at,  # how long it was quiet (`quiet_since`)
         )
         .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
         .where(PlatformIdentity.platform == bindparam("platform"), *where)
@@ -560,7 +561,7 @@ class Turns:
         caller takes `completing` (whose facts it writes after the rows); nothing is added
         to the lists for a None."""
         state = self._decoded(found.state_enc) if found.state_enc else {}  # {}: not started
-        turn = self._advance(state, incoming)
+        turn = self._advance(state, incoming, quiet_since(found.last_activity_at, now))
         if turn.erase_all or turn.discard:
             return None  # deleting answers: the ORM path
         changed = turn.status != found.status
@@ -670,9 +671,14 @@ class Turns:
             )
         )
 
-    def _advance(self, state: Mapping[str, object], incoming: Incoming) -> conv.Turn:
-        """The engine's step for one message (what was typed or clicked, and where the
-        clicked button was)."""
+    def _advance(
+        self,
+        state: Mapping[str, object],
+        incoming: Incoming,
+        quiet_for: timedelta | None = None,
+    ) -> conv.Turn:
+        """The engine's step for one message (what was typed or clicked, where the clicked
+        button was, and how long the interview had been quiet before it)."""
         return conv.advance(
             self.questionnaire,
             state,
@@ -680,6 +686,7 @@ class Turns:
             choice=incoming.choice,
             choice_for=incoming.choice_for,
             choice_on=incoming.choice_on,
+            quiet_for=quiet_for,
         )
 
     def apply(self, session: Session, incoming: Incoming) -> Outcome:
@@ -694,7 +701,7 @@ class Turns:
             )
         state = self.state_of(interview)
         now = self.clock.now()
-        turn = self._advance(state, incoming)
+        turn = self._advance(state, incoming, quiet_since(interview.last_activity_at, now))
         self.store_turn(session, interview, turn, message_key=incoming.key, now=now)
         interview.channel = incoming.channel
         interview.address = incoming.conversation_id
@@ -904,6 +911,13 @@ class Turns:
             assert conn is not None and later is None, "a deletion is written at once"
             facts_mod.remove_sync(conn, interview_id)
         log.info("interview %s: %s -> %s", interview_id, previous, status)
+
+
+def quiet_since(last_activity: datetime | None, now: datetime) -> timedelta | None:
+    """How long an interview had been quiet before a message: since the employee's previous
+    one (`last_activity_at`; None before any). The engine takes a bare "continue" after a
+    while (`conversations.text.SILENCE`) as someone coming back, not as an answer."""
+    return None if last_activity is None else now - last_activity
 
 
 def _still_expired(previous: str, status: str) -> bool:

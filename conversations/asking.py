@@ -19,7 +19,8 @@ def on_answer(step: Step, typed: str, clicked: str | None) -> None:
         ask_next(step, "")
         return
     answer = parse_answer(question, typed, clicked, st.lang)
-    if clicked is None and is_hello(typed) and (answer is None or question.type == "text"):
+    hello = clicked is None and is_hello(typed, after_silence=step.after_silence)
+    if hello and (answer is None or question.type == "text"):
         welcome_back(step)
         return
     if answer is None:
@@ -79,7 +80,7 @@ def on_follow_up_answer(step: Step, typed: str, clicked: str | None) -> None:
     if question is None:
         ask_next(step, "")
         return
-    if clicked is None and is_hello(typed):
+    if clicked is None and is_hello(typed, after_silence=step.after_silence):
         welcome_back(step)
         return
     text = clean(typed) or clean(clicked or "")
@@ -119,7 +120,8 @@ def probe_or_next(step: Step, question: Question, answer: Answer) -> None:
 
 def welcome_back(step: Step) -> None:
     """Someone back after a silence says hello first (the idle reminder asks them to "just
-    send a message"): greeted, and asked again; a hello is never stored as an answer."""
+    send a message"): greeted, and asked again; a hello (`is_hello`) is never stored as an
+    answer."""
     step.emit("info", step.say("phrases.welcome_back"))
     prompt(step)
 

@@ -7,6 +7,7 @@ Nothing here does I/O or keeps memory between calls; the caller stores `Turn.sta
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from . import commands
 from .asking import go_back, on_answer, on_earlier_button, on_follow_up_answer, skip
@@ -16,7 +17,7 @@ from .questionnaire import Questionnaire
 from .state import State
 from .step import Step, ask_next, finish, prompt, reopen, send_invite, unpack
 from .summary import summary_message, which_message
-from .text import MAX_ANSWER_CHARS, is_greeting, was_cut
+from .text import MAX_ANSWER_CHARS, SILENCE, is_greeting, was_cut
 from .types import OutMessage, Turn
 
 
@@ -57,6 +58,7 @@ def advance(
     choice: str | None = None,
     choice_for: str | None = None,
     choice_on: str | None = None,
+    quiet_for: timedelta | None = None,
 ) -> Turn:
     """One employee message: `text` as typed, `choice` the value of a clicked button.
 
@@ -64,8 +66,13 @@ def advance(
     clicked button was (Slack, Teams and the web chat can), `choice_for` is the question it
     belonged to and `choice_on` the kind of message ("question", "intro", "summary", "info"):
     a button of an earlier question changes that answer, and any other button that does not
-    belong to what is asked now changes nothing (what is asked now is asked again)."""
+    belong to what is asked now changes nothing (what is asked now is asked again).
+
+    `quiet_for`: how long the interview had been quiet before this message (since the
+    employee's previous one; None: not known). After `SILENCE` a bare "continue" or
+    "doorgaan" is someone coming back (`is_hello`); sooner, it answers the question."""
     step = Step(q, State.from_json(q, state))
+    step.after_silence = quiet_for is not None and quiet_for >= SILENCE
     typed = text if isinstance(text, str) else ""
     clicked = choice if isinstance(choice, str) and choice.strip() else None
     question_id = choice_for if isinstance(choice_for, str) and choice_for else None

@@ -21,6 +21,7 @@ class Step:
         self.discard: list[str] = []
         self.erase_all = False
         self.ignored_click = False
+        self.after_silence = False  # the interview was quiet a while before this message
 
     def say(self, key: str, variant: int = 0, **values: object) -> str:
         return self.q.say(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import timedelta
 from functools import lru_cache
 
 MAX_ANSWER_CHARS = 4000  # longer answers are cut here before they are stored or analysed
@@ -90,8 +91,8 @@ RETURN_WORDS = frozenset(
         "am", "back", "here", "again", "ready", "lets", "let", "us", "go", "continue",
         "carry", "on", "resume", "sorry", "there", "so", "where", "were", "we",
         "hoi", "hallo", "hee", "goedemorgen", "goedemiddag", "goedenavond", "dag", "ik",
-        "ben", "er", "weer", "terug", "hier", "klaar", "gaan", "verder", "door", "doorgaan",
-        "verdergaan", "daar", "nou", "zo", "waren", "hebben", "het",
+        "ben", "er", "weer", "terug", "hier", "klaar", "ga", "gaan", "verder", "door",
+        "doorgaan", "verdergaan", "daar", "nou", "zo", "waren", "hebben", "het",
         # "sorry for the late reply" / "sorry voor mijn late reactie"
         "for", "the", "my", "late", "reply", "delay", "response", "voor", "de", "mijn",
         "laat", "reactie",
@@ -106,23 +107,37 @@ def is_greeting(text: str) -> bool:
     return len(words) <= 6 and all(word in RETURN_WORDS for word in words)
 
 
-# The words that make a greeting unmistakable; alone, "good", "here" or "so so" could answer.
-# "sorry" among greeting words is the apology of someone coming back ("sorry for the late
-# reply", "sorry voor mijn late reactie"), never an answer.
+# The words that make a greeting unmistakable whenever it comes; alone, "good", "here" or
+# "so so" could answer. "sorry" among greeting words is the apology of someone coming back
+# ("sorry for the late reply", "sorry voor mijn late reactie"), never an answer.
 HELLO_WORDS = frozenset(
     {
         "hi", "hello", "hey", "hiya", "morning", "afternoon", "evening", "back", "again",
-        "continue", "resume", "sorry", "hoi", "hallo", "hee", "goedemorgen", "goedemiddag",
-        "goedenavond", "weer", "doorgaan", "verdergaan",
+        "sorry", "hoi", "hallo", "hee", "goedemorgen", "goedemiddag", "goedenavond", "weer",
     }
 )  # fmt: skip
+# Words that say to go on: they greet only after a silence (`SILENCE`, or a pause). Alone
+# they can also answer a question ("what should we keep doing?" "continue"), as they are
+# taken while the conversation is going on.
+RESUME_WORDS = frozenset({"continue", "resume", "on", "doorgaan", "verder", "verdergaan"})
+# How long the interview must have been quiet (since the employee's previous message) for a
+# bare "continue" / "doorgaan" to be someone coming back rather than an answer.
+SILENCE = timedelta(minutes=30)
 
 
-def is_hello(text: str) -> bool:
-    """A greeting that never answers a question ("hi", "I'm back", "hallo, ik ben er weer"),
-    also when no pause came before it: after days of silence people say hello first."""
-    words = normalise(text).split()
-    return is_greeting(text) and not HELLO_WORDS.isdisjoint(words)
+def is_hello(text: str, *, after_silence: bool = False) -> bool:
+    """A greeting that never answers a question: nothing but greeting words, at most six
+    (`is_greeting`), among them one that greets whenever it comes ("hi", "I'm back", "hallo,
+    ik ben er weer", "sorry for the late reply"), or, after a silence, one that says to go
+    on ("continue", "carry on", "doorgaan", "we gaan verder"). Any other word makes the message an
+    answer ("continue the remote-work policy", "doorgaan met thuiswerken"), and so does a
+    bare "continue" while the conversation is going on."""
+    if not is_greeting(text):
+        return False
+    words = set(normalise(text).split())
+    if not HELLO_WORDS.isdisjoint(words):
+        return True
+    return after_silence and not RESUME_WORDS.isdisjoint(words)
 
 
 def is_decline(text: str) -> bool:

@@ -310,3 +310,75 @@ async def test_a_declined_interview_reopened_offers_to_start(runtime: Runtime) -
         assert later.state == "expired"  # when the interview would have expired
     assert (await runtime.service.handle(msg("start", 2))).status == "in_progress"
     assert await count(runtime, Interview) == 1
+
+
+# The ways a turn is stored: PostgreSQL's lean path (`bot.lean`), the session's batch path
+# (`Turns.stage_batch`: its Core fast path, SQLite's only way), and the ORM's `Turns.apply`
+# (what the others leave to it; a message bound to its interview, as a web link's, goes there).
+STORAGE_WAYS = ["lean", "batch", "orm"]
+CONTINUE = {"en": ("continue", "Welcome back"), "nl": ("doorgaan", "Welkom terug")}
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+@pytest.mark.parametrize("way", STORAGE_WAYS)
+async def test_a_bare_continue_is_an_answer_unless_the_interview_was_quiet(
+    database_url: str, way: str, language: str
+) -> None:
+    """Every way a turn is stored gives the engine how long the interview was quiet (since
+    the employee's previous message): "continue" / "doorgaan" a minute after the question
+    is its answer; the same word after a silence is someone coming back, welcomed and asked
+    the question again, nothing stored. Before, it was always welcomed and never stored."""
+    from datetime import UTC, datetime
+
+    from bot.clock import FrozenClock
+
+    if way == "lean" and not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's lean path")
+    clock = FrozenClock(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    rt = Runtime.open(settings, clock=clock, channels={"console": RecordingChannel()})
+    writer = rt.service.writer
+    lean = writer.lean
+    word, welcome = CONTINUE[language]
+    who = "anna@example.com"
+    try:
+        begin = await rt.service.begin_chat(
+            channel="console", email=who, conversation_id=who, language=language
+        )
+        bound = begin.interview_id if way == "orm" else None
+        if way != "lean":
+            writer.lean = None
+        sent = 0
+
+        async def says(text: str, after: timedelta, choice: str | None = None) -> str:
+            nonlocal sent
+            sent += 1
+            clock.set(clock.now() + after)
+            outcome = await rt.service.record(
+                Incoming("console", who, who, text, f"m{sent}", choice=choice, interview_id=bound)
+            )
+            assert not outcome.duplicate and outcome.interview_id == begin.interview_id
+            return "\n".join(m.text for m in outcome.messages)
+
+        before = lean.round_trips if lean is not None else 0
+        await says("", timedelta(seconds=30), choice="culture")
+        assert await count(rt, AnswerRow) == 1
+        answered = await says(word, timedelta(minutes=1))  # the question of a minute ago
+        assert welcome not in answered
+        assert await count(rt, AnswerRow) == 2  # stored (and probed: it is short)
+        greeted = await says(word, timedelta(days=2))  # back after two days, at the probe
+        assert greeted.startswith(welcome)
+        assert await count(rt, AnswerRow) == 2
+        if way == "lean":
+            assert lean is not None and lean.round_trips - before == 2 * 3  # all of them
+        async with rt.db.sessions() as session:
+            texts = [
+                rt.cipher.decrypt(t)
+                for t in (await session.scalars(select(AnswerRow.text_enc))).all()
+                if t
+            ]
+        assert word in texts
+        assert writer.lean_errors == 0
+    finally:
+        writer.lean = lean
+        await rt.close()

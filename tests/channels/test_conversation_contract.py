@@ -199,3 +199,22 @@ async def test_a_hello_days_later_is_greeted_not_stored(driver: Driver) -> None:
     assert await answers_stored(driver.runtime) == 1
     assert "What could have been better" in joined(await driver.say(DETAILED))
     assert await answers_stored(driver.runtime) == 2
+
+
+async def test_a_bare_continue_is_an_answer_at_once_and_a_hello_days_later(
+    driver: Driver,
+) -> None:
+    """ "continue" typed to the question just asked was welcomed back and thrown away, in
+    every channel; now it is the answer. Days later (no "pause" typed) it is someone coming
+    back: welcomed, asked again, nothing stored."""
+    await started(driver)
+    await driver.say("Pay and benefits")
+    probe = "What made that valuable for you?"  # a short answer is probed
+    answered = joined(await driver.say("continue"))
+    assert "Welcome back" not in answered and answered.endswith(probe)
+    assert await answers_stored(driver.runtime) == 2
+    driver.runtime.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    await run_tick(driver.runtime)
+    back = joined(await driver.say("Continue"))
+    assert "Welcome back" in back and back.endswith(probe)  # asked again
+    assert await answers_stored(driver.runtime) == 2

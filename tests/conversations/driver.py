@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import conversations as conv
 
@@ -33,10 +34,11 @@ class Transcript:
         self.turns.append(turn)
         return turn
 
-    def send(self, item: Input) -> conv.Turn:
+    def send(self, item: Input, *, quiet_for: timedelta | None = None) -> conv.Turn:
+        """`quiet_for`: how long the interview had been quiet before (None: not known)."""
         text, choice = (item[0], item[1]) if isinstance(item, tuple) else (item, None)
         state = json.loads(json.dumps(self.last.state))  # storage round-trip
-        return self.apply(conv.advance(self.q, state, text, choice=choice))
+        return self.apply(conv.advance(self.q, state, text, choice=choice, quiet_for=quiet_for))
 
     def click(
         self, value: str, question_id: str | None = None, *, on: str | None = None

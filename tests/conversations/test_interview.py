@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 import conversations as conv
+from conversations.text import SILENCE
 
-from .driver import DETAILED_EN, DETAILED_NL, invited, question, started
+from .driver import DETAILED_EN, DETAILED_NL, Transcript, invited, question, started
 
 QUESTION_IDS = [
     "main_reason",
@@ -421,3 +424,90 @@ def test_short_answers_that_could_be_meant_are_still_answers(answer: str) -> Non
     t.send(answer)
     assert ("valued_most", 0) in t.stored
     assert not any("Welcome back" in m.text for m in t.last.messages)
+
+
+DAYS = timedelta(days=3)
+CONTINUE = [
+    ("en", "continue"),
+    ("en", "Let's continue"),
+    ("en", "carry on"),
+    ("en", "resume"),
+    ("nl", "doorgaan"),
+    ("nl", "Verder"),
+    ("nl", "we gaan verder"),
+    ("nl", "verdergaan"),
+]
+
+
+def welcomed(t: Transcript) -> bool:
+    return any(m.text.startswith(("Welcome back", "Welkom terug")) for m in t.last.messages)
+
+
+@pytest.mark.parametrize(("language", "typed"), CONTINUE)
+@pytest.mark.parametrize("quiet_for", [None, timedelta(seconds=20), SILENCE - timedelta(seconds=1)])
+def test_a_bare_continue_in_a_conversation_going_on_is_an_answer(
+    language: str, typed: str, quiet_for: timedelta | None
+) -> None:
+    """ "What would you keep?" "continue": the bot said welcome back and asked the question
+    again, as for someone back after days, and never stored what they answered. Within
+    `SILENCE` of the employee's previous message it is the answer."""
+    t = started(language).run([("", "culture")])
+    t.send(typed, quiet_for=quiet_for)
+    assert not welcomed(t)
+    assert t.stored[("valued_most", 0)].text == typed
+    assert t.kinds() == ["follow_up"]  # a short answer is probed, as any other
+    t.send(typed, quiet_for=quiet_for)  # and to the follow-up
+    assert ("valued_most", 1) in t.stored
+
+
+@pytest.mark.parametrize(("language", "typed"), CONTINUE)
+@pytest.mark.parametrize("quiet_for", [SILENCE, DAYS])
+def test_a_bare_continue_after_a_silence_is_not_an_answer(
+    language: str, typed: str, quiet_for: timedelta
+) -> None:
+    """Back after a while ("just send me a message", says the idle reminder), "continue"
+    or "doorgaan" says to go on: welcomed, the same question asked again, nothing stored;
+    during a follow-up too."""
+    t = started(language).run([("", "culture")])
+    t.send(typed, quiet_for=quiet_for)
+    assert welcomed(t) and t.kinds() == ["info", "question"]
+    assert t.last.messages[1].question_id == "valued_most"
+    assert t.stored.keys() == {("main_reason", 0)}
+    t.send("ok")  # vague: probed
+    assert t.kinds() == ["follow_up"]
+    t.send(typed, quiet_for=quiet_for)
+    assert welcomed(t) and t.kinds() == ["info", "follow_up"]
+    assert t.stored.keys() == {("main_reason", 0), ("valued_most", 0)}
+
+
+@pytest.mark.parametrize(
+    ("language", "typed"),
+    [
+        ("en", "continue the remote-work policy"),
+        ("en", "Continue with the Friday demos"),
+        ("nl", "doorgaan met thuiswerken"),
+        ("nl", "verder met de vrijdagdemo's"),
+    ],
+)
+def test_continue_with_more_words_is_an_answer_however_long_it_was_quiet(
+    language: str, typed: str
+) -> None:
+    t = started(language).run([("", "culture")])
+    t.send(typed, quiet_for=DAYS)
+    assert not welcomed(t)
+    assert t.stored[("valued_most", 0)].text == typed
+
+
+@pytest.mark.parametrize("quiet_for", [None, timedelta(seconds=20)])
+@pytest.mark.parametrize(
+    ("language", "greeting"),
+    [("en", "Hi, let's continue"), ("en", "sorry, continue"), ("nl", "Hoi, doorgaan")],
+)
+def test_a_hello_is_greeted_whenever_it_comes(
+    language: str, greeting: str, quiet_for: timedelta | None
+) -> None:
+    """ "hi" or "sorry" never answers a question, also with "continue" beside it."""
+    t = started(language).run([("", "culture")])
+    t.send(greeting, quiet_for=quiet_for)
+    assert welcomed(t)
+    assert t.stored.keys() == {("main_reason", 0)}
