@@ -103,8 +103,10 @@ class WebPorts(Protocol):
         """The interview a token opens; raise `LinkRefused`."""
         ...
 
-    async def view(self, interview_id: int, *, retry: bool = False) -> View:
-        """Where the interview stands (the invite, or the current question again)."""
+    async def view(self, interview_id: int, *, retry: bool = False, peek: bool = False) -> View:
+        """Where the interview stands (the invite, or the current question again), as the
+        page will show it; `peek`: only looked at, not shown (the page shows it otherwise
+        from now on, so what is typed on it is taken as an answer to it)."""
         ...
 
     async def handle(self, incoming: Incoming) -> View | None:
@@ -313,7 +315,7 @@ class WebChat:
             # a form rendered before the last answer (a second tab, the back button) posts
             # its own question's buttons: the engine is told whose they were
             origin = _origin(form.get("choice_on"), form.get("choice_for"))
-            before = await self.ports.view(target.interview_id)
+            before = await self.ports.view(target.interview_id, peek=True)
             asked = before.messages[-1].question_id if before.messages else None
             if origin[1] is not None and origin[1] != asked:  # an earlier question's button
                 echo = self.ports.button_label(origin[1], choice, target.language)

@@ -79,3 +79,42 @@ def private_only(language: str) -> str:
 def dry_run_quotes(language: str) -> str:
     """The line under `exitbot digest --dry-run` when it shows quotes."""
     return _DRY_RUN_QUOTES.get(language, _DRY_RUN_QUOTES["en"])
+
+
+# Where a conversation is held, as the sentence below names it ("went on {place}")
+_PLACES = {
+    "en": {
+        "slack": "in Slack",
+        "teams": "in Teams",
+        "web": "on the web page",
+        "console": "in the terminal",
+    },
+    "nl": {
+        "slack": "in Slack",
+        "teams": "in Teams",
+        "web": "op de webpagina",
+        "console": "in de terminal",
+    },
+}
+_SOMEWHERE_ELSE = {"en": "somewhere else", "nl": "ergens anders"}
+
+_MOVED_ON = {
+    "en": (
+        "In the meantime this conversation went on {elsewhere}, so I haven't saved your last "
+        "message as an answer. You can carry on here{here}; this is where we are now:"
+    ),
+    "nl": (
+        "Dit gesprek is intussen {elsewhere} verdergegaan, dus ik heb je laatste bericht niet "
+        "als antwoord bewaard. Je kunt hier{here} verder; dit is waar we nu zijn:"
+    ),
+}
+
+
+def moved_on(language: str, elsewhere: str | None, here: str) -> OutMessage:
+    """Said before what is asked now to a message from a place that did not show it
+    (`bot.places`): where the conversation went on, and that it goes on here."""
+    lang = language if language in _MOVED_ON else "en"
+    places = _PLACES[lang]
+    there = places.get(elsewhere or "", _SOMEWHERE_ELSE[lang])
+    this = f" {places[here]}" if here in places else ""
+    return OutMessage(kind="info", text=_MOVED_ON[lang].format(elsewhere=there, here=this))

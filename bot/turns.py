@@ -43,7 +43,7 @@ from sqlalchemy.types import TypeEngine
 import conversations as conv
 from adapters.base import Incoming
 from bot import facts as facts_mod
-from bot import texts
+from bot import places, texts
 from bot.clock import Clock
 from bot.config import Settings
 from bot.crypto import Cipher
@@ -367,6 +367,7 @@ def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
             _INTERVIEWS.c.employee_id,
             _INTERVIEWS.c.departure_id,
             _INTERVIEWS.c.last_activity_at,  # how long it was quiet (`quiet_since`)
+            _INTERVIEWS.c.channel,  # where it was last answered (`bot.places`)
         )
         .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
         .where(PlatformIdentity.platform == bindparam("platform"), *where)
@@ -561,7 +562,7 @@ class Turns:
         caller takes `completing` (whose facts it writes after the rows); nothing is added
         to the lists for a None."""
         state = self._decoded(found.state_enc) if found.state_enc else {}  # {}: not started
-        turn = self._advance(state, incoming, quiet_since(found.last_activity_at, now))
+        turn = self._step(state, incoming, found.channel, quiet_since(found.last_activity_at, now))
         if turn.erase_all or turn.discard:
             return None  # deleting answers: the ORM path
         changed = turn.status != found.status
@@ -689,6 +690,21 @@ class Turns:
             quiet_for=quiet_for,
         )
 
+    def _step(
+        self,
+        state: Mapping[str, object],
+        incoming: Incoming,
+        channel: str | None,
+        quiet_for: timedelta | None = None,
+    ) -> conv.Turn:
+        """The turn one message makes of an interview last answered in `channel` and quiet
+        for `quiet_for`: the engine's step, unless the message comes from a place that does
+        not show what is asked now (`bot.places`: then that is shown there, and nothing is
+        stored)."""
+        if places.moved_on(state, channel, incoming):
+            return places.show_here(self.questionnaire, state, channel, incoming)
+        return self._advance(state, incoming, quiet_for)
+
     def apply(self, session: Session, incoming: Incoming) -> Outcome:
         """Advance the sender's interview with one message (never raises on user input)."""
         interview = self.find_interview(session, incoming)
@@ -701,7 +717,9 @@ class Turns:
             )
         state = self.state_of(interview)
         now = self.clock.now()
-        turn = self._advance(state, incoming, quiet_since(interview.last_activity_at, now))
+        turn = self._step(
+            state, incoming, interview.channel, quiet_since(interview.last_activity_at, now)
+        )
         self.store_turn(session, interview, turn, message_key=incoming.key, now=now)
         interview.channel = incoming.channel
         interview.address = incoming.conversation_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -23,7 +24,7 @@ from adapters.web import (
     WebChannel,
     WebChat,
 )
-from bot import links
+from bot import links, places
 from bot.config import Settings
 from bot.db import StorageUnavailable
 from bot.models import Interview
@@ -92,15 +93,14 @@ class WebDesk:
             return None
         return next((c.label for c in question.buttons(language) if c.value == value), None)
 
-    async def view(self, interview_id: int, *, retry: bool = False) -> View:
+    async def view(self, interview_id: int, *, retry: bool = False, peek: bool = False) -> View:
         try:
-            return await self._view(interview_id, retry)
+            return await self._view(interview_id, retry, peek)
         except StorageUnavailable:
             raise Unavailable() from None
 
-    async def _view(self, interview_id: int, retry: bool = False) -> View:
+    async def _view(self, interview_id: int, retry: bool = False, peek: bool = False) -> View:
         runtime = self.runtime
-        q, k = runtime.questionnaire, runtime.settings.min_group_size
         async with runtime.db.sessions() as session:
             interview = await session.get(Interview, interview_id)
             if interview is None:
@@ -116,15 +116,51 @@ class WebDesk:
                 return View(language, (runtime.service.restart_offer(language),), open=True)
             ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
             state = runtime.service.state_of(interview) if ready else {}
+            here = places.asks_here(state, interview.channel, WebChannel.name)
         if not ready:
             return await self._open_fresh(interview_id)
-        # A page view changes nothing: it shows where the interview stands. A chat begun a
-        # moment ago (the playground) shows its intro rather than "welcome back".
+        if not here and not peek:
+            return await self._shown_here(interview_id, retry)
+        return View(language, self._current(language, state, retry), open=True)
+
+    def _current(
+        self, language: str, state: dict[str, object], retry: bool
+    ) -> tuple[conv.OutMessage, ...]:
+        """What an open interview's page shows: where it stands. A chat begun a moment ago
+        (the playground) shows its intro rather than "welcome back"; a retry of a message
+        already answered (its reply lost on the way) what is asked now, without it."""
+        runtime = self.runtime
+        q, k = runtime.questionnaire, runtime.settings.min_group_size
         fresh = conv.start(q, language, min_group=k, retention_days=runtime.settings.retention_days)
-        # A retry of a message already answered (its reply lost on the way): what is asked
-        # now, without "welcome back".
-        turn = fresh if fresh.state == state else conv.resume(q, state, greet=not retry)
-        return View(language, turn.messages, open=True)
+        if fresh.state == places.without_places(state):
+            return fresh.messages
+        return conv.resume(q, state, greet=not retry).messages
+
+    async def _shown_here(self, interview_id: int, retry: bool) -> View:
+        """The page of an interview last answered elsewhere (a chat): a page view changes
+        nothing of the interview, but from now on this page shows what is asked, so an
+        answer typed on it is taken (`bot.places`). In one transaction with the state it
+        shows: an answer given elsewhere meanwhile makes the page out of date again."""
+        runtime = self.runtime
+        async with runtime.db.transaction() as session:
+            interview = await session.get(
+                Interview, interview_id, with_for_update=True, populate_existing=True
+            )
+            still_open = (
+                interview is not None
+                and interview.status in OPEN_STATUSES
+                and interview.state_enc is not None
+            )
+            if still_open:
+                assert interview is not None
+                state = runtime.service.state_of(interview)
+                shown = places.also_shown(state, interview.channel, WebChannel.name)
+                interview.state_enc = runtime.cipher.encrypt(json.dumps(shown))
+                interview.updated_at = self.now
+                language = interview.language
+        if not still_open:  # it ended (or was closed) meanwhile: the page says where it stands
+            return await self._view(interview_id, retry, peek=True)
+        return View(language, self._current(language, state, retry), open=True)
 
     async def _open_fresh(self, interview_id: int) -> View:
         """The first view of a fallback link: the interview was never invited in chat (or

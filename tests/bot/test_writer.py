@@ -391,7 +391,9 @@ async def test_one_person_on_two_channels_in_one_batch_answers_in_order(
 ) -> None:
     """The writer keeps one platform user per batch; the same person on two channels is
     two users but one interview: the second turn must build on the first, not on the
-    state both read at the start of the batch."""
+    state both read at the start of the batch. (Slack never showed the question the
+    terminal's answer leads to, so its message is not taken as the answer: that question
+    is shown in Slack, `bot.places`.)"""
     who = "anna@example.com"
     await started(runtime, [who])
     async with runtime.db.transaction() as session:
@@ -415,9 +417,11 @@ async def test_one_person_on_two_channels_in_one_batch_answers_in_order(
     async with runtime.db.sessions() as s:
         rows = (await s.execute(select(AnswerRow.message_key, AnswerRow.question_id))).all()
         interview = await s.scalar(select(Interview))
-    assert sorted(rows) == [("console:c1", "main_reason"), ("slack:s1", "valued_most")]
-    assert interview is not None
-    assert runtime.service.state_of(interview)["question"] == "role_improvement"
+    assert sorted(rows) == [("console:c1", "main_reason")]
+    assert "went on in the terminal" in second.messages[0].text
+    assert second.messages[-1].question_id == "valued_most"  # after the terminal's answer
+    assert interview is not None and interview.channel == "slack"
+    assert runtime.service.state_of(interview)["question"] == "valued_most"
 
 
 def stored(rt: Runtime, session: Session) -> dict[str, tuple[object, ...]]:
@@ -679,6 +683,95 @@ async def test_the_lean_path_stores_what_the_orm_path_stores(database_url: str) 
         assert rows[lean_way] == rows[orm_way]
         assert writer.lean_errors == 0
     finally:
+        writer.lean = lean
+        await rt.close()
+
+
+# One interview answered in the terminal and in Slack (`bot.places`): answers, a message from
+# the place that is behind (shown what is asked there instead), commands, a pause
+TWO_PLACES = [
+    ("console", "Career growth"),
+    ("slack", "The people in my team and the freedom to organise my own work"),  # behind
+    ("slack", "The people in my team and the freedom to organise my own work"),
+    ("console", "help"),  # the same whatever is asked: taken in the place behind
+    ("console", "Clearer goals and more support from the product team"),
+    ("slack", "pause"),
+    ("console", "4"),  # behind, and paused: back, shown what is asked
+    ("console", "4"),
+    ("slack", "8"),  # behind
+    ("console", "8"),
+]
+
+
+async def test_the_lean_path_shows_the_other_place_what_the_orm_path_shows(
+    database_url: str,
+) -> None:
+    """PostgreSQL: one interview answered in two places through the lean path, one through
+    the session only: the same replies, and every column, answer and inbox row the same."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's lean path")
+    from datetime import UTC, datetime
+
+    from bot.clock import FrozenClock
+
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    settings = Settings(database_url=database_url, encryption_key=Cipher.new_key())
+    slack = RecordingChannel()
+    slack.name = "slack"
+    channels = {"console": RecordingChannel(), "slack": slack}
+    rt = Runtime.open(settings, clock=FrozenClock(now), channels=channels)
+    writer = rt.service.writer
+    lean = writer.lean
+    lean_way, orm_way = PEOPLE[:2]
+    replies: dict[str, list[list[str]]] = {lean_way: [], orm_way: []}
+    through_sqlalchemy: list[str] = []  # during the lean way's turns
+
+    def executed(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if writer.lean is not None:
+            through_sqlalchemy.append(statement)
+
+    try:
+        await started(rt, [lean_way, orm_way])
+        async with rt.db.transaction() as session:
+            for n, who in enumerate((lean_way, orm_way)):
+                employee = await rt.service.upsert_employee(session, email=who, now=now)
+                await rt.service.link_identity(
+                    session, platform="slack", user_id=f"U{n}", employee_id=employee.id, now=now
+                )
+        event.listen(Engine, "before_cursor_execute", executed)
+        for step, (place, text) in enumerate(TWO_PLACES):
+            for n, who in enumerate((lean_way, orm_way)):
+                writer.lean = lean if who == lean_way else None
+                incoming = (
+                    message(who, text, f"{step}-{who}")
+                    if place == "console"
+                    else Incoming("slack", f"U{n}", f"D-{who}", text, f"{step}-{who}")
+                )
+                outcome = await rt.service.handle(incoming)
+                replies[who].append([m.text for m in outcome.messages])
+        event.remove(Engine, "before_cursor_execute", executed)
+        assert through_sqlalchemy == []  # every turn of the lean way went the lean way
+        writer.lean = lean
+        await rt.service.flush()
+        assert replies[lean_way] == replies[orm_way]
+        moved = [n for n, said in enumerate(replies[lean_way]) if "went on in" in said[0]]
+        assert moved == [1, 6, 8]
+        rows = await read(rt, lambda session: stored(rt, session))
+        assert rows[lean_way] == rows[orm_way]
+        status, state, channel, *_ = rows[lean_way]
+        assert (status, channel) == ("in_progress", "console")
+        assert state["question"] == "come_back" and "also_shown_in" not in state
+        assert [a[0] for a in rows[lean_way][7]] == [
+            "main_reason",
+            "valued_most",
+            "role_improvement",
+            "manager_relationship",
+            "recommend",
+        ]
+        assert writer.lean_errors == 0
+    finally:
+        if event.contains(Engine, "before_cursor_execute", executed):
+            event.remove(Engine, "before_cursor_execute", executed)
         writer.lean = lean
         await rt.close()
 

@@ -15,7 +15,7 @@ from bot.app import create_app
 from bot.clock import FrozenClock
 from bot.models import AnswerRow, Interview
 from bot.runtime import Runtime
-from tests.web.conftest import START, api_post, csrf_of, link_to, make_settings
+from tests.web.conftest import START, api_post, csrf_of, link_to, make_settings, origin_of
 
 EMAIL = "anna@example.com"
 
@@ -82,3 +82,34 @@ async def test_a_terminal_interview_continues_in_the_browser(
     assert interview is not None
     assert (interview.channel, interview.status) == ("web", "in_progress")
     assert answers == 2  # one from the terminal, one from the browser, same interview
+
+
+async def test_a_button_from_a_page_left_open_is_not_taken_for_a_question_it_never_showed(
+    served: tuple[Runtime, TestClient],
+) -> None:
+    """A page opened on a question, whose form posts a button without saying whose it was
+    (a page cached before those hidden fields), after the terminal moved on: looking up the
+    button's label must not count as showing the page what is asked now (`bot.places`)."""
+    runtime, client = served
+    service = runtime.service
+    begun = await service.begin_chat(channel="console", email=EMAIL, conversation_id=EMAIL)
+    assert begun.interview_id is not None
+    detailed = "The people in my team and the freedom to organise my own work"
+    for n, text in enumerate(["Career growth", detailed, detailed]):
+        await service.handle(Incoming("console", EMAIL, EMAIL, text, f"console-{n}"))
+    token = await link_to(runtime, begun.interview_id)
+    html = unescape(await (await client.get(f"/i/{token}")).text())
+    assert "relationship with your manager" in html
+    await service.handle(Incoming("console", EMAIL, EMAIL, "4", "console-3"))  # moves on
+
+    form = {"csrf": csrf_of(html), "id": "form0001", "choice": "4"}  # no choice_on/_for
+    response = await client.post(f"/i/{token}", data=form, headers={"Origin": origin_of(client)})
+
+    assert response.status == 200
+    page = unescape(await response.text())
+    assert "went on in the terminal" in page and "recommend us as an employer" in page
+    async with runtime.db.sessions() as session:
+        recommend = await session.scalar(
+            select(func.count()).select_from(AnswerRow).where(AnswerRow.question_id == "recommend")
+        )
+    assert recommend == 0
