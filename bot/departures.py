@@ -88,6 +88,17 @@ REASONS = {
 CHAT_ORDER = ("slack", "teams")
 NOT_FOR_INVITES = ("console", "web")
 WEBHOOK_ID_DAYS = 30  # kept at least 7 days (senders retry for ~3 days)
+# What the HR system tells about a person, kept on their employee row (`upsert_employee`)
+HR_DETAILS = (
+    "external_id",
+    "name",
+    "language",
+    "timezone",
+    "department",
+    "personal_email",
+    "manager_email",
+    "manager_name",
+)
 READDRESS_DETAIL = (
     "the employee's address changed after the invite went out: if the new address finds the "
     "same chat user, the conversation goes on; otherwise the invite is withdrawn from whoever "
@@ -296,6 +307,8 @@ async def _apply(
         # A language the interview is not held in: the chat profile, else the default, decides
         person = replace(person, language=None)
     employee = await upsert_employee(session, person, now)
+    if departure.employee_id is not None and departure.employee_id != employee.id:
+        await _leave_the_old_address(session, departure, departure.employee_id, employee, now)
     reactivated = departure.status == "cancelled"
     kind_changed = departure.kind != event.kind
     departure.employee_id = employee.id
@@ -437,6 +450,34 @@ async def _lock_the_persons_departures(session: AsyncSession, external_id: str) 
         .order_by(Departure.id)
         .with_for_update()
     )
+
+
+async def _leave_the_old_address(
+    session: AsyncSession, departure: Departure, old_id: int, employee: Employee, now: datetime
+) -> None:
+    """The departure names another address now (HR corrected it): what its events told about
+    the departing person leaves the row of the address it named before, which may be a
+    colleague's. The corrected address's row gets what it has no value for (a correction
+    need not repeat every field), except the name, which a chat platform may have given the
+    old row. A row that another departure names is the HR system's record of someone else:
+    only what equals the corrected address's details, the departing person's, leaves it.
+    The row itself stays (interviews and chat identities still refer to it)."""
+    old = await session.get(Employee, old_id, with_for_update=True, populate_existing=True)
+    if old is None:
+        return
+    named_elsewhere = await session.scalar(
+        select(Departure.id)
+        .where(Departure.employee_id == old.id, Departure.id != departure.id)
+        .limit(1)
+    )
+    for name in HR_DETAILS:
+        value, theirs = getattr(old, name), getattr(employee, name)
+        if value is None or (named_elsewhere is not None and value != theirs):
+            continue
+        if theirs is None and name != "name":
+            setattr(employee, name, value)
+        setattr(old, name, None)
+    old.updated_at = now
 
 
 async def upsert_employee(session: AsyncSession, data: EmployeeData, now: datetime) -> Employee:

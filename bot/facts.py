@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.config import Settings
 from bot.models import AnswerRow, Departure, Employee, FactTheme, Interview, InterviewFact
@@ -61,9 +62,20 @@ PUBLISHED = select(_FACTS.c.id).where(_FACTS.c.interview_id == bindparam("interv
 ANSWERS = select(AnswerRow.question_id, AnswerRow.seq, AnswerRow.value, AnswerRow.themes).where(
     AnswerRow.interview_id == bindparam("interview_id")
 )
+_DEPARTURE: BindParameter[int] = bindparam("departure")
+# The department of the person leaving: the one the departure names, also while the interview
+# is still held at an address HR has since corrected (`bot.readdress`), whose row no longer
+# carries it (`bot.departures`); without a departure (an interview opened in the terminal or
+# on the web), its holder's.
 ORIGIN = select(
-    select(Employee.department).where(Employee.id == bindparam("employee")).scalar_subquery(),
-    select(Departure.kind).where(Departure.id == bindparam("departure")).scalar_subquery(),
+    func.coalesce(
+        select(Employee.department)
+        .join(Departure, Departure.employee_id == Employee.id)
+        .where(Departure.id == _DEPARTURE)
+        .scalar_subquery(),
+        select(Employee.department).where(Employee.id == bindparam("employee")).scalar_subquery(),
+    ),
+    select(Departure.kind).where(Departure.id == _DEPARTURE).scalar_subquery(),
 )
 _INSERT_FACT = insert(_FACTS).returning(_FACTS.c.id)
 _INSERT_THEMES = insert(_THEMES)

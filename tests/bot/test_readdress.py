@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from adapters.base import Incoming
 from bot import tick
 from bot.jobs import TickReport
-from bot.models import AnswerRow, Interview, Job
+from bot.models import AnswerRow, Employee, Interview, Job, PlatformIdentity
 from tests.support.departures import (
     Harness,
     departure,
@@ -224,3 +224,113 @@ async def test_a_declined_invite_stays_declined_when_only_other_details_change(
     answer = await corrected(h)
     assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
     assert [status for status, _, _ in await interviews(h)] == ["declined"]
+
+
+# ---------------------------------------------------------------------- the wrong address's row
+
+ANNAS: dict[str, object] = {
+    "id": "E1001",
+    "timezone": "Europe/Amsterdam",
+    "department": "Sales",
+    "personal_email": "anna.devries@example.net",
+    "manager": {"email": "jan@example.com", "name": "Jan Jansen"},
+}
+HR_DETAILS = (
+    "external_id",
+    "name",
+    "language",
+    "timezone",
+    "department",
+    "personal_email",
+    "manager_email",
+    "manager_name",
+)
+
+
+async def details(h: Harness, email: str) -> dict[str, object]:
+    """What the employee row of `email` holds of what the HR system tells."""
+    row = await h.one(Employee, Employee.email == email)
+    return {name: getattr(row, name) for name in HR_DETAILS}
+
+
+ANNA_ON_FILE = {
+    "external_id": "E1001",
+    "name": "Anna de Vries",
+    "language": "nl",
+    "timezone": "Europe/Amsterdam",
+    "department": "Sales",
+    "personal_email": "anna.devries@example.net",
+    "manager_email": "jan@example.com",
+    "manager_name": "Jan Jansen",
+}
+NOTHING = dict.fromkeys(HR_DETAILS)
+
+
+async def test_the_wrong_address_keeps_nothing_the_hr_system_told_about_the_employee(
+    h: Harness,
+) -> None:
+    """HR typed Bob's address: Anna's name, department, manager and private address landed on
+    Bob's row. After the correction they are on Anna's row only; Bob's row stays, and what
+    still refers to it (his withdrawn interview, his chat identity) too."""
+    assert (await h.post(departure(email=BOB, language="nl", **ANNAS)))[1]["status"] == (
+        "scheduled"
+    )
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    assert await details(h, BOB) == ANNA_ON_FILE
+    bob = (await h.one(Employee, Employee.email == BOB)).id
+
+    h.clock.set(INVITE_AT + timedelta(hours=1))
+    status, _ = await h.post(departure("departure.updated", email=ANNA, language="nl", **ANNAS))
+    assert status == 202
+    assert await details(h, BOB) == NOTHING
+    assert await details(h, ANNA) == ANNA_ON_FILE
+
+    report = await tick_at(h, LATER)
+    assert report["invites withdrawn from the wrong person"] == 1
+    assert await details(h, BOB) == NOTHING
+    withdrawn = await h.one(Interview, Interview.status == "cancelled")
+    identity = await h.one(PlatformIdentity, PlatformIdentity.user_id == f"U-{BOB}")
+    assert withdrawn.employee_id == bob and identity.employee_id == bob
+
+
+async def test_a_correction_before_the_invite_leaves_nothing_on_the_wrong_row(
+    h: Harness,
+) -> None:
+    await h.post(departure(email=BOB, language="nl", **ANNAS), at=NOW - timedelta(seconds=1))
+    await h.post(departure("departure.updated", email=ANNA, language="nl", **ANNAS))
+    assert await details(h, BOB) == NOTHING
+    assert await details(h, ANNA) == ANNA_ON_FILE
+
+
+async def test_what_the_correction_does_not_repeat_moves_to_the_corrected_address(
+    h: Harness,
+) -> None:
+    """The correction carries only the address: what HR told before is still the employee's
+    (as for any update), now on her row. Only the name is not carried over: on the old row it
+    may be the one a chat platform gave that person."""
+    await h.post(departure(email=BOB, language="nl", **ANNAS), at=NOW - timedelta(seconds=1))
+    assert (await h.post(departure("departure.updated", email=ANNA, name=None)))[0] == 202
+    assert await details(h, BOB) == NOTHING
+    assert await details(h, ANNA) == {**ANNA_ON_FILE, "name": None}
+
+
+async def test_a_colleague_with_a_departure_of_their_own_keeps_what_is_theirs(
+    h: Harness,
+) -> None:
+    """Bob is leaving too: his row is the HR system's record of him. Anna's event, sent to his
+    address, overwrote some of it; the correction removes what is Anna's and leaves what
+    only Bob's own event told."""
+    bobs = departure(
+        id_="hr-5000",
+        email=BOB,
+        last_day="2027-03-31",
+        name="Bob Bakker",
+        department="Finance",
+        personal_email="bob@example.net",
+    )
+    await h.post(bobs, at=NOW - timedelta(seconds=2))
+    annas = {key: value for key, value in ANNAS.items() if key != "personal_email"}
+    await h.post(departure(email=BOB, language="nl", **annas), at=NOW - timedelta(seconds=1))
+    await h.post(departure("departure.updated", email=ANNA, language="nl", **annas))
+    assert await details(h, BOB) == {**NOTHING, "personal_email": "bob@example.net"}
+    assert await details(h, ANNA) == {**ANNA_ON_FILE, "personal_email": None}

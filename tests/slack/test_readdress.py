@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import AnswerRow, Employee, Interview, PlatformIdentity
+from bot.models import AnswerRow, Employee, Interview, InterviewFact, PlatformIdentity
 from tests.slack.harness import ANNA, ANNA_ID, SlackHarness
 from tests.slack.test_interview import TYPED_ANSWERS, complete_by_typing
 
@@ -167,3 +167,30 @@ async def test_a_renamed_address_of_the_same_slack_user_keeps_the_conversation(
     await slack.dm(ANNA_ID, "yes")
     assert await interviews(slack) == [(interview_id, "completed", ANNA, True)]
     assert await answers_of(slack, interview_id) >= 8
+
+
+async def test_finishing_before_the_tick_counts_under_the_departing_persons_department(
+    make_slack: Any, database_url: str
+) -> None:
+    """Her address is corrected, and she finishes the interview before the tick has looked the
+    new address up: her row at the old address no longer holds what HR told about her, yet
+    the digest still counts her interview under her department."""
+    slack = await make_slack(database_url=database_url)
+    old = "a.devries@example.com"
+    slack.fake.users[ANNA_ID].email = old
+    invite_at = await invited(slack, old)
+    slack.fake.users[ANNA_ID].email = ANNA
+    await corrected(slack, invite_at + timedelta(hours=1), ANNA)
+    async with slack.runtime.db.sessions() as session:
+        left = await session.scalar(select(Employee.department).where(Employee.email == old))
+    assert left is None
+
+    await complete_by_typing(slack, ANNA_ID)
+    assert [row[1] for row in await interviews(slack)] == ["completed"]
+    async with slack.runtime.db.sessions() as session:
+        counted = (await session.scalars(select(InterviewFact.department))).all()
+    assert counted == ["Sales"]
+    report = await slack.tick()
+    assert report["interviews moved to a corrected address"] == 0
+    async with slack.runtime.db.sessions() as session:
+        assert (await session.scalars(select(InterviewFact.department))).all() == ["Sales"]
