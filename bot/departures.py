@@ -104,6 +104,17 @@ READDRESS_DETAIL = (
     "same chat user, the conversation goes on; otherwise the invite is withdrawn from whoever "
     "got it and the employee is invited at the new address"
 )
+READDRESS_ANSWERED_DETAIL = (
+    "the employee's address changed after the invite went out and was answered: if the new "
+    "address finds the same chat user, that answer stands; if someone else said no to it or "
+    "let it expire, the employee is invited at the new address"
+)
+# Answered invites (closed by what the person did) that the tick looks up in chat when the
+# departure's address was corrected since (`answered_by_another`)
+# (an invite left to expire counts too: whose silence it was is found out the same way)
+ANSWERED = ("declined", "expired", "completed", "stopped", "deleted")
+# The note on such an invite once the tick found that another chat user answered it
+REACHED_ANOTHER = "answered by another chat user: the address was corrected"
 
 
 def interview_stage(status: str | None) -> str | None:
@@ -662,14 +673,38 @@ def held_by_another(interview: Interview | None, departure: Departure) -> bool:
     )
 
 
+def answered_by_another(interview: Interview | None, departure: Departure) -> bool:
+    """An invite answered in chat (declined, or the interview held) by another employee than
+    the one the active departure names now, not looked up since: if the corrected address
+    finds the same chat user (an address renamed), the answer was the employee's own."""
+    return (
+        interview is not None
+        and interview.status in ANSWERED
+        and interview.channel is not None
+        and interview.channel not in NOT_FOR_INVITES
+        and interview.note != REACHED_ANOTHER
+        and interview.employee_id is not None  # None: that person was erased (`forget`)
+        and departure.status == "active"
+        and departure.employee_id is not None
+        and interview.employee_id != departure.employee_id
+    )
+
+
+def to_look_up(interview: Interview | None, departure: Departure) -> bool:
+    """An invite of this departure that the tick's `readdress` job looks up in chat: held,
+    or answered there, by another employee than the one the departure names now."""
+    return held_by_another(interview, departure) or answered_by_another(interview, departure)
+
+
 async def follow_the_person(
     session: AsyncSession, departure: Departure, outcome: DepartureOutcome, now: datetime
 ) -> DepartureOutcome:
     """The departure names another person than the one its invite went to (HR corrected the
     address): the tick's `readdress` job (`bot.readdress`) finds out in chat whether that is
-    the same chat user, never this transaction."""
+    the same chat user, never this transaction. An invite already answered reads the same
+    whatever the answer was: how it went is not shared."""
     interview = await _latest_interview(session, departure.id)
-    if interview is None or not held_by_another(interview, departure):
+    if interview is None or not to_look_up(interview, departure):
         return outcome
     await set_job(
         session,
@@ -680,7 +715,8 @@ async def follow_the_person(
         interview_id=interview.id,
     )
     log.info("interview %s: its departure's address changed after the invite", interview.id)
-    return replace(outcome, detail=READDRESS_DETAIL)
+    live = interview.status in LIVE
+    return replace(outcome, detail=READDRESS_DETAIL if live else READDRESS_ANSWERED_DETAIL)
 
 
 async def _offer_to_other_departures(
@@ -714,14 +750,21 @@ async def _offer_to_other_departures(
 
 def _reached_someone_else(interview: Interview | None, employee: Employee) -> bool:
     """An invite for this departure that went to another person (the address was corrected
-    since) and ended without an interview: declined or left to expire by them, or
-    undeliverable. (A live one follows the person: `follow_the_person`; a completed one is
-    left as it is.)"""
+    since) and ended without an interview: undeliverable, or declined or left to expire by
+    them. A "no thanks" or an expiry in chat counts as someone else's once the tick has found
+    that the corrected address is another chat user (`REACHED_ANOTHER`): until then it may be
+    the employee's own, given under an address since renamed, and it stands. (A live one
+    follows the person: `follow_the_person`; a completed one is left as it is.)"""
     return (
         interview is not None
         and interview.status in ("declined", "expired", "unreachable")
         and interview.employee_id is not None  # None: that person was erased (`forget`)
         and interview.employee_id != employee.id
+        and (
+            interview.status == "unreachable"
+            or interview.channel in (None, *NOT_FOR_INVITES)
+            or interview.note == REACHED_ANOTHER
+        )
     )
 
 

@@ -13,6 +13,12 @@ outside any transaction. Then, under lock:
   reached them by mistake, sent by the `close` job) and the departure's employee is invited
   by the normal rules.
 
+An invite answered before the correction (declined, or the interview held) is looked up the
+same way: the same chat user answered it themselves, and it moves to the corrected address
+as it is (one who said "no thanks" may still start it after all, and is not invited again);
+a "no thanks" from another chat user, or from nobody the corrected address finds, was not
+the employee's: they are invited by the normal rules. One someone else held stays theirs.
+
 A job is claimed once, the decision is checked again under lock and the note is sent under
 the `close` job's key: a retry or a second replica changes and sends nothing twice.
 """
@@ -36,6 +42,8 @@ log = logging.getLogger(__name__)
 WITHDRAWN_NOTE = "withdrawn: the invite reached the wrong person"
 MOVED = "interviews moved to a corrected address"
 WITHDRAWN = "invites withdrawn from the wrong person"
+DECLINED_ELSEWHERE = "invites the wrong person had declined"
+EXPIRED_ELSEWHERE = "invites the wrong person had let expire"
 
 
 def register(registry: TickRegistry) -> None:
@@ -54,7 +62,7 @@ async def readdress(ctx: TickContext, job: ClaimedJob) -> datetime | None:
         if (
             interview is None
             or departure is None
-            or not departures.held_by_another(interview, departure)
+            or not departures.to_look_up(interview, departure)
         ):
             return None  # answered by a later event or job, or the interview ended
         employee = await session.get(Employee, departure.employee_id)
@@ -91,16 +99,24 @@ async def readdress(ctx: TickContext, job: ClaimedJob) -> datetime | None:
             or held is None
             or person is None
             or locked.employee_id != person.id
-            or not departures.held_by_another(held, locked)
+            or not departures.to_look_up(held, locked)
         ):
             return None  # changed meanwhile: the newer event made this job due again
+        live = held.status in departures.LIVE
         if same:
             await _move(runtime, session, held, person, opened, ctx.now)
-        else:
+        elif live:
             await _withdraw(runtime, session, held, locked, person, ctx.now)
-    if not same:
+        else:
+            await _not_theirs(runtime, session, held, locked, person, ctx.now)
+    if not same and live:
         ctx.report.add(WITHDRAWN)
         log.info("interview %s reached another chat user: withdrawn", interview.id)
+        return None
+    if not same:
+        if held.status in ("declined", "expired"):
+            ctx.report.add(DECLINED_ELSEWHERE if held.status == "declined" else EXPIRED_ELSEWHERE)
+        log.info("interview %s was answered by another chat user: left to them", interview.id)
         return None
     if opened is not None and opened.language is not None:
         runtime.service.linked(interview.channel or "", opened.user_id, opened.language)
@@ -171,3 +187,20 @@ async def _withdraw(
     await departures.cancel_interview(session, interview, now, reason="misdirected")
     interview.note = WITHDRAWN_NOTE
     await departures.schedule(session, runtime, departure, employee, now)
+
+
+async def _not_theirs(
+    runtime: Runtime,
+    session: AsyncSession,
+    interview: Interview,
+    departure: Departure,
+    employee: Employee,
+    now: datetime,
+) -> None:
+    """Someone else answered the invite: what they did stays theirs. Their "no thanks", or
+    their silence until it expired, was not the employee's, who is invited now by the normal
+    rules (`departures.schedule`)."""
+    interview.note = departures.REACHED_ANOTHER
+    interview.updated_at = now
+    if interview.status in ("declined", "expired"):
+        await departures.schedule(session, runtime, departure, employee, now)

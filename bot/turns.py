@@ -100,7 +100,8 @@ def restartable_where(now: datetime) -> ColumnElement[bool]:
     engine's `on_done`): until it would have expired (`expires_at`), while its departure
     stands and still names them, and only the employee's latest interview (one person counts
     once). An invite that reached the wrong person, who declined it before HR corrected the
-    address, is not theirs to start."""
+    address, is not theirs to start; one the same chat user declined under an address since
+    renamed is the employee's, and moves to the corrected address (`bot.readdress`)."""
     newer = aliased(Interview)
     return and_(
         Interview.status == "declined",

@@ -14,6 +14,7 @@ from adapters.base import Incoming
 from bot import tick
 from bot.jobs import TickReport
 from bot.models import AnswerRow, Employee, Interview, Job, PlatformIdentity
+from tests.bot.test_departures import COMPLETING
 from tests.support.departures import (
     Harness,
     departure,
@@ -170,14 +171,75 @@ async def test_whoever_declined_an_invite_meant_for_another_cannot_start_it_late
     assert await says(h, BOB, "start", 1) != "in_progress"
     assert await says(h, BOB, "", 2, choice="start") != "in_progress"
     assert await h.count(AnswerRow) == 0
+    # Whose "no thanks" it was is for the tick to find out in chat (a renamed address would
+    # have been Anna's own); the answer reads as for any answered invite, with what follows.
+    assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
+    assert answer["reason_code"] == "invited_before"
+    assert answer["detail"] == (
+        "the employee's address changed after the invite went out and was answered: if the "
+        "new address finds the same chat user, that answer stands; if someone else said no to "
+        "it or let it expire, the employee is invited at the new address"
+    )
+    assert [status for status, _, _ in await interviews(h)] == ["declined"]
     # Bob's "no thanks" was not Anna's: she is asked now, as if anew.
-    assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
-    assert [status for status, _, _ in await interviews(h)] == ["declined", "scheduled"]
-    assert (await tick_at(h, LATER))["invites sent"] == 1
-    assert h.channel.to(ANNA) and [status for status, _, _ in await interviews(h)] == [
-        "declined",
-        "invited",
+    report = await tick_at(h, LATER)
+    assert (report["invites the wrong person had declined"], report["invites sent"]) == (1, 1)
+    assert h.channel.to(ANNA) and await interviews(h) == [
+        ("declined", True, "answered by another chat user: the address was corrected"),
+        ("invited", True, None),
     ]
+    assert await says(h, BOB, "start", 3) != "in_progress"
+    # Ticking again (a retry, another replica): nothing more happens or is sent
+    sent = list(h.channel.sent)
+    report = await tick_at(h, LATER + timedelta(minutes=10))
+    assert report["invites the wrong person had declined"] == 0 and h.channel.sent == sent
+
+
+ANSWERING = {
+    "declined": [("", "decline")],
+    "stopped": [("", "start"), ("stop", None)],
+    "deleted": [("", "start"), ("delete my answers", None), ("yes", None)],
+    "completed": [("", "start"), *((text, None) for text in COMPLETING)],
+}
+
+
+@pytest.mark.parametrize("ending", list(ANSWERING))
+async def test_the_answer_to_a_correction_does_not_tell_how_the_invite_was_answered(
+    h: Harness, ending: str
+) -> None:
+    """Whoever the invite reached declined it, stopped, deleted their answers or took part: the
+    correction's answer reads the same (it may have been the employee, under an address since
+    renamed). What follows depends on whom the tick finds in chat."""
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    for n, (text, choice) in enumerate(ANSWERING[ending]):
+        await says(h, BOB, text, n, choice)
+    assert [status for status, _, _ in await interviews(h)] == [ending]
+    answer = await corrected(h)
+    assert answer == {
+        "status": "not_invited",
+        "departure_id": "hr-4711",
+        "reason": (
+            "an exit interview was already offered for this departure; how it went is not shared"
+        ),
+        "reason_code": "invited_before",
+        "interview": "closed",
+        "detail": (
+            "the employee's address changed after the invite went out and was answered: if "
+            "the new address finds the same chat user, that answer stands; if someone else "
+            "said no to it or let it expire, the employee is invited at the new address"
+        ),
+    }
+    assert await h.count(Job, Job.kind == "readdress", Job.status == "due") == 1
+    # Bob is another chat user: his answer stays his, and only his "no thanks" is not Anna's
+    report = await tick_at(h, LATER)
+    assert report["invites sent"] == (1 if ending == "declined" else 0)
+    expected = [ending, "invited"] if ending == "declined" else [ending]
+    assert [status for status, _, _ in await interviews(h)] == expected
+    # What the HR system hears afterwards no longer carries the detail
+    h.clock.set(LATER + timedelta(minutes=5))
+    _, again = await h.post(departure("departure.updated", email=ANNA, language="nl"))
+    assert "detail" not in again
 
 
 async def test_an_invite_the_wrong_address_could_not_deliver_is_sent_to_the_corrected_one(
@@ -208,8 +270,11 @@ async def test_an_invite_the_wrong_address_let_expire_is_sent_to_the_corrected_o
     assert [status for status, _, _ in await interviews(h)] == ["expired"]
     status, answer = await h.post(departure(email=ANNA, language="nl", last_day="2027-01-29"))
     assert status == 202
-    assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
-    assert (await tick_at(h, datetime(2027, 1, 22, 9, tzinfo=UTC)))["invites sent"] == 1
+    # Whose silence it was is for the tick to find out in chat (a renamed address would have
+    # been Anna's own): the answer reads as for any answered invite
+    assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
+    report = await tick_at(h, datetime(2027, 1, 22, 9, tzinfo=UTC))
+    assert (report["invites the wrong person had let expire"], report["invites sent"]) == (1, 1)
     assert [status for status, _, _ in await interviews(h)] == ["expired", "invited"]
     assert len(h.channel.to(ANNA)) == 1
 

@@ -190,7 +190,61 @@ async def test_finishing_before_the_tick_counts_under_the_departing_persons_depa
     async with slack.runtime.db.sessions() as session:
         counted = (await session.scalars(select(InterviewFact.department))).all()
     assert counted == ["Sales"]
+    # The tick finds her at the corrected address: her interview, as it is, is hers there
     report = await slack.tick()
-    assert report["interviews moved to a corrected address"] == 0
+    assert report["interviews moved to a corrected address"] == 1
+    assert [row[1:3] for row in await interviews(slack)] == [("completed", ANNA)]
     async with slack.runtime.db.sessions() as session:
         assert (await session.scalars(select(InterviewFact.department))).all() == ["Sales"]
+
+
+async def test_who_declined_under_an_address_since_renamed_may_still_start_and_is_not_asked_again(
+    make_slack: Any, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anna said "no thanks" under her old address; it is renamed in Slack and then in the HR
+    system. The same Slack user answered: it was her own "no thanks". She is not invited a
+    second time, and may still start the interview after all, as anyone who declined."""
+    caplog.set_level(logging.INFO)
+    slack = await make_slack(database_url=database_url)
+    old = "a.devries@example.com"
+    slack.fake.users[ANNA_ID].email = old
+    anna_dm = slack.fake.dm_channel_id(ANNA_ID)
+    invite_at = await invited(slack, old)
+    await slack.dm(ANNA_ID, "no thanks")
+    [(interview_id, status, _, _)] = await interviews(slack)
+    assert status == "declined"
+
+    slack.fake.users[ANNA_ID].email = ANNA
+    answer = await corrected(slack, invite_at + timedelta(hours=1), ANNA)
+    assert (answer["status"], answer["reason_code"], answer["interview"]) == (
+        "not_invited",
+        "invited_before",
+        "closed",
+    )
+    slack.fake.reset()
+    report = await slack.tick(invite_at + timedelta(hours=2))
+    assert report["interviews moved to a corrected address"] == 1
+    assert (report["invites sent"], report["invites the wrong person had declined"]) == (0, 0)
+    assert slack.fake.calls_to("chat.postMessage") == []  # not asked again
+    assert await interviews(slack) == [(interview_id, "declined", ANNA, True)]
+    # a later update of the departure does not ask her again either
+    answer = await corrected(slack, invite_at + timedelta(hours=3), ANNA)
+    assert (answer["status"], answer["interview"], "detail" in answer) == (
+        "not_invited",
+        "closed",
+        False,
+    )
+    assert (await slack.tick())["invites sent"] == 0
+
+    # She changes her mind: her own interview starts, and she holds it to the end
+    await slack.dm(ANNA_ID, "start")
+    assert "main reason you're leaving" in slack.messages(anna_dm)[-1]["text"]
+    assert await interviews(slack) == [(interview_id, "in_progress", ANNA, True)]
+    for typed in TYPED_ANSWERS[1:]:
+        await slack.dm(ANNA_ID, typed)
+    assert "Is this right?" in slack.messages(anna_dm)[-1]["text"]
+    await slack.dm(ANNA_ID, "yes")
+    assert await interviews(slack) == [(interview_id, "completed", ANNA, True)]
+    assert await answers_of(slack, interview_id) >= 8
+    assert old not in caplog.text and ANNA not in caplog.text
+    assert TYPED_ANSWERS[2] not in caplog.text

@@ -76,3 +76,33 @@ async def test_a_renamed_teams_address_keeps_the_conversation(
     assert "Is this right?" in replies[-1] and "Pay and benefits" in replies[-1]
     await say(teams, "yes")
     assert await holder(teams) == ("completed", NEW)
+
+
+async def test_who_declined_under_a_renamed_teams_address_may_still_start(
+    make_teams: Any, database_url: str
+) -> None:
+    """She said "no thanks" under her old address, which is renamed in Teams (she has not
+    written since) and then in the HR system: Teams says the member who declined has the
+    corrected address now, so it was her own answer. No second invite; "start" starts it."""
+    teams = await make_teams(database_url=database_url)
+    assert await teams.post(teams.install(email=OLD)) == 201
+    assert (await teams.post_webhook(event("departure.created", OLD)))[1]["status"] == "scheduled"
+    teams.clock.advance(timedelta(days=14))
+    assert (await run_tick(teams.runtime))["invites sent"] == 1
+    teams.new_messages()
+    await say(teams, "no thanks")
+    assert await holder(teams) == ("declined", OLD)
+
+    teams.connector.members["29:user1"].update(email=NEW, userPrincipalName=NEW)
+    teams.clock.advance(timedelta(minutes=5))
+    status, answer = await teams.post_webhook(event("departure.updated", NEW))
+    assert (status, answer["status"], answer["interview"]) == (202, "not_invited", "closed")
+    report = await run_tick(teams.runtime)
+    assert report["interviews moved to a corrected address"] == 1
+    assert (report["invites sent"], report["unreachable"]) == (0, 0)
+    assert teams.new_messages() == []  # not asked again
+    assert await holder(teams) == ("declined", NEW)
+
+    replies = await say(teams, "start")
+    assert "main reason" in replies[-1]
+    assert await holder(teams) == ("in_progress", NEW)
