@@ -64,6 +64,10 @@ V = TypeVar("V")
 CHANNEL = "teams"
 ANONYMOUS_BOT_APP_ID = "exitbot-anonymous"  # any non-empty id works without credentials
 REMEMBER_SECONDS = 600.0
+# How long this process goes by the address Teams reported for a user before asking again:
+# after a rename another replica may have linked the user to the new address (the readdress
+# job), and an old copy here would link them back to the old one when next stored.
+EMAIL_SECONDS = REMEMBER_SECONDS
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 _TURN_STARTED: ContextVar[bool] = ContextVar("exitbot_teams_turn_started", default=False)
 _MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -195,6 +199,7 @@ class TeamsChannel:
         *,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials
         self.ports = ports
@@ -204,8 +209,10 @@ class TeamsChannel:
         self.bot = _TeamsBot(self)
         self.retry = retry
         self.sleep = sleep  # how retries wait (tests record the delays)
+        self.monotonic = monotonic  # how long what this process learnt holds (tests move it)
         self._references: dict[str, dict[str, Any]] = {}  # conversation id -> latest reference
-        self._emails: dict[str, tuple[str | None, str | None]] = {}  # user id -> (email, name)
+        # user id -> (valid until, email, name): `EMAIL_SECONDS`
+        self._emails: dict[str, tuple[float, str | None, str | None]] = {}
         # (kind, user id, conversation id) -> (valid until, what was stored)
         self._remembered: dict[tuple[str, str, str], tuple[float, tuple[object, ...]]] = {}
 
@@ -271,7 +278,7 @@ class TeamsChannel:
             context.activity.channel_data = context.activity.channel_data or {}
             email, name = await self._member(context, user_id)
             if email:
-                _bounded(self._emails)[user_id] = (email, name)  # what later turns report
+                self._learnt(user_id, email, name)  # what later turns report
             found.append(email)
 
         await self.adapter.continue_conversation(
@@ -371,13 +378,13 @@ class TeamsChannel:
             contact.timezone,
         )
         stored = self._remembered.get(key)
-        if stored is not None and stored[1] == fingerprint and time.monotonic() < stored[0]:
+        if stored is not None and stored[1] == fingerprint and self.monotonic() < stored[0]:
             return
         if conversation:
             await self.ports.remember_conversation(contact)
         else:
             await self.ports.remember_user(contact)
-        _bounded(self._remembered)[key] = (time.monotonic() + REMEMBER_SECONDS, fingerprint)
+        _bounded(self._remembered)[key] = (self.monotonic() + REMEMBER_SECONDS, fingerprint)
 
     async def _reference(self, conversation_id: str) -> dict[str, Any]:
         reference = self._references.get(conversation_id) or await self.ports.reference_for(
@@ -434,17 +441,19 @@ class TeamsChannel:
         return reference
 
     async def contact_of(self, context: TurnContext, user: ChannelAccount) -> TeamsContact:
-        """Who `user` is in this turn's conversation, with their email (cached)."""
+        """Who `user` is in this turn's conversation, with their email (cached for
+        `EMAIL_SECONDS`; an older copy is used only while Teams cannot be asked)."""
         activity = context.activity
         tenant_id = tenant_of(activity)
         reference = reference_json(TurnContext.get_conversation_reference(activity), tenant_id)
         conversation_id = activity.conversation.id
         _bounded(self._references)[conversation_id] = reference
-        if user.id not in self._emails:
+        known = self._emails.get(user.id)
+        if known is None or self.monotonic() >= known[0]:
             email, name = await self._member(context, user.id)
             if email:
-                _bounded(self._emails)[user.id] = (email, name)
-        email, name = self._emails.get(user.id, (None, user.name))
+                known = self._learnt(user.id, email, name)
+        _, email, name = known if known is not None else (0.0, None, user.name)
         return TeamsContact(
             user_id=user.id,
             conversation_id=conversation_id,
@@ -456,6 +465,13 @@ class TeamsChannel:
             email=email.strip().lower() if email else None,
             name=name or user.name,
         )
+
+    def _learnt(
+        self, user_id: str, email: str, name: str | None
+    ) -> tuple[float, str | None, str | None]:
+        known = (self.monotonic() + EMAIL_SECONDS, email, name)
+        _bounded(self._emails)[user_id] = known
+        return known
 
     async def _member(self, context: TurnContext, user_id: str) -> tuple[str | None, str | None]:
         try:

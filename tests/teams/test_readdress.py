@@ -6,12 +6,15 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.models import Employee, Interview
+from adapters.teams import EMAIL_SECONDS
+from bot.crypto import Cipher
+from bot.models import Employee, Interview, PlatformIdentity
 from bot.tick import run_tick
 from tests.teams.harness import TeamsHarness
 from tests.teams.test_interview import DETAILED, answers, say
@@ -106,3 +109,48 @@ async def test_who_declined_under_a_renamed_teams_address_may_still_start(
     replies = await say(teams, "start")
     assert "main reason" in replies[-1]
     assert await holder(teams) == ("in_progress", NEW)
+
+
+async def test_another_replica_finds_the_interview_after_a_rename(
+    make_teams: Any, database_url: str
+) -> None:
+    """Two replicas on one database. Replica B learnt her old address from Teams while she
+    answered there; replica A's tick then finds her renamed and moves the interview to the
+    corrected address. Once B's copy of what Teams said is due again (`EMAIL_SECONDS`), B asks
+    Teams afresh, instead of linking her back to the old address with its stale copy, which
+    left her with "no interview open for you" on B from then on."""
+    key = Cipher.new_key()
+    a = await make_teams(database_url=database_url, encryption_key=key)
+    b = await make_teams(database_url=database_url, encryption_key=key)
+    assert await a.post(a.install(email=OLD)) == 201
+    assert (await a.post_webhook(event("departure.created", OLD)))[1]["status"] == "scheduled"
+    for replica in (a, b):
+        replica.clock.advance(timedelta(days=14))
+    assert (await run_tick(a.runtime))["invites sent"] == 1
+    a.new_messages()
+    await say(b, "start")
+    assert "Thanks for sharing" in (await say(b, "Pay and benefits"))[-1]
+
+    a.connector.members["29:user1"].update(email=NEW, userPrincipalName=NEW)
+    for replica in (a, b):
+        replica.clock.advance(timedelta(minutes=5))
+    assert (await a.post_webhook(event("departure.updated", NEW)))[0] == 202
+    assert (await run_tick(a.runtime))["interviews moved to a corrected address"] == 1
+    assert await holder(a) == ("in_progress", NEW)
+
+    b.channel.monotonic = lambda: time.monotonic() + EMAIL_SECONDS + 1
+    replies = await say(b, "The salary was well below the market for my role and experience")
+    assert "no interview open" not in replies[-1] and "could have been better" in replies[-1]
+    assert await linked_to(b) == NEW
+    replies = await say(a, DETAILED)
+    assert "no interview open" not in replies[-1]
+    assert await holder(a) == ("in_progress", NEW)
+
+
+async def linked_to(teams: TeamsHarness) -> str | None:
+    async with teams.runtime.db.sessions() as session:
+        return await session.scalar(
+            select(Employee.email)
+            .join(PlatformIdentity, PlatformIdentity.employee_id == Employee.id)
+            .where(PlatformIdentity.platform == "teams", PlatformIdentity.user_id == "29:user1")
+        )
