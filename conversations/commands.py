@@ -189,11 +189,13 @@ CHANGE = frozenset({
     "aanpassen", "iets aanpassen", "ik wil iets aanpassen", "wijzigen", "wijzig", "verander",
     "veranderen", "klopt niet", "dat klopt niet", "niet helemaal", "nee", "terug",
 })
-# Words around a question name in "change the suggestions" / "ik wil 3 aanpassen".
+# Words around a question name in "change the suggestions" / "ik wil 3 aanpassen". "iets"
+# (something) is one too: "ik wil iets aanpassen" names no answer, not "Verder nog iets".
 CHANGE_FILLER = frozenset({
     "change", "edit", "fix", "correct", "i", "want", "to", "would", "like", "id", "the",
     "my", "answer", "answers", "question", "number", "nr", "no", "please",
     "aanpassen", "wijzigen", "wijzig", "verander", "veranderen", "ik", "wil", "graag", "de",
     "het", "mijn", "antwoord", "vraag", "nummer", "bij", "op", "nee", "about", "over",
+    "something", "iets",
 })
 # fmt: on

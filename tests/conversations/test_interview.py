@@ -288,6 +288,35 @@ def test_change_by_short_label_dutch():
     assert t.last.messages[-1].question_id == "suggestions"
 
 
+@pytest.mark.parametrize(
+    ("lang", "typed"),
+    [
+        ("nl", "Ik wil iets aanpassen"),  # the button's own label, typed
+        ("nl", "iets aanpassen"),
+        ("nl", "iets wijzigen"),
+        ("nl", "Ik wil graag iets veranderen"),
+        ("en", "I want to change something"),
+        ("en", "I'd like to change something"),
+    ],
+)
+def test_asking_to_change_something_lists_the_answers(lang, typed):
+    # "iets" (something) is a word of the Dutch short label "Verder nog iets": asking to
+    # change something reopened that last question instead of asking which answer
+    t = _to_summary(lang)
+    t.send(typed)
+    message = t.last.messages[-1]
+    assert message.kind == "summary"
+    assert message.question_id is None
+    assert [c.value for c in message.choices][-1] == "anything_else"
+    assert t.last.state["phase"] == "correcting"
+
+
+def test_the_last_question_can_still_be_named_dutch():
+    t = _to_summary("nl")
+    t.send("verder nog iets aanpassen")
+    assert t.last.messages[-1].question_id == "anything_else"
+
+
 OK = [("nl", "Oké"), ("nl", "oke"), ("nl", "Okee"), ("nl", "OK"), ("nl", "Ja hoor"),
       ("nl", "oké hoor"), ("en", "ok"), ("en", "Okay!"), ("en", "okey")]  # fmt: skip
 
