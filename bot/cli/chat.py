@@ -51,13 +51,17 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
             line = await asyncio.to_thread(_read_line, interactive)
             if line is None:
                 break
+            picked = channel.picked(line)  # a number from the list shown: as a click
             result = await runtime.service.handle(
                 Incoming(
                     channel="console",
                     user_id=email,
                     conversation_id=email,
-                    text=line,
+                    text=line if picked is None else picked.label,
                     message_id=uuid.uuid4().hex,
+                    choice=None if picked is None else picked.value,
+                    choice_for=None if picked is None else picked.question_id,
+                    choice_on=None if picked is None else picked.kind,
                 )
             )
             status = result.status or status

@@ -232,3 +232,49 @@ def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path)
     assert kinds(said[2:]) == ["intro", "question", "question"]  # started, answered, asked on
     with sqlite3.connect(tmp_path / "chat.db") as db:
         assert db.execute("SELECT status FROM interviews").fetchall() == [("in_progress",)]
+
+
+DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
+TO_SUMMARY = ["1", DETAILED, DETAILED, "4", "9", "1", DETAILED, "no"]
+
+
+def test_a_number_picks_from_the_list_shown_under_the_summary(tmp_path: Path) -> None:
+    """The terminal numbers the summary's choices "1. Yes, that's right" / "2. I want to
+    change something": typing 1 confirms (it reopened the summary's first line, the main
+    reason, so typing what the screen offered never ended the interview), 2 lists the answers,
+    and under "Delete all your answers?" 1 is "Yes, delete them" (it was not understood)."""
+    out = chat(tmp_path, [*TO_SUMMARY, "2", "5", "9", "1"], "--as", "n@example.com")
+    summary = next(m for m in out if m["kind"] == "summary")
+    assert summary["choices"] == ["Yes, that's right", "I want to change something"]
+    which = out[out.index(summary) + 1]
+    assert "Which answer would you like to change?" in str(which["text"])  # "2": the list
+    assert "Would recommend us" in str(out[-2]["text"])  # "5": that answer reopened
+    assert "Would recommend us: 9/10" in str(out[-2]["text"]) and out[-1]["kind"] == "outro"
+    deleted = chat(tmp_path, ["delete my answers", "1"], "--as", "n@example.com")
+    assert "deleted all your answers" in str(deleted[-1]["text"]), deleted[-1]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chat.db") as db:
+        assert db.execute("SELECT status FROM interviews").fetchall() == [("deleted",)]
+
+
+def test_a_scale_is_listed_by_its_own_numbers(tmp_path: Path) -> None:
+    """0–10 was listed "1. 0 – Not at all likely" … "11. 10 – Extremely likely", while a typed
+    8 is read as the score 8: the terminal lists a scale's points unnumbered. A choice
+    question keeps its numbers."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--lang", "en"],
+        input="".join(line + "\n" for line in TO_SUMMARY[:4]),
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert (
+        "  0 – Not at all likely" in lines and "  8" in lines and "  10 – Extremely likely" in lines
+    )
+    assert "  9. 8" not in lines and "  11. 10 – Extremely likely" not in lines
+    assert "  1. Career growth" in lines
