@@ -33,12 +33,18 @@ class Cipher:
         self._multi = MultiFernet(fernets)
         self._primary = fernets[0]
         self.key_count = len(fernets)
+        # The key generated before EXITBOT_ENCRYPTION_KEY was set, when it is not among the
+        # configured ones: only to say so when what it encrypted cannot be read
+        self._left_out: tuple[Path, MultiFernet] | None = None
 
     @classmethod
     def from_setting(cls, value: str | None, key_file: Path | None) -> Cipher:
         """Keys from the setting; else from (or into) a local key file, with a warning."""
         if value:
-            return cls([k for k in value.split(",") if k.strip()])
+            cipher = cls([k for k in value.split(",") if k.strip()])
+            if key_file is not None and key_file.exists():
+                cipher._remember_left_out(key_file, value)
+            return cipher
         if key_file is None:
             raise CryptoKeyError(
                 "EXITBOT_ENCRYPTION_KEY must be set for this database "
@@ -56,6 +62,34 @@ class Cipher:
             )
         return cls([k for k in key_file.read_text().split(",") if k.strip()])
 
+    def _remember_left_out(self, key_file: Path, value: str) -> None:
+        configured = {k.strip() for k in value.split(",")}
+        try:
+            written = key_file.read_text().split(",")
+            left_out = [k.strip() for k in written if k.strip() and k.strip() not in configured]
+            self._left_out = (key_file, MultiFernet([Fernet(k.encode()) for k in left_out]))
+        except (OSError, ValueError, TypeError):  # unreadable, none left out, or not a key
+            self._left_out = None
+
+    def _no_key(self, token: str) -> CryptoKeyError:
+        """The error for a token no configured key opens; naming the generated key file
+        when that key does (the key set later replaced it instead of joining it)."""
+        if self._left_out is not None:
+            key_file, left_out = self._left_out
+            try:
+                left_out.decrypt(token.encode("ascii"))
+            except InvalidToken:
+                pass
+            else:
+                return CryptoKeyError(
+                    "stored data was encrypted with the key generated in "
+                    f"{key_file} before EXITBOT_ENCRYPTION_KEY was set, and that key is not "
+                    "in EXITBOT_ENCRYPTION_KEY: add it after yours "
+                    f"(EXITBOT_ENCRYPTION_KEY=<your key>,<the key in {key_file.name}>), then "
+                    "run `exitbot rotate-key`"
+                )
+        return CryptoKeyError(_NO_KEY)
+
     @staticmethod
     def new_key() -> str:
         return Fernet.generate_key().decode()
@@ -67,13 +101,13 @@ class Cipher:
         try:
             return self._multi.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken:
-            raise CryptoKeyError(_NO_KEY) from None
+            raise self._no_key(token) from None
 
     def rotate(self, token: str) -> str:
         try:
             return self._multi.rotate(token.encode("ascii")).decode("ascii")
         except InvalidToken:  # `exitbot rotate-key` with the old key left out
-            raise CryptoKeyError(_NO_KEY) from None
+            raise self._no_key(token) from None
 
 
 _NO_KEY = (

@@ -74,3 +74,24 @@ async def test_a_new_sqlite_database_and_its_wal_are_private(tmp_path: Path) -> 
         assert (database.stat().st_mode & 0o777) == 0o640
     finally:
         os.umask(old_umask)
+
+
+def test_a_key_set_later_that_leaves_out_the_generated_one_names_its_file(
+    tmp_path: Path,
+) -> None:
+    """Started without EXITBOT_ENCRYPTION_KEY (README: "Start here"), then set one made with
+    `exitbot rotate-key --new`: what was stored cannot be read, and the error said only "was
+    EXITBOT_ENCRYPTION_KEY changed?". It names the generated key file and the fix."""
+    key_file = tmp_path / "exitbot.db.key"
+    token = Cipher.from_setting(None, key_file).encrypt("answer")
+    generated, new = key_file.read_text().strip(), Cipher.new_key()
+    for act in (Cipher.decrypt, Cipher.rotate):
+        with pytest.raises(CryptoKeyError) as error:
+            act(Cipher.from_setting(new, key_file), token)
+        assert str(key_file) in str(error.value) and generated not in str(error.value)
+        assert "EXITBOT_ENCRYPTION_KEY=<your key>,<the key in exitbot.db.key>" in str(error.value)
+        assert "exitbot rotate-key" in str(error.value)
+    assert Cipher.from_setting(f"{new},{generated}", key_file).decrypt(token) == "answer"
+    # data of another key altogether: the file is not blamed
+    with pytest.raises(CryptoKeyError, match="cannot be decrypted with any configured key"):
+        Cipher.from_setting(new, key_file).decrypt(Cipher([Cipher.new_key()]).encrypt("x"))
