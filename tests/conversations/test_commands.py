@@ -157,3 +157,32 @@ def test_answers_with_command_words_are_stored(typed):
     t = started("en").run([("", "culture"), DETAILED_EN])  # at "what could be better"
     t.send(typed)
     assert t.stored[("role_improvement", 0)].text == typed
+
+
+@pytest.mark.parametrize(
+    "typed,command",
+    [
+        ("Can I skip this?", "skip"),
+        ("can I skip this question", "skip"),
+        ("I'd rather not answer this one", "skip"),
+        ("Kan ik deze overslaan?", "skip"),
+        ("mag ik deze vraag overslaan?", "skip"),
+        ("Dat zeg ik liever niet", "skip"),
+        ("What do you mean?", "help"),
+        ("I don't understand the question", "help"),
+        ("Wat bedoel je?", "help"),
+        ("Ik snap de vraag niet", "help"),
+    ],
+)
+def test_asking_to_skip_or_what_a_question_means_is_not_an_answer(typed, command):
+    """Asked, these were stored as the answer ("Could have been better: can I skip this?")
+    and the interview moved on; a question asked back gets the help and the question again."""
+    assert detect(typed) == command
+    lang = "nl" if typed.lower().startswith(("kan", "mag", "dat", "wat", "ik")) else "en"
+    t = started(lang).run([("", "culture"), DETAILED_EN])  # at "what could be better"
+    t.send(typed)
+    assert ("role_improvement", 0) not in t.stored
+    if command == "help":
+        assert t.last.messages[-1].question_id == "role_improvement"  # asked again
+    else:
+        assert "role_improvement" in t.last.state["skipped"]
