@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import links
+from bot import departures, links
 from bot.config import Settings
 from bot.models import Employee, Interview
 from bot.runtime import Runtime
@@ -37,7 +37,7 @@ class Row:
     interview_id: int
     who: str
     language: str
-    status: str
+    status: str  # `stage`: never whether the person started
     until: datetime
     emailed_at: datetime | None
     url: str | None
@@ -101,13 +101,20 @@ async def collect(runtime: Runtime, *, include_emailed: bool = False) -> list[Ro
                     interview_id=interview.id,
                     who=who,
                     language=interview.language,
-                    status=interview.status,
+                    status=stage(interview.status),
                     until=links.expiry_for(interview, now),
                     emailed_at=emailed_at,
                     url=links.url_for(runtime.settings.public_url, token) if token else None,
                 )
             )
     return sorted(rows, key=lambda r: r.interview_id)
+
+
+def stage(status: str) -> str:
+    """What the list says of an interview: `scheduled`, `sent` or `unreachable`, as HR's
+    status and the webhook do. HR forwards these links by name: `in_progress` next to a name
+    would tell them that this person took part."""
+    return "unreachable" if status == "unreachable" else departures.interview_stage(status) or ""
 
 
 def _who(employee: Employee | None) -> str:

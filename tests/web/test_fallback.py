@@ -18,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from adapters.base import Incoming
 from bot import fallback
 from bot.cli import web as links_cli
 from bot.models import Interview, WebLink
@@ -151,6 +152,32 @@ async def test_exitbot_links_prints_what_hr_forwards(
     out = capsys.readouterr().out
     assert "Anna de Vries <anna@example.com>" in out and LINK.search(out)
     assert "valid until 2026-12-25" in out
+
+
+async def test_exitbot_links_does_not_tell_whether_the_person_started(
+    fast_sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """HR forwards these links by name; the line showed the interview's status, so `invited`
+    before and `in_progress` after told HR that this person had taken part. It shows what
+    HR's status and the webhook show: `sent`, however the person answered."""
+    async with harness(fast_sqlite_url, NOW) as h:
+        await h.post(departure())
+        h.clock.set(INVITE_DAY)
+        await run_tick(h.runtime)
+        h.clock.set(AFTER_LAST_DAY)
+        report = await run_tick(h.runtime)
+        assert report["web links for HR"] == 1
+        lines = []
+        for typed in ("start", "Career growth"):
+            links_cli.print_rows(await links_cli.collect(h.runtime), h.runtime.settings)
+            lines.append(capsys.readouterr().out.splitlines()[3])
+            said = Incoming("slack", "U-anna@example.com", "D-anna@example.com", typed, typed)
+            await h.runtime.service.handle(said)
+        assert (await h.one(Interview)).status == "in_progress"
+        links_cli.print_rows(await links_cli.collect(h.runtime), h.runtime.settings)
+        lines.append(capsys.readouterr().out.splitlines()[3])
+    assert lines[0].startswith("interview ") and "Anna de Vries <anna@example.com>" in lines[0]
+    assert lines == [lines[0]] * 3 and lines[0].endswith(" · sent"), lines
 
 
 async def test_after_the_last_day_an_open_interview_moves_to_the_web(
