@@ -625,11 +625,13 @@ async def schedule(
         await _drop_unsent(session, interview, now)
         late = _gets_a_web_link(settings, departure.last_working_day, now)
         return not_invited(departure.external_id, "web_link" if late else "last_day_passed")
+    # Asked even when this departure's invite is scheduled already: HR may have corrected
+    # the address to someone with an interview of their own, who must not get two invites.
+    taken = await interview_elsewhere(session, employee.id, departure.id, now)
+    if taken is not None:
+        await _drop_unsent(session, interview, now)
+        return not_invited(departure.external_id, taken)
     if interview is None or interview.status != "scheduled":
-        taken = await interview_elsewhere(session, employee.id, departure.id, now)
-        if taken is not None:
-            await _drop_unsent(session, interview, now)
-            return not_invited(departure.external_id, taken)
         interview = runtime.service.new_interview(
             employee_id=employee.id,
             language=employee.language or settings.language,
