@@ -952,8 +952,13 @@ async def decide(
                 "skipped", f"Skipped: no interview for departure {departure_external_id}."
             )
         departure.decision = "approved"
+        # The person next, locked, in the webhook's order (`_apply`: departure, then person):
+        # an event for another departure of theirs at the same moment waits for this
+        # transaction, or this one for it, and the second sees the first's interview.
         employee = (
-            await session.get(Employee, departure.employee_id)
+            await session.get(
+                Employee, departure.employee_id, with_for_update=True, populate_existing=True
+            )
             if departure.employee_id is not None
             else None
         )
@@ -996,8 +1001,11 @@ async def invite_by_hand(
         return not_invited(None, "invalid_email")
     email = address
     async with runtime.db.transaction() as session:
+        # Locked in the webhook's order (`_apply`, `decide`): the departure, then the person.
+        # The other way round, an event or an approval for that departure deadlocked with it.
+        employee_id = await _stored_employee(session, email, now)
+        departure = await _departure_to_reuse(session, employee_id, now)
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
-        departure = await _departure_to_reuse(session, employee.id, now)
         interview = await _latest_interview(session, departure.id) if departure else None
         if departure is not None and interview is not None and ended(interview):
             # this leaving's interview has ended (declined, held, expired, ...): changed by nobody
@@ -1022,6 +1030,19 @@ async def invite_by_hand(
         return await schedule(session, runtime, departure, employee, now)
 
 
+async def _stored_employee(session: AsyncSession, email: str, now: datetime) -> int:
+    """The id of the employee with this address, stored now when new; not locked (an
+    existing row's lock is not waited for: `upsert_employee` takes it, later)."""
+    await session.execute(
+        insert_ignoring_conflicts(session, Employee)
+        .values(email=email, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+    employee_id = await session.scalar(select(Employee.id).where(Employee.email == email))
+    assert employee_id is not None
+    return int(employee_id)
+
+
 async def _departure_to_reuse(
     session: AsyncSession, employee_id: int, now: datetime
 ) -> Departure | None:
@@ -1044,10 +1065,15 @@ async def _departure_to_reuse(
     for departure_id, last_day, status in rows.all():
         if status in (*FINAL, "expired") and last_day is not None and last_day < today:
             continue
-        # only this one is locked, as a webhook event locks only its own
+        # only this one is locked, as a webhook event locks only its own; read before the
+        # lock, so asked again whether it is still theirs and active
         return await session.scalar(
             select(Departure)
-            .where(Departure.id == departure_id, Departure.status == "active")
+            .where(
+                Departure.id == departure_id,
+                Departure.employee_id == employee_id,
+                Departure.status == "active",
+            )
             .with_for_update()
         )
     return None
