@@ -11,7 +11,8 @@ How a slot is posted (`digests.status`):
    facts are stamped with this digest's id and the figures computed over exactly those facts
    are stored in `figures`; status `posting`, `posted_at` = the attempt's start (its lease).
    Fewer than k facts: a `waiting` digest, facts left unstamped (they roll over). None at
-   all: status `empty`, nothing is posted. No HR channel: status `pending`, nothing frozen.
+   all: status `empty`, nothing is posted. No HR channel: status `pending`, nothing frozen;
+   but the first slot a database ever sees, with nothing to report, is `empty` (`_before_start`).
 2. *post*, outside any transaction: the report is rendered from the frozen figures.
 3. *mark*: status `posted` (only if our lease still holds).
 
@@ -322,6 +323,9 @@ async def _claim(
                 .execution_options(synchronize_session=False)
             )
             if not can_post:
+                if await _before_start(session, row, slot):
+                    row.status = "empty"
+                    return PostResult(slot.id, "empty")
                 log.warning(
                     "digest %s is due but no HR channel is available (EXITBOT_HR_CHANNEL and "
                     "its chat platform); it stays pending",
@@ -346,6 +350,20 @@ async def _claim(
         return _take_over(existing, now) or PostResult(
             slot.id, "busy" if existing.status == "posting" else "done"
         )
+
+
+async def _before_start(session: AsyncSession, row: Digest, slot: Slot) -> bool:
+    """Whether `slot` fired before ExitBot ran: it is the first scheduled slot this database
+    ever sees (every tick records the slot due then, so none before means no tick ever ran)
+    and nothing is waiting to be reported up to its month. A new install on 28 November
+    finds the 1 November slot due (for October): nothing to announce, not a digest waiting
+    for an HR channel. Its first digest is the 1 December one, for the days since install."""
+    earlier = await session.scalar(
+        select(Digest.id).where(Digest.id != row.id, Digest.slot.not_like("manual:%")).limit(1)
+    )
+    if earlier is not None:
+        return False
+    return await count_facts(session, unpublished(slot.through)) == 0
 
 
 def _take_over(row: Digest, now: datetime) -> _Claim | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -131,6 +131,48 @@ async def test_without_an_hr_channel_the_digest_stays_pending(
             r.status for r in await digest_post.post_due_digest(rt, DEC_SLOT + timedelta(days=1))
         ] == ["posted"]
         assert len(reports(rt).reports) == 1
+    finally:
+        await rt.close()
+
+
+async def test_a_new_install_announces_no_digest_for_a_period_before_it_ran(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database created on 28 November finds the 1 November slot (for October) due: it is
+    recorded as empty, not as a digest waiting for an HR channel; December's slot, the first
+    over time ExitBot ran, still waits for the channel when there is something to report."""
+    settings = settings_for(database_url, hr_channel=None)
+    installed = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    rt = Runtime.open(settings, clock=FrozenClock(installed), channels={"slack": ReportChannel()})
+    try:
+        report = await run_tick(rt, installed)
+        assert report["digests waiting for an HR channel"] == 0
+        assert "no HR channel" not in caplog.text
+        assert await _digests(rt) == [("2026-11-01T09:00", "empty")]
+        assert (await run_tick(rt, installed + timedelta(hours=1)))[
+            "digests waiting for an HR channel"
+        ] == 0
+        await add_facts(rt, 2)  # November's
+        assert [r.status for r in await digest_post.post_due_digest(rt, DEC_SLOT)] == ["pending"]
+        assert "no HR channel" in caplog.text
+        assert await _digests(rt) == [
+            ("2026-11-01T09:00", "empty"),
+            ("2026-12-01T09:00", "pending"),
+        ]
+    finally:
+        await rt.close()
+
+
+async def test_a_first_slot_with_something_to_report_still_waits_for_the_hr_channel(
+    sqlite_url: str,
+) -> None:
+    """Facts of the slot's own period mean ExitBot ran then: its first slot is a real one."""
+    settings = settings_for(sqlite_url, hr_channel=None)
+    installed = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    rt = Runtime.open(settings, clock=FrozenClock(installed), channels={"slack": ReportChannel()})
+    try:
+        await add_facts(rt, 1, period="2026-10")
+        assert [r.status for r in await digest_post.post_due_digest(rt, installed)] == ["pending"]
     finally:
         await rt.close()
 
