@@ -40,6 +40,7 @@ from bot.models import (
 )
 from bot.turns import (
     CLOSED_STATUSES,
+    NUMBERED_CHOICES,
     OPEN_STATUSES,
     REOPENABLE_STATUSES,
     Outcome,
@@ -416,7 +417,7 @@ class InterviewService:
                     return Outcome(
                         interview_id=declined.id,
                         status=declined.status,
-                        messages=[self.restart_offer(declined.language)],
+                        messages=[self.restart_offer(declined.language, channel)],
                     )
             if interview is None:
                 # Their interview has ended and its answers are kept: the chat reopens it, so
@@ -451,11 +452,11 @@ class InterviewService:
                 interview_id=interview.id, status=interview.status, messages=list(turn.messages)
             )
 
-    def restart_offer(self, language: str) -> conv.OutMessage:
+    def restart_offer(self, language: str, channel: str) -> conv.OutMessage:
         """The offer to start after all, for a declined interview that may still be started
-        (`restartable_where`)."""
+        (`restartable_where`), worded for how `channel` shows its Start choice."""
         label = self.questionnaire.say("phrases.btn_start", language)
-        return texts.restart_offer(language, label)
+        return texts.restart_offer(language, label, buttons=channel not in NUMBERED_CHOICES)
 
     def closed_turn(self, interview: Interview) -> conv.Turn:
         """What a finished interview says when reopened: where it stands (a pending

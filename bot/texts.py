@@ -28,6 +28,18 @@ _RESTART_OFFER = {
     ),
 }
 
+# The same offer where the choices are a numbered list to type from (the terminal)
+_RESTART_OFFER_TYPED = {
+    "en": (
+        "You said no thanks earlier, and that's completely fine. If you've changed your mind, "
+        'you can still take part: type "start".'
+    ),
+    "nl": (
+        "Je gaf eerder aan liever niet mee te doen, en dat is helemaal goed. Bedenk je je? "
+        'Dan kun je alsnog meedoen: typ "start".'
+    ),
+}
+
 _NOT_ADMIN = {
     "en": "Sorry, these commands are only for HR admins.",
     "nl": "Sorry, deze opdrachten zijn alleen voor HR-beheerders.",
@@ -61,10 +73,12 @@ def no_interview(language: str) -> OutMessage:
     return OutMessage(kind="info", text=_NO_INTERVIEW.get(language, _NO_INTERVIEW["en"]))
 
 
-def restart_offer(language: str, start_label: str) -> OutMessage:
+def restart_offer(language: str, start_label: str, *, buttons: bool = True) -> OutMessage:
     """What an interview the employee declined says when they open it again (the web link,
-    `exitbot chat`) while they may still start it after all."""
-    text = _RESTART_OFFER.get(language, _RESTART_OFFER["en"]).format(start=start_label)
+    `exitbot chat`) while they may still start it after all; without `buttons`, for a
+    channel that lists the choice numbered instead of showing a button to click."""
+    offers = _RESTART_OFFER if buttons else _RESTART_OFFER_TYPED
+    text = offers.get(language, offers["en"]).format(start=start_label)
     return OutMessage(kind="info", text=text, choices=(Choice("start", start_label),))
 
 

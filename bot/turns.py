@@ -120,6 +120,9 @@ def restartable_where(now: datetime) -> ColumnElement[bool]:
     )
 
 
+# Channels that list a message's choices numbered, to type a number from (`adapters.console`),
+# instead of showing buttons: their help says so (`conversations.advance(buttons=...)`).
+NUMBERED_CHOICES = frozenset({"console"})
 CLOSED_STATUSES = ("completed", "declined", "stopped", "deleted", "expired", "cancelled")
 # Statuses whose consequences read the interview's answers (facts written or removed): a
 # turn that reaches one writes its rows at once, not with the batch's last writes.
@@ -689,6 +692,7 @@ class Turns:
             choice_for=incoming.choice_for,
             choice_on=incoming.choice_on,
             quiet_for=quiet_for,
+            buttons=incoming.channel not in NUMBERED_CHOICES,
         )
 
     def _step(

@@ -113,7 +113,7 @@ class WebDesk:
                 session, interview.id, self.now
             ):
                 # "No thanks" earlier: they may still start, with its button or by typing it
-                return View(language, (runtime.service.restart_offer(language),), open=True)
+                return View(language, (runtime.service.restart_offer(language, "web"),), open=True)
             ready = interview.status in OPEN_STATUSES and interview.state_enc is not None
             state = runtime.service.state_of(interview) if ready else {}
             here = places.asks_here(state, interview.channel, WebChannel.name)

@@ -45,7 +45,7 @@ def on_invite(step: Step, typed: str, clicked: str | None, command: Command | No
     else:
         step.ignored_click = clicked is not None
         if command == "help":
-            step.emit("info", step.say("phrases.help"))
+            step.emit("info", step.help())
         step.emit("info", step.say("phrases.invite_reask"), invite_choices(step))
 
 

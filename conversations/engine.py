@@ -59,6 +59,7 @@ def advance(
     choice_for: str | None = None,
     choice_on: str | None = None,
     quiet_for: timedelta | None = None,
+    buttons: bool = True,
 ) -> Turn:
     """One employee message: `text` as typed, `choice` the value of a clicked button.
 
@@ -70,9 +71,13 @@ def advance(
 
     `quiet_for`: how long the interview had been quiet before this message (since the
     employee's previous one; None: not known). After `SILENCE` a bare "continue" or
-    "doorgaan" is someone coming back (`is_hello`); sooner, it answers the question."""
+    "doorgaan" is someone coming back (`is_hello`); sooner, it answers the question.
+
+    `buttons`: whether the channel shows choices as buttons; False where it lists them
+    numbered to type from (the terminal), so that the help does not point to buttons."""
     step = Step(q, State.from_json(q, state))
     step.after_silence = quiet_for is not None and quiet_for >= SILENCE
+    step.buttons = buttons
     typed = text if isinstance(text, str) else ""
     clicked = choice if isinstance(choice, str) and choice.strip() else None
     question_id = choice_for if isinstance(choice_for, str) and choice_for else None
@@ -156,7 +161,7 @@ def _dispatch(step: Step, typed: str, clicked: str | None) -> None:
 def _on_command(step: Step, command: Command) -> None:
     st = step.st
     if command == "help":
-        step.emit("info", step.say("phrases.help"))
+        step.emit("info", step.help())
         prompt(step)
     elif command == "pause":
         st.paused = True

@@ -32,6 +32,7 @@ TEXT_KEYS: dict[str, tuple[str, ...]] = {
         "reask_scale",
         "reask_text",
         "help",
+        "help_typed",
         "paused",
         "welcome_back",
         "skipped",
@@ -53,6 +54,10 @@ TEXT_KEYS: dict[str, tuple[str, ...]] = {
         "closed",
     ),
 }
+# A sentence a custom form may leave out → the sentence of that form it then reads as: the
+# help for a channel without buttons is the form's own help (worded for its own employees),
+# not the built-in form's.
+_WORDED_LIKE = {"phrases.help_typed": "phrases.help"}
 _TOP_KEYS = (
     "id",
     "version",
@@ -149,6 +154,9 @@ def _with_builtin_texts(
     en); and, per language the built-in form lacks, which of them came in English."""
     builtin = load_builtin()
     merged = dict(texts)
+    for key, own in _WORDED_LIKE.items():
+        if key not in merged and own in merged:
+            merged[key] = merged[own]  # the form's own wording, not the built-in one
     in_english: dict[str, list[str]] = {}
     for key, entry in builtin.texts.items():
         if key not in merged:

@@ -22,6 +22,7 @@ class Step:
         self.erase_all = False
         self.ignored_click = False
         self.after_silence = False  # the interview was quiet a while before this message
+        self.buttons = True  # the channel shows choices as buttons (else a numbered list)
 
     def say(self, key: str, variant: int = 0, **values: object) -> str:
         return self.q.say(
@@ -46,6 +47,10 @@ class Step:
         question_id: str | None = None,
     ) -> None:
         self.messages.append(OutMessage(kind, text, choices, question_id))
+
+    def help(self) -> str:
+        """The help, worded for how this channel shows choices (buttons or a numbered list)."""
+        return self.say("phrases.help" if self.buttons else "phrases.help_typed")
 
     def ack(self) -> str:
         self.st.counter += 1

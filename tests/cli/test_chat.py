@@ -226,12 +226,35 @@ def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path)
     asyncio.run(decline())
     said = chat(tmp_path, ["oké", "start", "Career growth"], "--as", EMAIL)
     assert "Bedenk je je?" in str(said[0]["text"]), said[0]
+    # no button to click in the terminal: it says to type "start" (it said "klik op Starten")
+    assert str(said[0]["text"]).endswith('Dan kun je alsnog meedoen: typ "start".'), said[0]
     assert said[0]["choices"] == ["Starten"]
     # "oké": nothing started, said in her interview's Dutch (it used to be English)
     assert "Er staat op dit moment geen gesprek voor je klaar" in str(said[1]["text"]), said[1]
     assert kinds(said[2:]) == ["intro", "question", "question"]  # started, answered, asked on
     with sqlite3.connect(tmp_path / "chat.db") as db:
         assert db.execute("SELECT status FROM interviews").fetchall() == [("in_progress",)]
+
+
+@pytest.mark.parametrize(
+    ("lang", "typed", "numbered", "buttons"),
+    [
+        ("en", "help", "You can answer by typing your answer, or the number of an option in "
+         "the list.", "button"),
+        ("nl", "hulp", "Je kunt antwoorden door je antwoord te typen, of het nummer van een "
+         "optie in de lijst.", "knop"),
+    ],
+)  # fmt: skip
+def test_help_in_the_terminal_speaks_of_typing_not_of_buttons(tmp_path, lang, typed, numbered,
+                                                                buttons):  # fmt: skip
+    """The terminal has no buttons (it numbers the choices, and a typed number picks one);
+    its help said "by typing or with the buttons" / "met de knoppen"."""
+    said = chat(tmp_path, [typed, "2"], "--lang", lang, "--as", f"help-{lang}@example.com")
+    help_text = str(said[2]["text"])
+    assert help_text.startswith(numbered), said[2]
+    assert buttons not in help_text
+    assert said[3]["kind"] == "question" and len(said[3]["choices"]) == 11  # asked again
+    assert said[-1]["kind"] == "question" and said[-1] != said[3]  # "2" answered it
 
 
 DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"

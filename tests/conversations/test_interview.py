@@ -374,6 +374,27 @@ def test_help_is_bilingual_and_reasks():
     assert t.last.messages[1].question_id == "main_reason"
 
 
+@pytest.mark.parametrize(
+    ("language", "typed", "with_buttons", "numbered"),
+    [
+        ("en", "help", "with the buttons", "the number of an option in the list"),
+        ("nl", "hulp", "met de knoppen", "het nummer van een optie in de lijst"),
+    ],
+)
+def test_help_without_buttons_tells_to_type_a_number(language, typed, with_buttons, numbered):
+    """The terminal lists choices numbered and has no buttons: its help (`buttons=False`)
+    says to type the answer or a number; a channel with buttons keeps its help."""
+    q = conv.load_builtin()
+    state = started(language).last.state
+    [listed, asked] = conv.advance(q, state, typed, buttons=False).messages
+    assert numbered in listed.text and with_buttons not in listed.text
+    assert asked.question_id == "main_reason"
+    [shown, _] = conv.advance(q, state, typed).messages
+    assert with_buttons in shown.text and numbered not in shown.text
+    invite = conv.invite(q, language).state  # help at the invite
+    assert numbered in conv.advance(q, invite, typed, buttons=False).messages[0].text
+
+
 def test_state_from_newer_form_without_a_question():
     """State written by a form version with an extra question continues by id."""
     old = conv.load_builtin()

@@ -85,6 +85,25 @@ def test_minimal_form_loads_and_borrows_builtin_phrases():
     assert conv.check_questionnaire(MINIMAL, "mini.toml") == []
 
 
+def test_the_help_for_a_numbered_list_is_a_forms_own_help_when_it_words_one():
+    """A form that words `help` (for its own people, perhaps in its own language) but not
+    `help_typed` shows its own help in the terminal too, not the built-in one; a form with
+    neither borrows both."""
+    own = MINIMAL.replace(
+        '[[questions]]\nid = "why"',
+        '[phrases]\nhelp = { en = "Ask HR.", nl = "Vraag HR." }\n\n[[questions]]\nid = "why"',
+        1,
+    )
+    q = conv.load_questionnaire(own)
+    assert q.say("phrases.help_typed", "en") == "Ask HR."
+    assert q.say("phrases.help_typed", "nl") == "Vraag HR."
+    assert q.in_english == {}
+    borrowed = conv.load_questionnaire(MINIMAL)
+    assert borrowed.say("phrases.help_typed", "nl").startswith(
+        "Je kunt antwoorden door je antwoord te typen, of het nummer van een optie"
+    )
+
+
 def test_load_from_path(tmp_path: Path):
     path = tmp_path / "form.toml"
     path.write_text(MINIMAL, encoding="utf-8")
