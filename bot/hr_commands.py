@@ -18,7 +18,8 @@ polite refusal and nothing else):
 - `start <person> <last day> [kind]`: an HR admin starts an interview
   (`bot.departures.invite_by_hand`); the tick sends the invite when it is due. `<person>` is
   whatever the platform's `resolve_person` understands (Slack: `<@U123|name>`, `<@U123>`, an
-  email); the last day is `YYYY-MM-DD` (or `DD-MM-YYYY`).
+  email); the last day is `YYYY-MM-DD` (or `DD-MM-YYYY`); the kind is its id
+  (`contract_end`) or the name HR admins read, English or Dutch (`einde contract`).
 - `status`: pipeline counts (awaiting approval, invite to be sent, sent, closed, could not
   be reached). Never any answer, and never what people chose: taking part, declining,
   stopping and deleting all count as "closed" (`STATUS_ROWS`).
@@ -295,6 +296,25 @@ def kind_name(kind: str, language: str) -> str:
     return _kind(kind, language)
 
 
+def _kind_words(name: str) -> str:
+    """A kind's name as typed, compared without case, '_' or '-' ("Contract-End")."""
+    return " ".join(name.lower().replace("_", " ").replace("-", " ").split())
+
+
+# What `start` takes for each kind: its id and the names HR admins read (`kind_name`), in
+# English and Dutch ("einde contract", "ontslag op eigen verzoek"), whatever the admin's
+# language. (No name is another kind's: "ontslag" is dismissal, "ontslag op eigen verzoek"
+# resignation.)
+_KIND_NAMES = {
+    _kind_words(name): kind for kind in KINDS for name in (kind, *_TEXTS[f"kind_{kind}"].values())
+}
+
+
+def kind_named(text: str) -> str | None:
+    """The departure kind `text` names (its id, or its English or Dutch name), if any."""
+    return _KIND_NAMES.get(_kind_words(text))
+
+
 def _info(text: str, choices: tuple[Choice, ...] = ()) -> OutMessage:
     return OutMessage(kind="info", text=text, choices=choices)
 
@@ -358,10 +378,12 @@ async def _start(
     last_day = parse_day(day_text)
     if last_day is None:
         return CommandReply((_info(_t("bad_date", lang, value=day_text)),))
-    kind = rest[0].lower().replace("-", "_") if rest else None
-    if kind is not None and kind not in KINDS:
+    kind = kind_named(" ".join(rest)) if rest else None
+    if rest and kind is None:
         # a typo must not start an interview of another kind without a word
-        return CommandReply((_info(_t("bad_kind", lang, value=rest[0], kinds=", ".join(KINDS))),))
+        names = KINDS if lang == "en" else tuple(_kind(k, lang) for k in KINDS)
+        value = " ".join(rest)
+        return CommandReply((_info(_t("bad_kind", lang, value=value, kinds=", ".join(names))),))
     email = await resolve_person(person)
     if not email:
         return CommandReply((_info(_t("unknown_person", lang)),))

@@ -372,6 +372,36 @@ async def test_start_with_a_kind_it_does_not_know_says_so(slack):
         assert await session.scalar(select(Departure.kind)) == "contract_end"
 
 
+async def test_start_takes_the_kind_names_a_dutch_admin_reads(fake, make_slack):
+    """Dutch approval requests name kinds in Dutch ("ontslag", "einde contract"), but `start`
+    refused them and listed only the English ids. It takes the Dutch names (several words
+    too) from any admin, and a Dutch admin's refusal lists them."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+
+    async def kind_after(user: str, words: str) -> str:
+        reply = await command(slack, user, f"start <@{ANNA_ID}> 2026-12-18 {words}")
+        assert reply["text"].startswith(("Ingepland:", "Scheduled:")), reply["text"]
+        async with slack.runtime.db.sessions() as session:
+            return str(await session.scalar(select(Departure.kind)))
+
+    assert await kind_after("UHR0002", "ontslag") == "dismissal"
+    assert await kind_after("UHR0002", "Einde contract") == "contract_end"
+    assert await kind_after("UHR0002", "ontslag op eigen verzoek") == "resignation"
+    assert await kind_after("UHR0002", "contract_end") == "contract_end"  # the id still works
+    assert await kind_after(ADMIN_ID, "pensioen") == "retirement"
+
+    refused = await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2026-12-18 ontslagen")
+    assert refused["text"] == (
+        "Het soort vertrek 'ontslagen' ken ik niet: gebruik ontslag op eigen verzoek, einde "
+        "contract, ontslag, pensioen, anders."
+    )
+    words = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18 ontslag op")
+    assert words["text"].startswith("I don't know the departure kind 'ontslag op': use resig")
+    async with slack.runtime.db.sessions() as session:
+        assert await session.scalar(select(Departure.kind)) == "retirement"  # unchanged
+
+
 @asynccontextmanager
 async def _storage_down() -> AsyncIterator[None]:
     raise StorageUnavailable("database unreachable")
