@@ -10,6 +10,7 @@ import uuid
 from adapters.base import Incoming
 from adapters.console import ConsoleChannel
 from bot.config import Settings
+from bot.departure_events import valid_email
 from bot.runtime import Runtime
 from bot.service import OPEN_STATUSES, REOPENABLE_STATUSES
 
@@ -17,9 +18,20 @@ from bot.service import OPEN_STATUSES, REOPENABLE_STATUSES
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("chat", help="hold an interview in the terminal (resume with the same --as)")
     p.add_argument("--lang", choices=["nl", "en"], help="interview language")
-    p.add_argument("--as", dest="email", metavar="EMAIL", help="who you are (to resume later)")
+    p.add_argument(
+        "--as", dest="email", type=_email, metavar="EMAIL", help="who you are (to resume later)"
+    )
     p.add_argument("--json", action="store_true", help="print each bot message as a JSON line")
     p.set_defaults(handler=run)
+
+
+def _email(value: str) -> str:
+    """`--as` as typed, when it is an email address (argparse names the option otherwise)."""
+    if valid_email(value) is None:
+        raise argparse.ArgumentTypeError(
+            f"expected your email address (e.g. anna@example.com), got {value!r}"
+        )
+    return value
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -236,6 +236,27 @@ def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path)
         assert db.execute("SELECT status FROM interviews").fetchall() == [("in_progress",)]
 
 
+@pytest.mark.parametrize("who", ["not an email", "anna", "anna@localhost", ""])
+def test_as_must_be_an_email_address(tmp_path: Path, who: str) -> None:
+    """`--as "not an email"` held an interview under that name; it is refused, naming the
+    option, before anything is stored."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--json", "--as", who],
+        input="Career growth\n",
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"argument --as: expected your email address (e.g. anna@example.com), got {who!r}" in (
+        proc.stderr
+    )
+    assert not (tmp_path / "chat.db").exists()
+    assert chat(tmp_path, [], "--as", "Anna.de-Vries@Example.com")[0]["kind"] == "intro"
+
+
 @pytest.mark.parametrize(
     ("lang", "typed", "numbered", "buttons"),
     [
