@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,7 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(settings.log_format, logging.DEBUG if args.verbose else logging.INFO)
     handler: Handler = args.handler
     try:
-        return handler(args, settings)
+        code = handler(args, settings)
+        sys.stdout.flush()  # here, not at exit: a reader gone (`| head`) is caught below
+        return code
+    except BrokenPipeError as exc:
+        if not _stdout_gone():
+            print(f"exitbot: {exc}", file=sys.stderr)
+            return 1
+        return _reader_gone()
     except (ConfigError, CryptoKeyError) as exc:
         print(f"exitbot: {exc}", file=sys.stderr)
         return 2
@@ -100,6 +109,36 @@ def _missing_database(args: argparse.Namespace, settings: Settings) -> str | Non
         "or with its EXITBOT_DATABASE_URL and EXITBOT_ENCRYPTION_KEY set; "
         "`exitbot serve` or `exitbot db upgrade` makes a new database"
     )
+
+
+# `exitbot chat | head`: once the reader has gone, stop quietly, as a Unix tool does when
+# SIGPIPE ends it (a shell reports 128 + 13). Python ignores SIGPIPE (restoring it would
+# let a dropped socket kill `exitbot serve`), so writing raises BrokenPipeError instead.
+SIGPIPE_STATUS = 128 + 13
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (poll reports an error on it)."""
+    if not hasattr(select, "poll"):
+        return True  # no way to tell (Windows): a broken pipe in a CLI command is stdout
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # stdout closed or not a file
+        return False
+
+
+def _reader_gone() -> int:
+    """No message and no traceback: what is still buffered for stdout goes nowhere (else
+    Python's own flush at exit complains about the broken pipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return SIGPIPE_STATUS
 
 
 def _first_line(exc: BaseException) -> str:

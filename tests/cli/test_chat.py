@@ -236,6 +236,37 @@ def test_after_declining_a_new_chat_offers_to_start_and_reads_on(tmp_path: Path)
         assert db.execute("SELECT status FROM interviews").fetchall() == [("in_progress",)]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_a_reader_that_stops_reading_ends_the_chat_quietly(tmp_path: Path) -> None:
+    """`exitbot chat … | head`: once head has gone, the next reply ended in "exitbot: [Errno
+    32] Broken pipe". It ends quietly, with the status a shell shows for a Unix tool that
+    SIGPIPE ended (141); the answer that was typed is stored."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--as", "pipe@example.com"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    while "main reason" not in proc.stdout.readline():  # the intro, then the first question
+        pass
+    proc.stdout.close()  # head has seen its lines
+    proc.stdin.write("Career growth\n")
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 141
+    errors = proc.stderr.read()
+    proc.stderr.close()
+    assert "Broken pipe" not in errors and "Errno" not in errors and "Traceback" not in errors
+    assert "Exception ignored" not in errors, errors
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "chat.db") as db:
+        assert db.execute("SELECT question_id FROM answers").fetchall() == [("main_reason",)]
+
+
 @pytest.mark.parametrize("who", ["not an email", "anna", "anna@localhost", ""])
 def test_as_must_be_an_email_address(tmp_path: Path, who: str) -> None:
     """`--as "not an email"` held an interview under that name; it is refused, naming the
