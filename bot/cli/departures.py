@@ -102,16 +102,20 @@ def tick_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> departures.DepartureOutcome:
+    async def go() -> tuple[departures.DepartureOutcome, date]:
         runtime = _open(settings)
         try:
-            return await departures.invite_by_hand(
+            outcome = await departures.invite_by_hand(
                 runtime, args.email, args.last_day, kind=args.kind, language=args.lang
             )
+            return outcome, runtime.clock.now().date()
         finally:
             await runtime.close()
 
-    outcome = asyncio.run(go())
+    outcome, today = asyncio.run(go())
+    if outcome.reason_code == "web_link":
+        print(_by_web_link(outcome.departure_id, args.last_day, today))
+        return 0
     if outcome.status == "scheduled":
         if outcome.interview == "scheduled" and outcome.invite_at is not None:
             when = departures.describe_moment(outcome.invite_at, outcome.timezone)
@@ -125,6 +129,23 @@ def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"Not invited: {outcome.reason or outcome.status}.", file=sys.stderr)
     return 1
+
+
+def _by_web_link(departure_id: str | None, last_day: date, today: date) -> str:
+    """What `invite` did for a last working day that has passed (`bot.fallback`): stored the
+    departure; the tick makes the interview, by private web link, once that day is over."""
+    when = (
+        "The server's next tick (within a minute; or run `exitbot tick`)"
+        if last_day < today  # as `bot.fallback` compares: UTC dates
+        else "The server's first tick after that day (or `exitbot tick` then)"
+    )
+    return (
+        f"Recorded departure {departure_id}, without a chat invite: its last working day, "
+        f"{last_day.isoformat()}, has passed. {when} makes an interview to hold by private "
+        "web link. The link is emailed to the person's personal address when one is known "
+        "and EXITBOT_SMTP_URL is set; otherwise HR admins get it in chat, and `exitbot links` "
+        "lists it: forward it to the person privately."
+    )
 
 
 # ---------------------------------------------------------------------- approvals

@@ -861,6 +861,37 @@ async def test_approvals_and_invite_commands(
     assert emails == {"anna@example.com", "bob@example.com", "carol@example.com"}
 
 
+async def test_invite_command_after_the_last_day_says_what_it_made_and_what_follows(
+    fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot invite` for a last working day that passed (within the fallback's 14 days)
+    printed "Not invited: … a private web link will be offered instead" and exited 1, while
+    the departure was stored and the tick then made an interview by web link. It says that,
+    and what to do next, and exits 0; the tick and `exitbot links` do what it says."""
+    settings = settings_for(fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", settings.encryption_key or "")
+    await Runtime.open(settings).close()  # the server's database
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    code, out, err = await _in_thread(
+        run_cli, "invite", "dana@example.com", "--last-day", yesterday
+    )
+    assert code == 0, err
+    [departure_id] = [w.rstrip(",") for w in out.split() if w.startswith("manual-")]
+    assert out.startswith(
+        f"Recorded departure {departure_id}, without a chat invite: its last working day, "
+        f"{yesterday}, has passed. The server's next tick (within a minute; or run `exitbot "
+        "tick`) makes an interview to hold by private web link."
+    )
+    assert "`exitbot links` lists it: forward it to the person privately." in out
+    assert "Not invited" not in out + err
+
+    code, out, _ = await _in_thread(run_cli, "tick")
+    assert code == 0 and "web links for HR: 1" in out
+    code, out, _ = await _in_thread(run_cli, "links")
+    assert code == 0 and "dana@example.com" in out and "/i/" in out
+
+
 async def test_invite_command_on_a_rehired_person_says_why_not(
     fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
