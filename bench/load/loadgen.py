@@ -69,7 +69,7 @@ import urllib.parse
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -383,10 +383,38 @@ def working_zone(now: datetime) -> tuple[str, date]:
                 best = (score, name, local.date())
     if best is None:
         raise SystemExit(
-            "no time zone is inside working hours on a weekday right now (Saturday ~04:30 "
-            "to Sunday ~20:05 UTC): ExitBot would not send invites; run on a weekday"
+            "no time zone is inside working hours on a weekday at this moment (Saturday ~04:30 "
+            "to Sunday ~20:05 UTC) and no rehearsal clock was set (see `rehearsal_shift`)"
         )
     return best[1], best[2]
+
+
+def rehearsal_shift(now: datetime) -> timedelta:
+    """0 when some zone is in working hours on a weekday now. Otherwise (a weekend) how far
+    back the latest moment lies when one was at about 13:00: ExitBot then runs with
+    `exitbot serve --as-of` that moment (its rehearsal clock; the clock keeps running) and
+    the departures are dated by it. Turns, signatures and latencies are the same; only what
+    ExitBot believes the date is differs."""
+    with contextlib.suppress(SystemExit):
+        working_zone(now)
+        return timedelta(0)
+    back = timedelta(0)
+    while back < timedelta(days=4):
+        back += timedelta(minutes=15)
+        with contextlib.suppress(SystemExit):
+            zone, _ = working_zone(now - back)
+            local = (now - back).astimezone(ZoneInfo(zone))
+            if abs(local.hour * 60 + local.minute - 13 * 60) <= 15:
+                return -back
+    raise SystemExit("no weekday working hours in the last four days (?)")
+
+
+SHIFT = timedelta(0)  # set by main(): the rehearsal clock's offset (`rehearsal_shift`)
+
+
+def bench_now() -> datetime:
+    """Now, as the ExitBot targets believe it to be (`SHIFT`)."""
+    return datetime.now(UTC) + SHIFT
 
 
 @dataclass
@@ -478,7 +506,8 @@ class Stack:
         )
         serve = [python, script, "--pacing", self.args.pacing]
         for _ in range(target.replicas):
-            self._spawn(target, serve, env)
+            rehearsal = ["--as-of", bench_now().isoformat(timespec="seconds")] if SHIFT else []
+            self._spawn(target, [*serve, *rehearsal], env)
 
     def _scratch_postgres(self) -> str:
         import psycopg
@@ -681,7 +710,7 @@ class Driver:
 
     async def create_pool(self, fake: LeanFake | FullFake, size: int, prefix: str) -> None:
         """`size` departures through the signed webhook; wait for every invite DM."""
-        zone, last_day = working_zone(datetime.now(UTC))
+        zone, last_day = working_zone(bench_now())
         users = [
             User(f"U{prefix}{n:06d}", f"emp-{prefix}-{n}@bench.example.com", zone)
             for n in range(size)
@@ -1272,7 +1301,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown targets: {unknown}")
 
+    global SHIFT
+    SHIFT = rehearsal_shift(datetime.now(UTC))
     info = machine()
+    if SHIFT:
+        # a weekend: ExitBot's clock is set back to a weekday (`rehearsal_shift`)
+        info["rehearsal_shift_hours"] = round(SHIFT.total_seconds() / 3600, 2)
     log(f"machine: {info}")
     started = datetime.now(UTC)
     results = asyncio.run(asyncio.wait_for(run(args), args.max_seconds))
