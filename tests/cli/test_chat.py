@@ -268,23 +268,23 @@ def test_a_reader_that_stops_reading_ends_the_chat_quietly(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("who", ["not an email", "anna", "anna@localhost", ""])
-def test_as_must_be_an_email_address(tmp_path: Path, who: str) -> None:
+def test_as_must_be_an_email_address(
+    tmp_path: Path, who: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`--as "not an email"` held an interview under that name; it is refused, naming the
-    option, before anything is stored."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--json", "--as", who],
-        input="Career growth\n",
-        capture_output=True,
-        text=True,
-        env=env_for(tmp_path),
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert f"argument --as: expected your email address (e.g. anna@example.com), got {who!r}" in (
-        proc.stderr
-    )
+    option, before anything is stored (the command line's own parsing, in this process)."""
+    from bot.cli import build_parser
+
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["chat", "--json", "--as", who])
+    assert refused.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"argument --as: expected your email address (e.g. anna@example.com), got {who!r}" in err
     assert not (tmp_path / "chat.db").exists()
+
+
+def test_as_takes_an_address_as_typed(tmp_path: Path) -> None:
     assert chat(tmp_path, [], "--as", "Anna.de-Vries@Example.com")[0]["kind"] == "intro"
 
 
