@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.base import Incoming
 from bot import departures, hr_commands
 from bot.cli import main
 from bot.config import DEFAULT_POLICY
@@ -352,17 +351,7 @@ COMPLETING = [
 
 
 async def say(h: Harness, text: str, n: int, choice: str | None = None) -> None:
-    email = "anna@example.com"
-    await h.runtime.service.handle(
-        Incoming(
-            channel="slack",
-            user_id=f"U-{email}",
-            conversation_id=f"D-{email}",
-            text=text,
-            message_id=f"m{n}",
-            choice=choice,
-        )
-    )
+    await h.says("anna@example.com", text, f"m{n}", choice)
 
 
 ENDING_TYPED = {"stopped": ["stop"], "deleted": ["delete my answers", "yes"]}
@@ -385,17 +374,6 @@ async def end_interview(h: Harness, ending: str) -> None:
             await say(h, text, n)
 
 
-async def interviews_of(h: Harness, departure_id: str) -> list[str]:
-    async with h.runtime.db.sessions() as session:
-        rows = await session.scalars(
-            select(Interview.status)
-            .join(Departure, Departure.id == Interview.departure_id)
-            .where(Departure.external_id == departure_id)
-            .order_by(Interview.id)
-        )
-        return list(rows.all())
-
-
 async def announced_twice(h: Harness, second_kind: str = "resignation", **second: Any) -> None:
     """Anna under two departure ids: the first is invited, the second is not (one each)."""
     _, first = await h.post(departure(id_="hr-a"), at=NOW - timedelta(seconds=2))
@@ -410,16 +388,16 @@ async def test_cancelling_one_of_two_departures_invites_for_the_other(h: Harness
     """The cancelled departure's interview was withdrawn; the other one, still active, was
     left with none. Now it is scheduled in the same transaction and the tick sends it."""
     await announced_twice(h, last_day="2026-12-22")
-    assert await interviews_of(h, "hr-b") == []
+    assert await h.statuses_of("hr-b") == []
     _, answer = await h.post(departure("departure.cancelled", id_="hr-a"))
     assert answer == {"status": "cancelled", "departure_id": "hr-a"}
-    assert await interviews_of(h, "hr-a") == ["cancelled"]
-    assert await interviews_of(h, "hr-b") == ["scheduled"]
+    assert await h.statuses_of("hr-a") == ["cancelled"]
+    assert await h.statuses_of("hr-b") == ["scheduled"]
     job = await h.one(Job, Job.kind == "invite", Job.status == "due")
     assert job.due_at == utc(2026, 12, 15, 9)  # 5 business days before Tue 22 Dec
     report = await run_tick(h.runtime, utc(2026, 12, 15, 9))
     assert report["invites sent"] == 1
-    assert await interviews_of(h, "hr-b") == ["invited"]
+    assert await h.statuses_of("hr-b") == ["invited"]
     [invite] = h.channel.to("anna@example.com")
     assert invite.key.startswith("invite:")
     # and the HR system asking again changes nothing
@@ -434,7 +412,7 @@ async def test_cancelling_an_invited_duplicate_says_goodbye_then_invites_again(
     assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
     h.clock.set(INVITE_AT + timedelta(hours=1))
     await h.post(departure("departure.cancelled", id_="hr-a"))
-    assert await interviews_of(h, "hr-b") == ["scheduled"]
+    assert await h.statuses_of("hr-b") == ["scheduled"]
     report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
     assert (report["cancellation notices sent"], report["invites sent"]) == (1, 1)
     texts = [s.text for s in h.channel.to("anna@example.com")]
@@ -450,12 +428,12 @@ async def test_the_other_departure_keeps_its_own_decision(h: Harness) -> None:
         at=NOW - timedelta(seconds=1),
     )
     await h.post(departure("departure.cancelled", id_="hr-a"))
-    assert await interviews_of(h, "hr-b") == []
+    assert await h.statuses_of("hr-b") == []
     assert [p.departure_id for p in await departures.pending_approvals(h.runtime)] == ["hr-b"]
-    assert await interviews_of(h, "hr-c") == []
+    assert await h.statuses_of("hr-c") == []
     result = await departures.decide(h.runtime, "hr-b", True, None)
     assert result.status == "scheduled"
-    assert await interviews_of(h, "hr-b") == ["scheduled"]
+    assert await h.statuses_of("hr-b") == ["scheduled"]
 
 
 async def test_an_approved_duplicate_is_invited_once_the_first_is_cancelled(h: Harness) -> None:
@@ -466,14 +444,14 @@ async def test_an_approved_duplicate_is_invited_once_the_first_is_cancelled(h: H
         "departure (one at a time, and one in 365 days); how it went is not shared."
     )
     await h.post(departure("departure.cancelled", id_="hr-a"))
-    assert await interviews_of(h, "hr-b") == ["scheduled"]
+    assert await h.statuses_of("hr-b") == ["scheduled"]
 
 
 async def test_the_other_departures_last_day_has_passed(h: Harness) -> None:
     await announced_twice(h, last_day="2026-12-04")
     h.clock.set(utc(2026, 12, 7, 9))
     await h.post(departure("departure.cancelled", id_="hr-a"))
-    assert await interviews_of(h, "hr-b") == []  # the web fallback's to offer, not the chat's
+    assert await h.statuses_of("hr-b") == []  # the web fallback's to offer, not the chat's
     assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
 
 
@@ -507,8 +485,8 @@ async def test_two_departures_of_one_person_cancelled_at_once_both_succeed(h: Ha
             (202, {"status": "cancelled", "departure_id": f"hr-b{n}"}),
         ]
     for n in range(pairs):
-        assert await interviews_of(h, f"hr-a{n}") == ["cancelled"]
-        assert await interviews_of(h, f"hr-b{n}") == ["cancelled"]
+        assert await h.statuses_of(f"hr-a{n}") == ["cancelled"]
+        assert await h.statuses_of(f"hr-b{n}") == ["cancelled"]
     assert await h.count(Departure, Departure.status != "cancelled") == 0
     report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1, minutes=1))
     assert (report["cancellation notices sent"], report["invites sent"]) == (pairs, 0)
@@ -521,11 +499,11 @@ async def test_an_interview_held_or_declined_is_not_offered_again(h: Harness, en
     answer. Cancelling its departure afterwards invites nobody."""
     await announced_twice(h)
     await end_interview(h, ending)
-    assert await interviews_of(h, "hr-a") == [ending]
+    assert await h.statuses_of("hr-a") == [ending]
     _, answer = await h.post(departure("departure.cancelled", id_="hr-a"))
     assert answer["status"] == "cancelled"
-    assert await interviews_of(h, "hr-a") == [ending]
-    assert await interviews_of(h, "hr-b") == []
+    assert await h.statuses_of("hr-a") == [ending]
+    assert await h.statuses_of("hr-b") == []
     assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
 
 
@@ -551,15 +529,15 @@ async def test_inviting_a_rehired_person_by_hand_leaves_the_old_departure_alone(
         "auto",
         None,
     )
-    assert await interviews_of(h, "hr-4711") == ["completed"]
-    assert await interviews_of(h, manual_id) == []
+    assert await h.statuses_of("hr-4711") == ["completed"]
+    assert await h.statuses_of(manual_id) == []
 
     h.clock.set(utc(2028, 1, 10, 9))  # more than a year after the interview (11 Dec 2026)
     later = await departures.invite_by_hand(
         h.runtime, "anna@example.com", datetime(2028, 1, 31).date()
     )
     assert (later.status, later.departure_id) == ("scheduled", manual_id)  # open: reused
-    assert await interviews_of(h, manual_id) == ["scheduled"]
+    assert await h.statuses_of(manual_id) == ["scheduled"]
     assert await h.count(Departure) == 2
 
 
@@ -604,7 +582,7 @@ async def test_the_answers_never_tell_how_the_interview_ended(h: Harness, ending
     whatever that person chose."""
     await h.post(departure())
     await end_interview(h, ending)
-    assert await interviews_of(h, "hr-4711") == [ending]
+    assert await h.statuses_of("hr-4711") == [ending]
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-21"))
     assert answer == INVITED_BEFORE
     outcome = await departures.invite_by_hand(
@@ -627,7 +605,7 @@ async def test_the_answers_never_tell_whether_the_interview_was_started(
     h.clock.set(INVITE_AT + timedelta(hours=1))
     for n, text in enumerate(typed, start=1):
         await say(h, text, n)
-    assert await interviews_of(h, "hr-4711") == [status]
+    assert await h.statuses_of("hr-4711") == [status]
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-21"))
     assert answer == {
         "status": "scheduled",
@@ -657,7 +635,7 @@ async def test_a_second_departure_does_not_tell_whether_the_first_was_held(
         await end_interview(h, first)
     else:
         assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
-    assert await interviews_of(h, "hr-a") == [first]
+    assert await h.statuses_of("hr-a") == [first]
     _, answer = await h.post(departure(id_="hr-b", last_day="2026-12-21"))
     assert answer == {
         "status": "not_invited",
@@ -666,7 +644,7 @@ async def test_a_second_departure_does_not_tell_whether_the_first_was_held(
         "time, and one in 365 days); how it went is not shared",
         "reason_code": "interview_elsewhere",
     }
-    assert await interviews_of(h, "hr-b") == []
+    assert await h.statuses_of("hr-b") == []
 
 
 async def test_an_ignored_invite_that_expired_is_not_sent_again_for_a_second_record(
@@ -680,11 +658,11 @@ async def test_an_ignored_invite_that_expired_is_not_sent_again_for_a_second_rec
     for day in (19, 20, 21, 31):
         await run_tick(h.runtime, utc(2026, 12, day, 12))
     await run_tick(h.runtime, utc(2027, 1, 8, 12))  # past the link's 14 days
-    assert await interviews_of(h, "hr-a") == ["expired"]
+    assert await h.statuses_of("hr-a") == ["expired"]
     h.clock.set(utc(2027, 1, 8, 12))
     _, answer = await h.post(departure(id_="hr-b", last_day="2027-02-26"))
     assert (answer["status"], answer["reason_code"]) == ("not_invited", "interview_elsewhere")
-    assert await interviews_of(h, "hr-b") == []
+    assert await h.statuses_of("hr-b") == []
 
 
 STALE_DETAIL = "a newer event for this departure was applied before; nothing changed"
@@ -726,7 +704,7 @@ async def test_a_later_last_day_never_invites_again_however_the_invite_was_answe
         for n, (text, choice) in enumerate(typed, start=1):
             await say(h, text, n, choice)
     await let_it_expire(h)
-    ended = await interviews_of(h, "hr-4711")
+    ended = await h.statuses_of("hr-4711")
     assert ended == [ending if typed is None else "expired"]
     # an event older than the one applied is answered with where the departure stands
     older = {**departure("departure.updated"), "occurred_at": "2026-11-30T11:59:00Z"}
@@ -738,7 +716,7 @@ async def test_a_later_last_day_never_invites_again_however_the_invite_was_answe
         h.runtime, "anna@example.com", datetime(2027, 2, 26).date()
     )
     assert outcome.to_json() == INVITED_BEFORE
-    assert await interviews_of(h, "hr-4711") == ended
+    assert await h.statuses_of("hr-4711") == ended
     assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
     sent = len(h.channel.to("anna@example.com"))
     await run_tick(h.runtime, utc(2027, 2, 19, 9))  # when a new invite would have gone out
@@ -779,7 +757,7 @@ async def test_reclassified_after_the_invite_it_stands_and_the_answer_is_the_sam
         "timezone": "Europe/Amsterdam",
         "interview": "sent",
     }
-    assert await interviews_of(h, "hr-4711") == ["in_progress" if started else "invited"]
+    assert await h.statuses_of("hr-4711") == ["in_progress" if started else "invited"]
     assert await departures.pending_approvals(h.runtime) == []
     report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
     assert (report["cancellation notices sent"], report["approval requests sent"]) == (0, 0)
@@ -789,7 +767,7 @@ async def test_reclassified_after_the_invite_it_stands_and_the_answer_is_the_sam
         assert await h.count(AnswerRow) == stored + 1
     else:
         await say(h, "", 1, choice="start")  # the invite's Start still starts it
-        assert await interviews_of(h, "hr-4711") == ["in_progress"]
+        assert await h.statuses_of("hr-4711") == ["in_progress"]
 
 
 async def test_a_reclassified_departure_not_invited_yet_follows_the_new_policy(
@@ -799,7 +777,7 @@ async def test_a_reclassified_departure_not_invited_yet_follows_the_new_policy(
     await h.post(departure())
     _, answer = await h.post(departure("departure.updated", kind="contract_end"))
     assert answer["status"] == "awaiting_approval"
-    assert await interviews_of(h, "hr-4711") == ["cancelled"]  # the unsent invite is dropped
+    assert await h.statuses_of("hr-4711") == ["cancelled"]  # the unsent invite is dropped
     assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 0
 
 
@@ -907,7 +885,7 @@ async def test_invite_command_on_a_rehired_person_says_why_not(
         await say(h, "", 1, choice="start")
         for n, text in enumerate(COMPLETING, start=2):
             await say(h, text, n)
-        assert await interviews_of(h, "hr-4711") == ["completed"]
+        assert await h.statuses_of("hr-4711") == ["completed"]
         key = h.runtime.settings.encryption_key
     monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
     monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
@@ -1031,7 +1009,7 @@ async def test_invite_command_for_someone_under_way_does_not_say_how_far(
         await run_tick(h.runtime, invite_at)
         h.clock.set(invite_at + timedelta(hours=1))
         await say(h, "", 1, choice="start")
-        assert await interviews_of(h, "hr-4711") == ["in_progress"]
+        assert await h.statuses_of("hr-4711") == ["in_progress"]
         key = h.runtime.settings.encryption_key
     monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
     monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")

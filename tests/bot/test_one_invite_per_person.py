@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
-from adapters.base import Incoming
 from bot import hr_commands
-from bot.models import Departure, Interview
+from bot.models import Interview
 from bot.tick import run_tick
 from tests.bot.test_departures import COMPLETING
 from tests.support.departures import (
@@ -61,27 +59,7 @@ def bobs_departure() -> dict[str, object]:
 
 
 async def bob_says(h: Harness, n: int, text: str = "", choice: str | None = None) -> None:
-    await h.runtime.service.handle(
-        Incoming(
-            channel="slack",
-            user_id=f"U-{BOB}",
-            conversation_id=f"D-{BOB}",
-            text=text,
-            message_id=f"bob-{n}",
-            choice=choice,
-        )
-    )
-
-
-async def interviews_of(h: Harness, departure_id: str) -> list[str]:
-    async with h.runtime.db.sessions() as session:
-        rows = await session.scalars(
-            select(Interview.status)
-            .join(Departure, Departure.id == Interview.departure_id)
-            .where(Departure.external_id == departure_id)
-            .order_by(Interview.id)
-        )
-        return list(rows.all())
+    await h.says(BOB, text, f"bob-{n}", choice)
 
 
 async def invites_to(h: Harness, email: str) -> list[str]:
@@ -148,11 +126,11 @@ async def test_the_answer_to_the_correction_never_tells_what_bob_chose(
         assert (await run_tick(h.runtime, BOB_INVITE))["invites sent"] == 1
         for n, (text, choice) in enumerate(BOB_TYPES[bobs]):
             await bob_says(h, n, text, choice)
-    assert await interviews_of(h, "hr-b") == [bobs]
+    assert await h.statuses_of("hr-b") == [bobs]
     before = await hr_commands.pipeline_counts(h.runtime)
     h.clock.set(BOB_INVITE + timedelta(hours=1))
     assert await post(h, alices_departure("departure.updated", email=BOB)) == ELSEWHERE
-    assert await interviews_of(h, "hr-a") == ["cancelled"]
+    assert await h.statuses_of("hr-a") == ["cancelled"]
     # `status`: the withdrawn invite was never sent, so it counts nowhere
     assert await hr_commands.pipeline_counts(h.runtime) == {
         **before,
@@ -163,7 +141,7 @@ async def test_the_answer_to_the_correction_never_tells_what_bob_chose(
     for moment in (BOB_INVITE, OTHER_INVITE, OTHER_INVITE + timedelta(days=1)):
         await run_tick(h.runtime, moment)
     assert len(await invites_to(h, BOB)) == 1 and await invites_to(h, ALICE) == []
-    assert await interviews_of(h, "hr-a") == ["cancelled"]
+    assert await h.statuses_of("hr-a") == ["cancelled"]
 
 
 async def test_cancelling_bobs_own_departure_then_invites_him_for_the_corrected_one(
@@ -177,7 +155,7 @@ async def test_cancelling_bobs_own_departure_then_invites_him_for_the_corrected_
     assert await post(h, alices_departure("departure.updated", email=BOB)) == ELSEWHERE
     answer = await post(h, departure("departure.cancelled", id_="hr-b", email=BOB))
     assert answer == {"status": "cancelled", "departure_id": "hr-b"}
-    assert await interviews_of(h, "hr-a") == ["cancelled", "scheduled"]
+    assert await h.statuses_of("hr-a") == ["cancelled", "scheduled"]
     assert (await run_tick(h.runtime, BOB_INVITE))["invites sent"] == 0
     assert (await run_tick(h.runtime, OTHER_INVITE))["invites sent"] == 1
     assert len(await invites_to(h, BOB)) == 1 and await invites_to(h, ALICE) == []

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from adapters.base import Incoming
 from bot import tick
 from bot.jobs import TickReport
 from bot.models import AnswerRow, Employee, Interview, Job, PlatformIdentity
@@ -42,19 +41,9 @@ async def tick_at(h: Harness, moment: datetime) -> TickReport:
 
 
 async def says(h: Harness, email: str, text: str, n: int, choice: str | None = None) -> str:
-    """A Slack message from the chat user `email` finds (recording platform); the status of
-    the interview it reached."""
-    outcome = await h.runtime.service.handle(
-        Incoming(
-            channel="slack",
-            user_id=f"U-{email}",
-            conversation_id=f"D-{email}",
-            text=text,
-            message_id=f"m{n}",
-            choice=choice,
-        )
-    )
-    return outcome.status
+    """A Slack message from the chat user `email` finds; the status of the interview it
+    reached."""
+    return (await h.says(email, text, f"m{n}", choice)).status
 
 
 async def bob_answers(h: Harness) -> None:

@@ -21,7 +21,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from adapters.base import Opened, Report, Unreachable
+from adapters.base import Incoming, Opened, Report, Unreachable
 from bot import migrate
 from bot.app import METRICS, create_app
 from bot.clock import FrozenClock
@@ -30,8 +30,9 @@ from bot.crypto import Cipher
 from bot.db import Database
 from bot.departure_events import sign
 from bot.metrics import Metrics
-from bot.models import Base
+from bot.models import Base, Departure, Interview
 from bot.runtime import Runtime
+from bot.turns import Outcome
 from conversations import OutMessage
 from tests.support import pg
 
@@ -222,6 +223,31 @@ class Harness:
         headers = signed(body, at or self.clock.now(), secret=secret, msg_id=msg_id)
         response = await self.client.post("/webhooks/departures", data=body, headers=headers)
         return response.status, await response.json()
+
+    async def says(self, email: str, text: str, key: str, choice: str | None = None) -> Outcome:
+        """A Slack message from the chat user `email` finds on the recording platform
+        (`U-<email>` in `D-<email>`), handled as a turn."""
+        return await self.runtime.service.handle(
+            Incoming(
+                channel="slack",
+                user_id=f"U-{email}",
+                conversation_id=f"D-{email}",
+                text=text,
+                message_id=key,
+                choice=choice,
+            )
+        )
+
+    async def statuses_of(self, departure_id: str) -> list[str]:
+        """The statuses of the interviews of one departure (HR's id), oldest first."""
+        async with self.runtime.db.sessions() as session:
+            rows = await session.scalars(
+                select(Interview.status)
+                .join(Departure, Departure.id == Interview.departure_id)
+                .where(Departure.external_id == departure_id)
+                .order_by(Interview.id)
+            )
+            return list(rows.all())
 
     async def count(self, model: type, *where: Any) -> int:
         async with self.runtime.db.sessions() as session:
