@@ -5,9 +5,12 @@ global middleware hands each DM to ExitBot (`ports.record`, keyed by the envelop
 `event_id`) while the request is still open: the answer is stored and the reply kept with it
 before Slack gets its `200`. A redelivery (`X-Slack-Retry-Num`) finds the key and is answered
 `200` without doing anything (a bare return would make Bolt answer 404 and Slack would keep
-retrying); a storage failure answers 500 and Slack delivers the event again. The listener
-then sends the reply after the ack; if the process dies in between, the tick sends it (after
-checking the DM's history, so never twice).
+retrying); a storage failure answers 500 and Slack delivers the event again. Once the turn
+is stored, its reply goes out at once, before the ack: the person sees it without waiting
+for Bolt's ack and listener dispatch. A Slack API slower than `REPLY_BEFORE_ACK` (a rate
+limit's back-off) does not hold the ack: it goes, and the listener waits for the reply after
+it. If the process dies before the reply is sent, the tick sends it (after checking the DM's
+history, so never twice).
 
 Button clicks are not retried by Slack: the listener records the click (keyed by the
 clicked message, so a double click counts once), acks within 3 s, sends the reply, and
@@ -72,7 +75,10 @@ def sorry(what: str, language: str | None) -> str:
     return texts.get(language or "en", texts["en"])
 
 
-INCOMING = "exitbot_incoming"  # context key: the recorded DM and its reply, for after the ack
+INCOMING = "exitbot_incoming"  # context key: the recorded DM and its reply being sent
+# Seconds a DM's reply, sent as soon as its turn is stored, may hold the ack (Slack retries an
+# event not acked within 3 s; a retry is recognised and changes nothing, but costs a request).
+REPLY_BEFORE_ACK = 1.0
 
 PersonResolver = Callable[[str], Awaitable[str | None]]
 """Turns what an admin typed for a person (`<@U123|anna>`, an email) into an email."""
@@ -84,7 +90,8 @@ def _keep_nothing() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The reply of a recorded message, sent after the ack."""
+    """The reply of a recorded message: a DM's is sent before the ack (within
+    `REPLY_BEFORE_ACK`), a click's after it."""
 
     send: Callable[[], Awaitable[None]]
     # a click: the clicked message shows the chosen answer (False: the click changed
@@ -169,11 +176,17 @@ class SlackInbound:
     """Registers ExitBot's middleware and listeners on a Bolt `AsyncApp`."""
 
     def __init__(
-        self, channel: SlackChannel, ports: SlackPorts, *, lookup_timeout: float = 2.0
+        self,
+        channel: SlackChannel,
+        ports: SlackPorts,
+        *,
+        lookup_timeout: float = 2.0,
+        reply_before_ack: float = REPLY_BEFORE_ACK,
     ) -> None:
         self.channel = channel
         self.ports = ports
         self.lookup_timeout = lookup_timeout
+        self.reply_before_ack = reply_before_ack
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self.inbox)
@@ -202,16 +215,21 @@ class SlackInbound:
         if reply is None:
             log.info("Slack event %s seen before (retry %s)", incoming.message_id, _retry(request))
             return BoltResponse(status=200, body="")
-        context[INCOMING] = (incoming, reply)
+        # The reply now, before the ack (the person waits for it; Slack only for the ack),
+        # unless the Slack API keeps it longer than `reply_before_ack`: then after the ack.
+        sending = asyncio.ensure_future(self.send_reply(incoming, reply))
+        context[INCOMING] = (incoming, sending)
+        await asyncio.wait((sending,), timeout=self.reply_before_ack)
         await next()
         return None
 
     async def on_message(self, context: AsyncBoltContext) -> None:
-        """After the ack: send the reply to the DM the middleware recorded."""
+        """After the ack: the reply to the DM the middleware recorded is sent (it started
+        before the ack; when the Slack API was slow, it is still on its way)."""
         recorded = context.get(INCOMING)
         if isinstance(recorded, tuple):
-            incoming, reply = recorded
-            await self.send_reply(incoming, reply)
+            _, sending = recorded
+            await sending
 
     async def locale_of(self, user_id: str, conversation_id: str | None = None) -> str | None:
         """The user's Slack locale; links a not-yet-known user to their employee by email."""

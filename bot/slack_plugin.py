@@ -43,7 +43,8 @@ LINKED_CACHE_SIZE = 50_000  # Slack users linked to an employee, remembered per 
 LOOKUP_BATCH = 500  # Slack users not remembered yet, looked up together in one read
 EVENTS_PATH = "/slack/events"
 # Seconds a recorded reply may wait to start being sent before the next reply in its DM
-# stops waiting for it: Bolt acks within 3 s and then runs the listener that sends it.
+# stops waiting for it: a DM's reply starts before the ack, a click's in the listener Bolt
+# runs after the ack (within 3 s).
 UNSENT_AFTER = 4.0
 
 
@@ -214,10 +215,10 @@ class SlackStore:
         return self._reply(incoming, outcome)
 
     def _reply(self, incoming: Incoming, outcome: Outcome) -> Reply:
-        """What sends the reply after the ack. Its turn holds the place of the next reply in
-        that DM (`bot.service.ReplyOrder`): if it is neither sent nor released by
-        `UNSENT_AFTER` (Bolt failed after the ack, or before its listener), the place is
-        given back then; the tick sends it later."""
+        """What sends the reply (a DM's before the ack, a click's after). Its turn holds the
+        place of the next reply in that DM (`bot.service.ReplyOrder`): if it is neither sent
+        nor released by `UNSENT_AFTER` (Bolt failed before its listener), the place is given
+        back then; the tick sends it later."""
         service = self.runtime.service
         started = False
 

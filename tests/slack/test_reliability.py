@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_bolt.response import BoltResponse
 from sqlalchemy import select
 
+from adapters.slack_inbound import REPLY_BEFORE_ACK
 from bot import departures
 from bot.db import StorageUnavailable
 from bot.models import AnswerRow
@@ -266,3 +267,57 @@ async def test_a_dm_whose_listener_never_runs_does_not_hold_up_the_next_reply(sl
     assert UNSENT_AFTER + 4.0 <= REPLY_ORDER_WAIT - 2.0
     assert time.monotonic() - began < REPLY_ORDER_WAIT - 2.0
     assert slack.messages(dm)[-2]["text"].startswith("You can answer by typing")
+
+
+def slow_posts(slack: Any, seconds: float) -> list[float]:
+    """chat.postMessage answers after `seconds`; returns when each post was stored."""
+    stored: list[float] = []
+    post = type(slack.fake)._HANDLERS["chat.postMessage"]
+
+    async def slow(args: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(seconds)
+        stored.append(time.monotonic())
+        return post(slack.fake, args)
+
+    slack.fake.set_handler("chat.postMessage", slow)
+    return stored
+
+
+async def test_a_dm_is_answered_before_slack_gets_its_ack(slack):
+    """The person waits for the reply, Slack only for the ack: the reply goes out as soon as
+    the turn is stored, and the 200 after it (here the Slack API takes 0.3 s a post)."""
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    before = len(slack.messages(dm))
+    stored = slow_posts(slack, 0.3)
+    target = slack.handled + 1
+    began = time.monotonic()
+    assert await slack.dm(ANNA_ID, "my manager", wait=False) == 200
+    acked = time.monotonic()
+    assert len(slack.messages(dm)) == before + 1  # the reply was there before the 200
+    assert stored and began < stored[0] <= acked
+    await slack.until(lambda: slack.handled >= target, "the listener finished")
+    await slack.runtime.service.flush()
+    assert {m.status for m in await slack.inbox()} == {"done"}  # marked sent, once
+    assert len(slack.messages(dm)) == before + 1
+
+
+async def test_a_slow_slack_api_does_not_hold_the_ack(slack):
+    """A reply that takes longer than REPLY_BEFORE_ACK (a rate limit's back-off) lets the ack
+    go first; the listener waits for the reply, which arrives once and is marked sent."""
+    await invite(slack)
+    await slack.dm(ANNA_ID, "start")
+    dm = slack.fake.dm_channel_id(ANNA_ID)
+    before = len(slack.messages(dm))
+    stored = slow_posts(slack, REPLY_BEFORE_ACK + 1.0)
+    target = slack.handled + 1
+    began = time.monotonic()
+    assert await slack.dm(ANNA_ID, "my manager", wait=False) == 200
+    acked = time.monotonic() - began
+    assert REPLY_BEFORE_ACK - 0.05 <= acked < REPLY_BEFORE_ACK + 0.9  # not the post's 2 s
+    assert len(slack.messages(dm)) == before and not stored  # still on its way
+    await slack.until(lambda: slack.handled >= target, "the reply sent after the ack", 10)
+    assert len(slack.messages(dm)) == before + 1 and len(stored) == 1
+    await slack.runtime.service.flush()
+    assert {m.status for m in await slack.inbox()} == {"done"}
