@@ -187,6 +187,7 @@ class SlackInbound:
         self.ports = ports
         self.lookup_timeout = lookup_timeout
         self.reply_before_ack = reply_before_ack
+        self._sending: set[asyncio.Future[bool]] = set()  # DM replies on their way
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self.inbox)
@@ -218,6 +219,8 @@ class SlackInbound:
         # The reply now, before the ack (the person waits for it; Slack only for the ack),
         # unless the Slack API keeps it longer than `reply_before_ack`: then after the ack.
         sending = asyncio.ensure_future(self.send_reply(incoming, reply))
+        self._sending.add(sending)  # kept until done, even if Bolt never gets to the listener
+        sending.add_done_callback(self._sending.discard)
         context[INCOMING] = (incoming, sending)
         await asyncio.wait((sending,), timeout=self.reply_before_ack)
         await next()
