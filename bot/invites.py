@@ -8,7 +8,7 @@ chat platform, with the job's idempotency key so a redone job never messages twi
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import conversations as conv
 from adapters.base import Channel, Opened, Unreachable
-from bot import departures, fallback, hr_commands, unreachable
+from bot import departures, fallback, hr_commands, reminders, unreachable
 from bot.calendar import reminder_after
 from bot.jobs import (
     ClaimedJob,
@@ -376,7 +376,11 @@ async def remind_invite(ctx: TickContext, job: ClaimedJob) -> datetime | None:
     message = conv.OutMessage(
         kind="info", text=text("remind_invite", interview.language), choices=choices
     )
-    if await _send_to(ctx, interview, [message], job):
+    # The reminder shows the invite's own buttons: in a chat it is what is asked there too
+    sent = await _remind(ctx, interview, job, message, lambda state, chat: [message])
+    if sent is None:
+        return ctx.now  # answered meanwhile: decided again
+    if sent:
         ctx.report.add("reminders sent")
         if ctx.metrics is not None:
             ctx.metrics.reminders.labels("invite").inc()
@@ -399,7 +403,15 @@ async def remind_idle(ctx: TickContext, job: ClaimedJob) -> datetime | None:
     if due > ctx.now:
         return due
     message = conv.OutMessage(kind="info", text=text("remind_idle", interview.language))
-    if await _send_to(ctx, interview, [message], job):
+    q, language, left = runtime.questionnaire, interview.language, interview.channel or ""
+
+    def in_chat(state: dict[str, object], chat: reminders.Chat) -> list[conv.OutMessage]:
+        return reminders.idle_reminder(q, state, language, left, chat)
+
+    sent = await _remind(ctx, interview, job, message, in_chat)
+    if sent is None:
+        return ctx.now  # answered meanwhile: its idle time counts again
+    if sent:
         ctx.report.add("reminders sent")
         if ctx.metrics is not None:
             ctx.metrics.reminders.labels("idle").inc()
@@ -427,17 +439,61 @@ async def _interview(runtime: Runtime, job: ClaimedJob) -> Interview | None:
         return await session.get(Interview, job.interview_id)
 
 
+InChat = Callable[[dict[str, object], reminders.Chat], list[conv.OutMessage]]
+
+
+async def _remind(
+    ctx: TickContext,
+    interview: Interview,
+    job: ClaimedJob,
+    message: conv.OutMessage,
+    in_chat: InChat,
+) -> bool | None:
+    """Send a reminder where the person reads it: `message` in the interview's place, or,
+    for one that went on on the web page (or in the terminal), `in_chat` (the messages made
+    from its state) in the chat they were invited in, which then shows what is asked now
+    too (`bot.reminders`). True when sent; None when the interview changed since read."""
+    chat = (
+        await reminders.chat_of(ctx.runtime, interview.employee_id)
+        if reminders.needs_a_chat(interview)
+        else None
+    )
+    if chat is None:
+        return await _send_to(ctx, interview, [message], job)
+    state = await reminders.show_in_chat(ctx.runtime, interview, chat, ctx.now)
+    if state is None:
+        return None
+    messages = in_chat(state, chat) if state else [message]
+    sent = await _send_on(ctx, interview.id, chat.name, chat.address, messages, job)
+    if sent:
+        log.info("interview %s: reminded on %s (it went on elsewhere)", interview.id, chat.name)
+    return sent
+
+
 async def _send_to(
     ctx: TickContext, interview: Interview, messages: list[conv.OutMessage], job: ClaimedJob
 ) -> bool:
-    channel = ctx.runtime.service.channels.get(interview.channel or "")
-    if channel is None or not interview.address:
-        log.warning("interview %s: its channel is not configured any more", interview.id)
+    return await _send_on(
+        ctx, interview.id, interview.channel or "", interview.address, messages, job
+    )
+
+
+async def _send_on(
+    ctx: TickContext,
+    interview_id: int,
+    name: str,
+    address: str | None,
+    messages: list[conv.OutMessage],
+    job: ClaimedJob,
+) -> bool:
+    channel = ctx.runtime.service.channels.get(name)
+    if channel is None or not address:
+        log.warning("interview %s: its channel is not configured any more", interview_id)
         return False
     try:
-        return await send_once(ctx.runtime, channel, interview.address, messages, key=job.key)
+        return await send_once(ctx.runtime, channel, address, messages, key=job.key)
     except Unreachable:
-        log.warning("interview %s: channel reports the employee unreachable", interview.id)
+        log.warning("interview %s: channel reports the employee unreachable", interview_id)
         return False
 
 

@@ -124,6 +124,12 @@ _MOVED_ON = {
 }
 
 
+def place(language: str, channel: str | None) -> str | None:
+    """Where a conversation is held, as a sentence names it ("in Slack", "op de webpagina");
+    None for a place without a name."""
+    return _PLACES.get(language, _PLACES["en"]).get(channel or "")
+
+
 def moved_on(language: str, elsewhere: str | None, here: str) -> OutMessage:
     """Said before what is asked now to a message from a place that did not show it
     (`bot.places`): where the conversation went on, and that it goes on here."""

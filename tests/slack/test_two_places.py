@@ -10,6 +10,7 @@ from html import unescape
 from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.models import AnswerRow, Interview
@@ -23,11 +24,11 @@ RECOMMEND = "recommend us as an employer"
 
 
 class Page:
-    """Anna's interview page (`/i/<token>`) on the Slack harness's server, over HTTP."""
+    """Anna's interview page (`/i/<token>`) on a harness's server, over HTTP."""
 
-    def __init__(self, slack: SlackHarness, token: str) -> None:
-        self.url = str(slack.server.make_url(f"/i/{token}"))
-        self.origin = str(slack.server.make_url("/")).rstrip("/")
+    def __init__(self, server: TestServer, token: str) -> None:
+        self.url = str(server.make_url(f"/i/{token}"))
+        self.origin = str(server.make_url("/")).rstrip("/")
         self.csrf = ""
 
     async def open(self) -> str:
@@ -72,7 +73,7 @@ async def answers(slack: SlackHarness) -> list[tuple[str, str]]:
 
 async def page_for(slack: SlackHarness) -> Page:
     interview = await slack.interview()
-    return Page(slack, await link_to(slack.runtime, interview.id))
+    return Page(slack.server, await link_to(slack.runtime, interview.id))
 
 
 async def started_in_slack(slack: SlackHarness) -> str:
