@@ -621,16 +621,18 @@ async def schedule(
             timezone=tz.key,
             interview=interview_stage(interview.status),
         )
-    if plan.invite_at is None:
-        await _drop_unsent(session, interview, now)
-        late = _gets_a_web_link(settings, departure.last_working_day, now)
-        return not_invited(departure.external_id, "web_link" if late else "last_day_passed")
     # Asked even when this departure's invite is scheduled already: HR may have corrected
     # the address to someone with an interview of their own, who must not get two invites.
+    # And before the dates: the web fallback makes no second interview either, so a late
+    # departure of theirs must not be answered `web_link`, a link that never comes.
     taken = await interview_elsewhere(session, employee.id, departure.id, now)
     if taken is not None:
         await _drop_unsent(session, interview, now)
         return not_invited(departure.external_id, taken)
+    if plan.invite_at is None:
+        await _drop_unsent(session, interview, now)
+        late = _gets_a_web_link(settings, departure.last_working_day, now)
+        return not_invited(departure.external_id, "web_link" if late else "last_day_passed")
     if interview is None or interview.status != "scheduled":
         interview = runtime.service.new_interview(
             employee_id=employee.id,

@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -797,6 +797,57 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+async def test_a_late_departure_of_someone_with_an_interview_is_told_so_everywhere(
+    h: Harness,
+) -> None:
+    """Anna's interview for hr-a is scheduled; the HR system then sends hr-b, its last day
+    already passed (within the web fallback's 14 days). The webhook answered `web_link` ("a
+    private web link will be offered instead"), HR's `start` for that day said so too, and
+    `exitbot invite` that the next tick makes an interview by web link, while the fallback,
+    one interview per person, never makes one. All three now say why not (her other
+    interview), and the tick makes nothing."""
+    await h.post(departure(id_="hr-a"), at=NOW - timedelta(seconds=2))
+    status, answer = await h.post(departure(id_="hr-b", last_day="2026-11-27"))
+    elsewhere = departures.REASONS["interview_elsewhere"]
+    assert (status, answer) == (
+        202,
+        {
+            "status": "not_invited",
+            "departure_id": "hr-b",
+            "reason": elsewhere,
+            "reason_code": "interview_elsewhere",
+        },
+    )
+
+    async def resolve(token: str) -> str | None:
+        return token
+
+    for lang, said in (
+        ("en", "Not invited: this person has already been invited to an exit interview."),
+        ("nl", "Niet uitgenodigd: deze persoon is al uitgenodigd voor een exitgesprek."),
+    ):
+        reply = await hr_commands.run(
+            h.runtime,
+            "start anna@example.com 2026-11-27",
+            caller_email="hr@example.com",
+            resolve_person=resolve,
+            language=lang,
+        )
+        [message] = reply.messages
+        assert message.text.startswith(said), message.text
+        assert "link" not in message.text
+    by_hand = await departures.invite_by_hand(
+        h.runtime, "anna@example.com", datetime(2026, 11, 27).date()
+    )
+    assert (by_hand.status, by_hand.reason_code) == ("not_invited", "interview_elsewhere")
+
+    h.clock.set(NOW + timedelta(minutes=1))
+    report = await run_tick(h.runtime)
+    assert report["web links for HR"] == report["web links emailed"] == 0
+    assert await h.statuses_of("hr-a") == ["scheduled"]
+    assert await h.statuses_of("hr-b") == []
+
+
 async def test_approvals_and_invite_commands(
     fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -876,17 +927,7 @@ async def test_invite_command_on_a_rehired_person_says_why_not(
     """`exitbot invite` (on the real clock) for someone whose exit interview was held three
     months ago, for a departure long past: it says the one-interview rule is why (not that
     she took part), and it leaves the old departure as it was (it used to move its last day)."""
-    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
-    async with harness(fast_sqlite_url, then, **NL) as h:
-        _, answer = await h.post(departure(last_day=(then + timedelta(days=14)).date().isoformat()))
-        invite_at = datetime.fromisoformat(answer["invite_at"])
-        await run_tick(h.runtime, invite_at)
-        h.clock.set(invite_at + timedelta(hours=1))
-        await say(h, "", 1, choice="start")
-        for n, text in enumerate(COMPLETING, start=2):
-            await say(h, text, n)
-        assert await h.statuses_of("hr-4711") == ["completed"]
-        key = h.runtime.settings.encryption_key
+    key, held_last_day = await _anna_held_her_interview(fast_sqlite_url)
     monkeypatch.setenv("EXITBOT_DATABASE_URL", fast_sqlite_url)
     monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
     last_day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -906,8 +947,52 @@ async def test_invite_command_on_a_rehired_person_says_why_not(
             )
     finally:
         await runtime.close()
-    assert days.pop("hr-4711") == (then + timedelta(days=14)).date()
+    assert days.pop("hr-4711") == held_last_day
     assert [str(day) for day in days.values()] == [last_day]  # the new, manual departure
+
+
+async def test_invite_command_after_the_last_day_for_someone_with_an_interview_makes_none(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot invite` (on the real clock) for yesterday, for someone whose exit interview
+    was held three months ago: it printed "Recorded departure …: the server's next tick makes
+    an interview to hold by private web link" and exited 0, but one person gets one interview
+    in 365 days and the tick made none. It says it made none, and why, and exits 1 as for a
+    last day ahead (a script learns that no interview follows); the tick makes no link."""
+    key, _ = await _anna_held_her_interview(database_url)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    code, out, err = await _in_thread(
+        run_cli, "invite", "anna@example.com", "--last-day", yesterday
+    )
+    assert (code, out, err.strip().splitlines()[-1]) == (
+        1,
+        "",
+        "Not invited: the employee has or had an exit interview for another departure (one at "
+        "a time, and one in 365 days); how it went is not shared.",
+    )
+    code, out, _ = await _in_thread(run_cli, "tick")
+    assert code == 0 and "web links" not in out
+    code, out, _ = await _in_thread(run_cli, "links")
+    assert (code, out.strip()) == (0, "No fallback web links are waiting to be forwarded.")
+
+
+async def _anna_held_her_interview(database_url: str) -> tuple[str | None, date]:
+    """Anna's exit interview, held three months ago (real clock) for a departure whose last
+    day is long past: the database's encryption key, and that last day."""
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(days=90)
+    last_day = (then + timedelta(days=14)).date()
+    async with harness(database_url, then, **NL) as h:
+        _, answer = await h.post(departure(last_day=last_day.isoformat()))
+        invite_at = datetime.fromisoformat(answer["invite_at"])
+        await run_tick(h.runtime, invite_at)
+        h.clock.set(invite_at + timedelta(hours=1))
+        await say(h, "", 1, choice="start")
+        for n, text in enumerate(COMPLETING, start=2):
+            await say(h, text, n)
+        assert await h.statuses_of("hr-4711") == ["completed"]
+        return h.runtime.settings.encryption_key, last_day
 
 
 async def _in_thread(fn: object, *args: str) -> tuple[int, str, str]:
