@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import departures, links
@@ -100,7 +100,10 @@ async def _create_missing_interviews(runtime: Runtime, now: datetime) -> None:
             Departure.last_working_day >= earliest,
             Departure.last_working_day < now.date(),
             Departure.employee_id.is_not(None),
-            ~exists().where(Interview.departure_id == Departure.id),
+            # none of its own, but for an invite withdrawn before it went out (the last day
+            # moved into the past): that reached nobody, and the webhook, `start` and
+            # `exitbot invite` answered that a web link follows
+            ~exists().where(Interview.departure_id == Departure.id, ~_withdrawn_unsent()),
             # one person, one interview: skipped here, so that however many such
             # departures there are, they never fill the batch and hold the others back
             ~exists().where(departures.elsewhere(Departure.employee_id, Departure.id, now)),
@@ -132,6 +135,11 @@ async def _create_missing_interviews(runtime: Runtime, now: datetime) -> None:
             session.add(interview)
             created += 1
     log.info("%d late departure(s) get an interview by web link", created)
+
+
+def _withdrawn_unsent() -> ColumnElement[bool]:
+    """An interview whose invite was withdrawn before it went out (`_drop_unsent`)."""
+    return and_(Interview.status == "cancelled", Interview.invited_at.is_(None))
 
 
 async def offer_link(

@@ -978,6 +978,32 @@ async def test_invite_command_after_the_last_day_for_someone_with_an_interview_m
     assert (code, out.strip()) == (0, "No fallback web links are waiting to be forwarded.")
 
 
+async def test_invite_command_moving_an_unsent_invite_past_the_last_day_gives_the_link(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot invite` for Erik with his last day a month ahead schedules his invite; HR
+    learns the day was yesterday and runs it again. The invite, not sent yet, is withdrawn
+    and the command says the next tick makes an interview by web link; the tick made none,
+    as the withdrawn invite counted as the departure's interview. Now it does what was said."""
+    settings = settings_for(database_url)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", settings.encryption_key or "")
+    ahead = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    code, out, err = await _in_thread(run_cli, "invite", "erik@example.com", "--last-day", ahead)
+    assert (code, out.startswith("Scheduled: the invite goes out")) == (0, True), err
+    code, out, err = await _in_thread(
+        run_cli, "invite", "erik@example.com", "--last-day", yesterday
+    )
+    assert (code, out.startswith("Recorded departure manual-")) == (0, True), err
+    assert "makes an interview to hold by private web link" in out
+
+    code, out, _ = await _in_thread(run_cli, "tick")
+    assert code == 0 and "web links for HR: 1" in out
+    code, out, _ = await _in_thread(run_cli, "links")
+    assert code == 0 and "erik@example.com" in out and "/i/" in out
+
+
 async def _anna_held_her_interview(database_url: str) -> tuple[str | None, date]:
     """Anna's exit interview, held three months ago (real clock) for a departure whose last
     day is long past: the database's encryption key, and that last day."""

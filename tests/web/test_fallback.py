@@ -221,6 +221,29 @@ async def test_a_departure_announced_after_the_last_day_gets_a_web_interview(
         assert inbox.messages[0][0] == [PERSONAL]
 
 
+async def test_a_last_day_moved_into_the_past_before_the_invite_went_out_gets_the_link(
+    database_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    """The HR system corrects the last day to last week while the invite is still to be
+    sent: the invite is withdrawn and the answer says `web_link`. The withdrawn invite
+    counted as the departure's interview, so the fallback made none and no link came."""
+    url, inbox = smtp
+    async with harness(database_url, NOW, smtp_url=url) as h:
+        status, answer = await h.post(departure(personal_email=PERSONAL))
+        assert (status, answer["status"]) == (202, "scheduled")
+        h.clock.set(NOW + timedelta(seconds=1))
+        status, answer = await h.post(
+            departure("departure.updated", last_day="2026-11-27", personal_email=PERSONAL)
+        )
+        assert (status, answer["reason_code"]) == (202, "web_link")
+        report = await run_tick(h.runtime)
+        assert report["web links emailed"] == 1
+        assert [to for to, _ in inbox.messages] == [[PERSONAL]]
+        async with h.runtime.db.sessions() as session:
+            statuses = await session.scalars(select(Interview.status).order_by(Interview.id))
+            assert statuses.all() == ["cancelled", "scheduled"]  # the invite, the web one
+
+
 async def test_a_late_departure_of_someone_with_an_interview_gets_no_second_one(
     fast_sqlite_url: str, smtp: tuple[str, Inbox]
 ) -> None:
