@@ -16,7 +16,8 @@ Commands (only for `EXITBOT_HR_ADMINS`, matched by the caller's email; anyone el
 polite refusal and nothing else):
 
 - `start <person> <last day> [kind]`: an HR admin starts an interview
-  (`bot.departures.invite_by_hand`); the tick sends the invite when it is due. `<person>` is
+  (`bot.departures.invite_by_hand`); the tick sends the invite when it is due (a last day
+  that has passed: the tick makes an interview by web link, `bot.fallback`). `<person>` is
   whatever the platform's `resolve_person` understands (Slack: `<@U123|name>`, `<@U123>`, an
   email); the last day is `YYYY-MM-DD` (or `DD-MM-YYYY`); the kind is its id
   (`contract_end`) or the name HR admins read, English or Dutch (`einde contract`).
@@ -132,6 +133,27 @@ _TEXTS: dict[str, dict[str, str]] = {
     "scheduled": {
         "en": "Scheduled: the invite goes out {when} (departure {id}).",
         "nl": "Ingepland: de uitnodiging gaat {when} de deur uit (vertrek {id}).",
+    },
+    # a last working day that has passed, within the web fallback's days (`bot.fallback`);
+    # as `exitbot invite` says it (`bot.cli.departures`)
+    "by_web_link": {
+        "en": "Recorded (departure {id}), without a chat invite: the last working day, {day}, "
+        "has passed. {when}, ExitBot makes an interview to hold by private web link. The link "
+        "is emailed to the person's personal address when the HR system gave one and email "
+        "is set up (EXITBOT_SMTP_URL); otherwise every HR admin gets it from ExitBot in a "
+        "direct message, and `exitbot links` on the server lists it: forward it to the "
+        "person privately.",
+        "nl": "Vastgelegd (vertrek {id}), zonder uitnodiging via chat: de laatste werkdag, "
+        "{day}, is al voorbij. {when} maakt ExitBot een gesprek dat via een persoonlijke "
+        "weblink wordt gehouden. De link gaat per e-mail naar het privéadres van deze persoon "
+        "als het HR-systeem dat heeft doorgegeven en e-mail is ingesteld (EXITBOT_SMTP_URL); "
+        "anders krijgt elke HR-beheerder hem van ExitBot in een direct bericht, en `exitbot "
+        "links` op de server toont hem: stuur hem zelf vertrouwelijk door.",
+    },
+    "web_link_soon": {"en": "Within a minute", "nl": "Binnen een minuut"},
+    "web_link_after_the_day": {
+        "en": "Once that day is over",
+        "nl": "Zodra die dag voorbij is,",
     },
     "under_way": {
         "en": "Already under way: the invite has gone out (departure {id}); the interview's "
@@ -389,6 +411,8 @@ async def _start(
         return CommandReply((_info(_t("unknown_person", lang)),))
     outcome = await departures.invite_by_hand(runtime, email, last_day, kind=kind, by=caller_email)
     log.info("HR admin started an interview: departure %s %s", outcome.departure_id, outcome.status)
+    if outcome.reason_code == "web_link":
+        return CommandReply((_info(_by_web_link(outcome, last_day, runtime, lang)),))
     if outcome.status != "scheduled":
         if outcome.reason_code in INVITED_BEFORE:
             return CommandReply((_info(_t("invited_before", lang)),))
@@ -400,6 +424,16 @@ async def _start(
         # not whether they started, paused or have yet to answer: that is their choice
         text = _t("under_way", lang, id=outcome.departure_id)
     return CommandReply((_info(text),))
+
+
+def _by_web_link(
+    outcome: departures.DepartureOutcome, last_day: date, runtime: Runtime, lang: str
+) -> str:
+    """What `start` did for a last working day that has passed: recorded the departure; the
+    tick makes the interview, by private web link, once that day is over (`bot.fallback`)."""
+    today = runtime.clock.now().date()  # as `bot.fallback` compares: UTC dates
+    when = _t("web_link_soon" if last_day < today else "web_link_after_the_day", lang)
+    return _t("by_web_link", lang, id=outcome.departure_id, day=last_day.isoformat(), when=when)
 
 
 # Reason codes (`bot.departures.REASONS`) for a person already invited. The invite promises

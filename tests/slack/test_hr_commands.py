@@ -357,6 +357,52 @@ async def test_why_not_invited_is_worded_in_the_admins_own_language(fake, make_s
     assert await decision_of(slack, "hr-9") == "approved"
 
 
+async def test_start_after_the_last_day_says_where_the_web_link_will_appear(fake, make_slack):
+    """`start` for a last day that has passed said "Not invited: …; a private web link will
+    be offered instead", without where HR finds it, while the tick makes an interview by web
+    link and, with no personal address to email, sends HR admins the link in chat. It says
+    what was recorded, when the interview is made, and where the link goes, as `exitbot
+    invite` does, in each admin's language."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    english = (await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-11-27"))["text"]
+    [departure_id] = [w.strip("(),") for w in english.split() if w.startswith("manual-")]
+    assert english == (
+        f"Recorded (departure {departure_id}), without a chat invite: the last working day, "
+        "2026-11-27, has passed. Within a minute, ExitBot makes an interview to hold by "
+        "private web link. The link is emailed to the person's personal address when the HR "
+        "system gave one and email is set up (EXITBOT_SMTP_URL); otherwise every HR admin "
+        "gets it from ExitBot in a direct message, and `exitbot links` on the server lists "
+        "it: forward it to the person privately."
+    )
+    dutch = (await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2026-11-27"))["text"]
+    assert dutch == (
+        f"Vastgelegd (vertrek {departure_id}), zonder uitnodiging via chat: de laatste "
+        "werkdag, 2026-11-27, is al voorbij. Binnen een minuut maakt ExitBot een gesprek dat "
+        "via een persoonlijke weblink wordt gehouden. De link gaat per e-mail naar het "
+        "privéadres van deze persoon als het HR-systeem dat heeft doorgegeven en e-mail is "
+        "ingesteld (EXITBOT_SMTP_URL); anders krijgt elke HR-beheerder hem van ExitBot in een "
+        "direct bericht, en `exitbot links` op de server toont hem: stuur hem zelf "
+        "vertrouwelijk door."
+    )
+
+    assert (await slack.tick())["web links for HR"] == 1  # as it said
+    [note] = slack.messages(slack.fake.dm_channel_id(ADMIN_ID))
+    assert note["text"].startswith(
+        f"Exit interview by web link for an employee (departure {departure_id})"
+    )
+    [note] = slack.messages(slack.fake.dm_channel_id("UHR0002"))
+    assert note["text"].startswith(
+        f"Exitgesprek via een weblink voor een medewerker (vertrek {departure_id})"
+    )
+
+    slack.clock.set(datetime(2026, 12, 1, 17, 30, tzinfo=UTC))  # 18:30 in Amsterdam
+    today = (await command(slack, ADMIN_ID, "start bea@example.com 2026-12-01"))["text"]
+    assert "has passed. Once that day is over, ExitBot makes an interview" in today
+    today = (await command(slack, "UHR0002", "start bea@example.com 2026-12-01"))["text"]
+    assert "is al voorbij. Zodra die dag voorbij is, maakt ExitBot een gesprek" in today
+
+
 async def test_start_with_a_kind_it_does_not_know_says_so(slack):
     reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18 contract-ending")
     assert reply["text"] == (
