@@ -97,7 +97,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "usage": {
         "en": (
             "ExitBot commands for HR admins:\n"
-            "• start @person YYYY-MM-DD: start an exit interview (last working day)\n"
+            "• start @person YYYY-MM-DD [kind]: start an exit interview (the last working day, "
+            "optionally followed by the kind of departure: {kinds})\n"
             "• status: how many invites are to be sent, sent and closed, and how many people "
             "could not be reached\n"
             "• approvals: departures waiting for your approval\n"
@@ -105,7 +106,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "nl": (
             "ExitBot-opdrachten voor HR-beheerders:\n"
-            "• start @persoon JJJJ-MM-DD: start een exitgesprek (laatste werkdag)\n"
+            "• start @persoon JJJJ-MM-DD [soort]: start een exitgesprek (de laatste werkdag, "
+            "eventueel gevolgd door het soort vertrek: {kinds})\n"
             "• status: hoeveel uitnodigingen nog verstuurd moeten worden, verstuurd en "
             "afgesloten zijn, en hoeveel mensen niet bereikbaar waren\n"
             "• goedkeuringen: vertrekken die op je goedkeuring wachten\n"
@@ -113,8 +115,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "start_usage": {
-        "en": "Usage: start @person YYYY-MM-DD (the last working day).",
-        "nl": "Gebruik: start @persoon JJJJ-MM-DD (de laatste werkdag).",
+        "en": "Usage: start @person YYYY-MM-DD [kind] (the last working day, optionally "
+        "followed by the kind of departure: {kinds}).",
+        "nl": "Gebruik: start @persoon JJJJ-MM-DD [soort] (de laatste werkdag, eventueel "
+        "gevolgd door het soort vertrek: {kinds}).",
     },
     "bad_kind": {
         "en": "I don't know the departure kind {value!r}: use {kinds}.",
@@ -332,6 +336,13 @@ _KIND_NAMES = {
 }
 
 
+def _kind_list(lang: str) -> str:
+    """The kinds `start` takes, as the usage names them ("resignation, contract end, … or
+    other"; Dutch: "ontslag op eigen verzoek, … of anders")."""
+    *names, last = (_kind(kind, lang) for kind in KINDS)
+    return f"{', '.join(names)} {'of' if lang == 'nl' else 'or'} {last}"
+
+
 def kind_named(text: str) -> str | None:
     """The departure kind `text` names (its id, or its English or Dutch name), if any."""
     return _KIND_NAMES.get(_kind_words(text))
@@ -381,7 +392,7 @@ async def run(
         return await _approvals(runtime, lang)
     if name in DIGEST_WORDS and [w.lower() for w in words[1:]] in ([], *PREVIEW_WORDS):
         return await _digest_preview(runtime, lang)
-    usage = _t("usage", lang)
+    usage = _t("usage", lang, kinds=_kind_list(lang))
     if name in ("help", "hulp", "?"):
         return CommandReply((_info(usage),))
     return CommandReply((_info(f"{_t('unknown', lang)}\n\n{usage}"),))
@@ -395,7 +406,7 @@ async def _start(
     lang: str,
 ) -> CommandReply:
     if len(args) < 2:
-        return CommandReply((_info(_t("start_usage", lang)),))
+        return CommandReply((_info(_t("start_usage", lang, kinds=_kind_list(lang))),))
     person, day_text, *rest = args
     last_day = parse_day(day_text)
     if last_day is None:

@@ -403,6 +403,34 @@ async def test_start_after_the_last_day_says_where_the_web_link_will_appear(fake
     assert "is al voorbij. Zodra die dag voorbij is, maakt ExitBot een gesprek" in today
 
 
+async def test_the_usage_shows_the_optional_kind_of_start(fake, make_slack):
+    """`start` takes a kind after the last day, but neither the usage (`help`) nor the
+    answer to `start` alone said so. Both show it, with the kinds by the names `start` takes,
+    in each admin's language."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    english = "resignation, contract end, dismissal, retirement or other"
+    dutch = "ontslag op eigen verzoek, einde contract, ontslag, pensioen of anders"
+    assert (await command(slack, ADMIN_ID, "help"))["text"].splitlines()[1] == (
+        "• start @person YYYY-MM-DD [kind]: start an exit interview (the last working day, "
+        f"optionally followed by the kind of departure: {english})"
+    )
+    assert (await command(slack, ADMIN_ID, "start"))["text"] == (
+        "Usage: start @person YYYY-MM-DD [kind] (the last working day, optionally followed by "
+        f"the kind of departure: {english})."
+    )
+    assert (await command(slack, "UHR0002", "hulp"))["text"].splitlines()[1] == (
+        "• start @persoon JJJJ-MM-DD [soort]: start een exitgesprek (de laatste werkdag, "
+        f"eventueel gevolgd door het soort vertrek: {dutch})"
+    )
+    assert (await command(slack, "UHR0002", "start <@U1001>"))["text"] == (
+        "Gebruik: start @persoon JJJJ-MM-DD [soort] (de laatste werkdag, eventueel gevolgd "
+        f"door het soort vertrek: {dutch})."
+    )
+    for name in (english + ", " + dutch).replace(" or ", ", ").replace(" of ", ", ").split(", "):
+        assert hr_commands.kind_named(name) is not None, name  # each one listed is taken
+
+
 async def test_start_with_a_kind_it_does_not_know_says_so(slack):
     reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18 contract-ending")
     assert reply["text"] == (
