@@ -97,6 +97,11 @@ class Channel(Protocol):
     # Optional: `async address_of(conversation_id, user_id) -> str | None`, the address the
     # platform reports now for a user in that conversation, for a platform whose
     # `open_conversation` cannot look everyone up by address (Teams).
+    # Optional, for a message that may have to say later that it no longer asks (an HR
+    # admin's approval request): `async send_tracked(conversation_id, message, *, key) ->
+    # str | None` posts one message as `send` does and returns the platform's id for it
+    # (Slack ts, Teams activity id), and `async mark_closed(conversation_id, message_id,
+    # text, note)` shows that message as `text` with `note` under it and no buttons.
 
     async def post_report(self, target: str, report: Report) -> None:
         """Post a report (the HR digest) into a channel, rendered natively."""

@@ -28,6 +28,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.base import Opened, Report, Unreachable
 from adapters.slack_blocks import (
     answered_blocks,
+    closed_blocks,
+    escape,
     fallback_text,
     message_blocks,
     report_blocks,
@@ -229,6 +231,26 @@ class SlackChannel:
                 conversation_id, fallback_text(message), message_blocks(message), metadata
             )
         log.debug("sent %d Slack message(s) for %s", len(messages), key)
+
+    async def send_tracked(self, conversation_id: str, message: OutMessage, *, key: str) -> str:
+        """Post one message as `send` does; its ts, so that `mark_closed` can change it."""
+        metadata = {"event_type": SENT_EVENT, "event_payload": {"key": key, "part": 0}}
+        return await self.post(
+            conversation_id, fallback_text(message), message_blocks(message), metadata
+        )
+
+    async def mark_closed(
+        self, conversation_id: str, message_id: str, text: str, note: str
+    ) -> None:
+        """Show a message posted by `send_tracked` as `text` with `note` under it and no
+        buttons (chat.update): what it asked is no longer asked."""
+        await self.pacer.before("chat.update")
+        await self.client.chat_update(
+            channel=conversation_id,
+            ts=message_id,
+            text=f"{escape(text)}\n{escape(note)}",
+            blocks=closed_blocks(text, note),
+        )
 
     async def already_sent(self, conversation_id: str, key: str) -> bool:
         """Did a batch with this key reach the conversation? (Recent history, by metadata.)"""

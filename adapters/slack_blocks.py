@@ -179,6 +179,14 @@ def answered_blocks(
     return [*kept[: MAX_BLOCKS - 1], context]
 
 
+def closed_blocks(text: str, note: str) -> list[Block]:
+    """A message that asked for something no longer asked (`SlackChannel.mark_closed`):
+    its text, no buttons, and `note` under it saying why."""
+    blocks = [section(chunk) for chunk in _chunks(escape(text))][: MAX_BLOCKS - 1]
+    note_text = escape(note)[:MAX_SECTION_CHARS]
+    return [*blocks, {"type": "context", "elements": [{"type": "mrkdwn", "text": note_text}]}]
+
+
 def button_label(action: Mapping[str, Any]) -> str:
     """The label of a clicked button (Slack sends it back as `text.text`)."""
     text = action.get("text")

@@ -124,10 +124,17 @@ class SlackPorts(Protocol):
         """Link the Slack user to the employee with the profile's email (when there is one)."""
         ...
 
-    async def decide(self, value: str, email: str | None, language: str | None) -> tuple[bool, str]:
+    async def decide(
+        self,
+        value: str,
+        email: str | None,
+        language: str | None,
+        message: tuple[str, str] | None = None,
+    ) -> tuple[bool, str]:
         """An approval button (`approve#<round>:<id>` / `skip#<round>:<id>`, or from before
         rounds `approve:<id>` / `skip:<id>`) clicked by the person with this email and Slack
-        language; (done?, what to show them, in their language)."""
+        language, on `message` (channel id, ts; the adapter shows the answer there); (done?,
+        what to show them, in their language)."""
         ...
 
     async def command(
@@ -314,8 +321,11 @@ class SlackInbound:
         profile = await self.channel.profile(user) if user else None
         email = profile.email if profile and not profile.deleted else None
         language = profile.language if profile else None
+        container = body.get("container") or {}
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+        clicked = (str(channel), str(ts)) if channel and ts else None
         try:
-            done, note = await self.ports.decide(value, email, language)
+            done, note = await self.ports.decide(value, email, language, clicked)
         except Exception as exc:
             log.error("approval decision failed: %s", type(exc).__name__)
             done, note = False, sorry("decision", language)
@@ -323,7 +333,6 @@ class SlackInbound:
         if not done:
             await self.respond(response_url, note, [section(escape(note))])
             return
-        container = body.get("container") or {}
         chosen = f"{button_label(action)}: {note}"
         if container.get("is_ephemeral") or not body.get("message"):
             # Slack sends no copy of an ephemeral message: show the decision above a fresh

@@ -265,6 +265,33 @@ class TeamsChannel:
     async def send(self, conversation_id: str, messages: Sequence[OutMessage], *, key: str) -> None:
         await self._deliver(conversation_id, [render(m) for m in messages], key)
 
+    async def send_tracked(
+        self, conversation_id: str, message: OutMessage, *, key: str
+    ) -> str | None:
+        """Post one message as `send` does; its activity id, so that `mark_closed` can change
+        it (None: it was delivered before, its id is not known here)."""
+        [activity_id] = await self._deliver(conversation_id, [render(message)], key)
+        return activity_id
+
+    async def mark_closed(
+        self, conversation_id: str, message_id: str, text: str, note: str
+    ) -> None:
+        """Show a message posted by `send_tracked` as a card with `text`, `note` under it and
+        no buttons (update_activity): what it asked is no longer asked."""
+        reference = await self._reference(conversation_id)
+        updated = MessageFactory.attachment(
+            CardFactory.adaptive_card(cards.closed_card(text, note))
+        )
+        updated.id = message_id
+        updated.summary = note[:200]
+
+        async def callback(context: TurnContext) -> None:
+            await self.call(lambda: context.update_activity(updated), "update card")
+
+        await self.adapter.continue_conversation(
+            reference_from_json(reference), callback, bot_app_id=self.bot_app_id
+        )
+
     async def address_of(self, conversation_id: str, user_id: str) -> str | None:
         """The address Teams reports now for a member of a conversation the bot is in (None:
         not known). `open_conversation` finds people only by the address they last wrote
@@ -291,20 +318,29 @@ class TeamsChannel:
         """A report as a card into a conversation the bot is in (HR commands' answers)."""
         await self._deliver(conversation_id, [report_activity(report)], key)
 
-    async def _deliver(self, conversation_id: str, activities: list[Activity], key: str) -> None:
-        """Post in order through the stored reference; each activity at most once per key."""
+    async def _deliver(
+        self, conversation_id: str, activities: list[Activity], key: str
+    ) -> list[str | None]:
+        """Post in order through the stored reference; each activity at most once per key.
+        The activities' ids, as Teams gave them (None for one delivered before)."""
+        ids: list[str | None] = [None] * len(activities)
         if not activities:
-            return
+            return ids
         reference = await self._reference(conversation_id)
         keys = [f"teams:{key}#{n}" for n in range(len(activities))]
         done = await self.ports.delivered(keys)
-        pending = [(k, a) for k, a in zip(keys, activities, strict=True) if k not in done]
+        pending = [
+            (n, k, a)
+            for n, (k, a) in enumerate(zip(keys, activities, strict=True))
+            if k not in done
+        ]
         if not pending:
-            return
+            return ids
 
         async def callback(context: TurnContext) -> None:
-            for activity_key, activity in pending:
-                await self.call(partial(context.send_activity, activity), "send")
+            for number, activity_key, activity in pending:
+                sent = await self.call(partial(context.send_activity, activity), "send")
+                ids[number] = getattr(sent, "id", None) or None
                 await self.ports.mark_delivered(activity_key)
 
         try:
@@ -318,6 +354,7 @@ class TeamsChannel:
             self.drop(conversation_id)
             await self.ports.forget(conversation_id)
             raise Unreachable(gone) from exc
+        return ids
 
     async def post_report(self, target: str, report: Report) -> None:
         where = await self.ports.report_target(target)

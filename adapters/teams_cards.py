@@ -117,6 +117,14 @@ def answered_card(prompt: str, answer: str | None) -> Card:
     return _card(body, fallback=f"{prompt}\n✓ {answer}")
 
 
+def closed_card(prompt: str, note: str) -> Card:
+    """A card that asked for something no longer asked (`TeamsChannel.mark_closed`): its
+    text, no buttons, and `note` under it saying why."""
+    body = _text_blocks(prompt)
+    body.append({"type": "TextBlock", "text": note, "wrap": True, "weight": "Bolder"})
+    return _card(body, fallback=f"{prompt}\n{note}")
+
+
 def clicked(value: object) -> tuple[str | None, str | None, str | None]:
     """(choice, prompt, label) from a card's submitted `activity.value`; Nones when absent."""
     if not isinstance(value, dict):

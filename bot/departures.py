@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -825,7 +825,7 @@ def _approval_jobs(departure_id: int | _Id[int]) -> ColumnElement[bool]:
     )
 
 
-def _approval_round(departure_id: int | _Id[int]) -> ColumnElement[int]:
+def approval_round(departure_id: int | _Id[int]) -> ColumnElement[int]:
     """How many rounds of waiting for approval the departure began: the number of the
     current one while it waits (0 for one that never waited)."""
     return select(func.count(Job.id)).where(_approval_jobs(departure_id)).scalar_subquery()
@@ -839,7 +839,7 @@ async def ask_for_approval(session: AsyncSession, departure: Departure, now: dat
     kind changes while it waits (to another kind that needs approval), asks again. The
     request's buttons carry the round (`approval_choices`): an older request's decide
     nothing (`decide`). Returns the round."""
-    number = int(await session.scalar(select(_approval_round(departure.id))) or 0) + 1
+    number = int(await session.scalar(select(approval_round(departure.id))) or 0) + 1
     await ensure_job(
         session,
         kind="notify_approval",
@@ -885,7 +885,7 @@ async def pending_approvals(runtime: Runtime) -> list[PendingApproval]:
     async with runtime.db.sessions() as session:
         rows = (
             await session.execute(
-                select(Departure, Employee, _approval_round(Departure.id))
+                select(Departure, Employee, approval_round(Departure.id))
                 .outerjoin(Employee, Employee.id == Departure.employee_id)
                 .where(Departure.decision == "awaiting_approval", Departure.status == "active")
                 .order_by(Departure.last_working_day, Departure.id)
@@ -939,7 +939,7 @@ async def decide(
                 f" (decision: {departure.decision.replace('_', ' ')}).",
             )
         if round_number is not None:
-            current = await session.scalar(select(_approval_round(departure.id)))
+            current = await session.scalar(select(approval_round(departure.id)))
             if round_number != max(int(current or 0), 1):
                 return DecisionResult(
                     "replaced",
@@ -1104,17 +1104,30 @@ def admin_language(settings: Settings, reported: str | None) -> str:
     return reported if reported in ADMIN_LANGUAGES else settings.language
 
 
+@dataclass(frozen=True, slots=True)
+class AdminMessage:
+    """Where one HR admin got a message (`notify_admins`' `on_sent`), to change it later."""
+
+    channel: str
+    conversation_id: str
+    message_id: str  # the platform's id (Slack ts, Teams activity id)
+    language: str  # the admin's, as the message was worded
+
+
 async def notify_admins(
     runtime: Runtime,
     text: str | Worded,
     choices: Sequence[Choice] | Callable[[str], Sequence[Choice]] = (),
     *,
     key: str | None = None,
+    on_sent: Callable[[AdminMessage], Awaitable[None]] | None = None,
 ) -> int:
     """Send `text` (with buttons) to each HR admin by DM on the first chat channel that
     reaches them, worded in the admin's language when `text` (and `choices`) are functions
-    of it; returns how many admins were reached. Without a chat channel: nothing."""
-    from bot.jobs import send_once
+    of it; returns how many admins were reached. Without a chat channel: nothing.
+    `on_sent`: told where each message went, when its channel can change it later
+    (`adapters.base.Channel`'s optional `send_tracked`)."""
+    from bot.jobs import send_once, send_tracked_once
 
     names = chat_channels(runtime)
     if not names:
@@ -1132,15 +1145,23 @@ async def notify_admins(
                     text=text if isinstance(text, str) else text(language),
                     choices=tuple(choices(language) if callable(choices) else choices),
                 )
-                await send_once(
-                    runtime, channel, opened.conversation_id, [message], key=f"{key}:{number}"
-                )
+                message_id = None
+                if on_sent is None:
+                    await send_once(
+                        runtime, channel, opened.conversation_id, [message], key=f"{key}:{number}"
+                    )
+                else:
+                    message_id = await send_tracked_once(
+                        runtime, channel, opened.conversation_id, message, key=f"{key}:{number}"
+                    )
             except Unreachable:
                 continue
             except Exception as exc:  # one platform's outage must not stop the others
                 log.warning("could not notify HR admin #%d on %s: %s", number, name, type(exc))
                 continue
             reached += 1
+            if on_sent is not None and message_id:
+                await on_sent(AdminMessage(name, opened.conversation_id, message_id, language))
             break
     return reached
 

@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 
 from adapters.base import Report, ReportSection
-from bot import departures, digest_post, texts
+from bot import approval_requests, departures, digest_post, texts
 from bot.config import KINDS
 from bot.digest import demo_interviews
 from bot.digest_render import render_held_back
@@ -547,11 +547,18 @@ class Decision:
 
 
 async def decide(
-    runtime: Runtime, value: str, *, clicker_email: str | None, language: str | None = None
+    runtime: Runtime,
+    value: str,
+    *,
+    clicker_email: str | None,
+    language: str | None = None,
+    clicked: approval_requests.ChatMessage | None = None,
 ) -> Decision:
     """An Approve / Skip button (`approve#<round>:<id>` / `skip#<round>:<id>`, or from before
     rounds `approve:<id>` / `skip:<id>`) clicked in chat, answered in the clicker's language
-    (their chat locale; default EXITBOT_LANGUAGE)."""
+    (their chat locale; default EXITBOT_LANGUAGE). Once answered, the clicked message is the
+    caller's to change (`clicked`); the departure's other requests in HR admins' chats say
+    at once that they no longer ask, when they do not (`bot.approval_requests`)."""
     lang = departures.admin_language(runtime.settings, language)
     # Never by_email=None from chat: None means the trusted command line.
     if not clicker_email or not runtime.settings.is_hr_admin(clicker_email):
@@ -563,7 +570,10 @@ async def decide(
     result = await departures.decide(
         runtime, departure_id, approve, clicker_email, round_number=number
     )
-    return Decision(result.status, _decision_text(result, departure_id, lang))
+    decision = Decision(result.status, _decision_text(result, departure_id, lang))
+    if decision.decided:
+        await approval_requests.close_settled_now(runtime, departure_id, answered=clicked)
+    return decision
 
 
 def _decision_text(result: departures.DecisionResult, departure_id: str, lang: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import conversations as conv
 from adapters.base import Channel, Opened, Unreachable
-from bot import departures, fallback, hr_commands, reminders, unreachable
+from bot import approval_requests, departures, fallback, reminders, unreachable
 from bot.calendar import reminder_after
 from bot.jobs import (
     ClaimedJob,
@@ -108,18 +108,6 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Sorry, deze uitnodiging voor een exitgesprek kwam per vergissing bij jou terecht: "
             "hij was voor iemand anders bedoeld. Ik heb het gesprek afgesloten en niets van wat "
             "je hier hebt getypt wordt bewaard. Je hoeft niets te doen."
-        ),
-    },
-    "approval": {
-        "en": (
-            "Approval needed: {who} is leaving ({kind}, last working day {day}, departure "
-            "{id}). Before inviting them to an exit interview, check the relationship with "
-            "their manager: if it is strained, an interview makes little sense. Invite them?"
-        ),
-        "nl": (
-            "Goedkeuring nodig: {who} vertrekt ({kind}, laatste werkdag {day}, vertrek {id}). "
-            "Check eerst de relatie met de leidinggevende voordat je uitnodigt voor een "
-            "exitgesprek: is die verstoord, dan heeft een gesprek weinig zin. Uitnodigen?"
         ),
     },
     "someone": {"en": "an employee", "nl": "een medewerker"},
@@ -552,41 +540,50 @@ async def send_goodbye(ctx: TickContext, job: ClaimedJob) -> datetime | None:
 
 
 async def request_approval(ctx: TickContext, job: ClaimedJob) -> datetime | None:
-    """Ask HR admins in chat to approve or skip a departure (contract end by default)."""
+    """Ask HR admins in chat to approve or skip a departure (contract end by default); the
+    requests of an earlier round, which no longer ask, say so (`bot.approval_requests`)."""
     runtime = ctx.runtime
     number = int(str(job.payload.get("round", 1)))  # its buttons decide this round only
     async with runtime.db.sessions() as session:
         departure = await session.get(Departure, job.payload.get("departure_id"))
-        if (
-            departure is None
-            or departure.decision != "awaiting_approval"
-            or departure.status != "active"
-            or await departures.approval_superseded(session, departure.id, number)
-        ):
-            return None
+        asking = (
+            departure is not None
+            and departure.decision == "awaiting_approval"
+            and departure.status == "active"
+            and not await departures.approval_superseded(session, departure.id, number)
+        )
         employee = (
             await session.get(Employee, departure.employee_id)
-            if departure.employee_id is not None
+            if departure is not None and departure.employee_id is not None
             else None
         )
+    if departure is None:
+        return None
+    if not asking:
+        await approval_requests.close_settled_now(runtime, departure.external_id)
+        return None
     name = employee.name if employee else None
     department = employee.department if employee else None
 
     def message(language: str) -> str:
-        who = name or text("someone", language)
-        return text(
-            "approval",
+        return approval_requests.request_text(
             language,
-            who=f"{who} ({department})" if department else who,
-            kind=hr_commands.kind_name(departure.kind, language),
+            name=name,
+            department=department,
+            kind=departure.kind,
             day=departure.last_working_day,
-            id=departure.external_id,
+            external_id=departure.external_id,
         )
 
     def choices(language: str) -> tuple[conv.Choice, ...]:
         return departures.approval_choices(departure.external_id, language, number)
 
-    if await departures.notify_admins(runtime, message, choices, key=job.key):
+    async def sent(where: departures.AdminMessage) -> None:
+        await approval_requests.record(runtime, departure, number, where)
+
+    reached = await departures.notify_admins(runtime, message, choices, key=job.key, on_sent=sent)
+    await approval_requests.close_settled_now(runtime, departure.external_id)
+    if reached:
         ctx.report.add("approval requests sent")
     elif runtime.settings.hr_admins and not departures.chat_channels(runtime):
         return ctx.now + APPROVAL_RETRY  # asked once a chat channel exists (or decided by CLI)

@@ -304,13 +304,35 @@ async def send_once(
     if not messages or (not fresh and await was_sent(runtime.db, key)):
         return False
     await channel.send(conversation_id, messages, key=key)
+    await _mark_sent(runtime, key)
+    return True
+
+
+async def send_tracked_once(
+    runtime: Runtime, channel: Channel, conversation_id: str, message: OutMessage, *, key: str
+) -> str | None:
+    """`send_once` for one message, returning the platform's id for it to change it later,
+    on a channel with the optional `send_tracked` (`adapters.base.Channel`); None when it
+    was sent before, or the channel cannot tell."""
+    if await was_sent(runtime.db, key):
+        return None
+    send_tracked = getattr(channel, "send_tracked", None)
+    message_id: str | None = None
+    if send_tracked is None:
+        await channel.send(conversation_id, [message], key=key)
+    else:
+        message_id = await send_tracked(conversation_id, message, key=key)
+    await _mark_sent(runtime, key)
+    return message_id or None
+
+
+async def _mark_sent(runtime: Runtime, key: str) -> None:
     async with runtime.db.transaction() as session:
         await session.execute(
             insert_ignoring_conflicts(session, SentMessage)
             .values(key=key, sent_at=runtime.clock.now())
             .on_conflict_do_nothing(index_elements=["key"])
         )
-    return True
 
 
 # ---------------------------------------------------------------------- the tick's vocabulary

@@ -124,6 +124,29 @@ class Departure(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ApprovalRequest(Base):
+    """An approval request in an HR admin's chat that may still show its buttons, and where
+    it is (`bot.approval_requests`): kept until the message is changed to say the request
+    is closed (replaced by a newer one, decided, cancelled). No name is stored: the
+    request's text is rendered again from the departure, with the kind and last working day
+    it named. A departure erased or purged leaves its rows without it (`departure_id` NULL),
+    so the request loses the name too."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    departure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departures.id", ondelete="SET NULL"), index=True
+    )
+    round_number: Mapped[int] = mapped_column(Integer)  # `bot.departures.ask_for_approval`
+    kind: Mapped[str] = mapped_column(String(32))
+    last_working_day: Mapped[date | None] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))  # "slack" | "teams"
+    conversation_id: Mapped[str] = mapped_column(String(300))  # the admin's DM
+    message_id: Mapped[str] = mapped_column(String(200))  # Slack ts, Teams activity id
+    language: Mapped[str] = mapped_column(String(8))  # the admin's, as the request was worded
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class WebhookEvent(Base):
     """Every accepted `webhook-id`, kept so a redelivery changes nothing."""
 
@@ -334,6 +357,7 @@ class AccessLog(Base):
 __all__ = [
     "AccessLog",
     "AnswerRow",
+    "ApprovalRequest",
     "Base",
     "Departure",
     "Digest",

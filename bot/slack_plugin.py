@@ -28,7 +28,7 @@ from adapters.base import Incoming, Report
 from adapters.slack import SlackChannel, SlackProfile, make_client, sdk_logger
 from adapters.slack_inbound import KnownUser, PersonResolver, Reply, build_app
 from adapters.slack_pacing import Limits, Pacer
-from bot import hr_commands
+from bot import approval_requests, hr_commands
 from bot.config import Settings
 from bot.db import StorageUnavailable
 from bot.models import Employee
@@ -291,9 +291,16 @@ class SlackStore:
     async def remember_user(self, profile: SlackProfile, conversation_id: str | None) -> None:
         await link_slack_user(self.runtime, profile, conversation_id)
 
-    async def decide(self, value: str, email: str | None, language: str | None) -> tuple[bool, str]:
+    async def decide(
+        self,
+        value: str,
+        email: str | None,
+        language: str | None,
+        message: tuple[str, str] | None = None,
+    ) -> tuple[bool, str]:
+        clicked = approval_requests.ChatMessage("slack", *message) if message else None
         decision = await hr_commands.decide(
-            self.runtime, value, clicker_email=email, language=language
+            self.runtime, value, clicker_email=email, language=language, clicked=clicked
         )
         return decision.decided, decision.text
 

@@ -31,7 +31,7 @@ from adapters.teams_ports import (
     is_personal,
 )
 from adapters.teams_retry import RetryPolicy
-from bot import departures, hr_commands, texts
+from bot import approval_requests, departures, hr_commands, texts
 from bot.config import ConfigError, Settings
 from bot.db import StorageUnavailable, is_message_seen
 from bot.departure_events import Employee as EmployeeData
@@ -304,11 +304,17 @@ class TeamsStore:
     async def _decide(self, incoming: Incoming) -> Handled:
         if not await self.first_time(incoming):
             return Handled(duplicate=True)
+        clicked = (
+            approval_requests.ChatMessage(PLATFORM, incoming.conversation_id, incoming.reply_to)
+            if incoming.reply_to
+            else None
+        )
         decision = await hr_commands.decide(
             self.runtime,
             incoming.choice or "",
             clicker_email=incoming.email,
             language=_lang(incoming),
+            clicked=clicked,
         )
         await self._reply(incoming, [OutMessage(kind="info", text=decision.text)])
         if not decision.decided:

@@ -52,10 +52,11 @@ Contributor = Callable[[TickRegistry], None]
 
 def contributors() -> list[Contributor]:
     """Modules that add job handlers, periodic work and hooks; add yours here."""
-    from bot import digest_post, fallback, privacy, readdress
+    from bot import approval_requests, digest_post, fallback, privacy, readdress
 
     return [
         invites.register,
+        approval_requests.register,
         readdress.register,
         fallback.register,
         digest_post.register,
