@@ -644,6 +644,10 @@ async def schedule(
         session.add(interview)
         await session.flush()
     interview.employee_id = employee.id
+    # Not sent yet: in the language a fresh invite to this person gets (the tick may prefer
+    # their chat locale then: `bot.invites`), never one chosen for the address HR corrected,
+    # nor one the departure's events no longer tell
+    interview.language = runtime.service.interview_language(employee.language)
     interview.invite_at = plan.invite_at
     interview.expires_at = plan.expires_at
     interview.note = None

@@ -466,6 +466,10 @@ class InterviewService:
             return conv.resume(self.questionnaire, state)
         return conv.advance(self.questionnaire, state, "")
 
+    def interview_language(self, language: str | None) -> str:
+        """`language` when the questionnaire is held in it, else `EXITBOT_LANGUAGE`."""
+        return language if language in self.questionnaire.languages else self.settings.language
+
     def new_interview(
         self,
         *,
@@ -479,9 +483,7 @@ class InterviewService:
             employee_id=employee_id,
             departure_id=departure_id,
             status=status,
-            language=language
-            if language in self.questionnaire.languages
-            else self.settings.language,
+            language=self.interview_language(language),
             questionnaire_id=self.questionnaire.id,
             questionnaire_version=self.questionnaire.version,
             created_at=now,

@@ -1,6 +1,7 @@
 """A departure's address corrected after the invite went out (`bot.readdress`), on a
 recording chat platform: the webhook's answers, a corrected address nobody in chat has, a
-cancellation before the tick, a redone job; on SQLite and PostgreSQL."""
+cancellation before the tick, a redone job, the language of an invite moved before it
+went out; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+import conversations as conv
 from bot import tick
 from bot.jobs import TickReport
 from bot.models import AnswerRow, Employee, Interview, Job, PlatformIdentity
@@ -92,6 +94,45 @@ async def test_a_correction_before_the_invite_went_out_only_moves_it(h: Harness)
     report = await tick_at(h, INVITE_AT)
     assert (report["invites sent"], report["invites withdrawn from the wrong person"]) == (1, 0)
     assert h.channel.opened == [ANNA] and h.channel.to(BOB) == []
+
+
+# (Bob's own departure, told his language; Anna's departure at Bob's address, with its
+# language; the correction to Anna's, with its language; Anna's chat locale) -> the invite's
+MOVED_INVITE_LANGUAGE = {
+    "the correction's language": (None, "nl", "en", None, "en"),
+    "not the wrong address's own language": ("nl", None, None, None, "en"),
+    "the chat locale, not the wrong address's language": ("nl", None, None, "en-GB", "en"),
+    "what the departure told before still holds": (None, "nl", None, None, "nl"),
+    "a new language for the same address": (None, "nl", "en", None, "en"),
+}
+
+
+@pytest.mark.parametrize("case", list(MOVED_INVITE_LANGUAGE))
+async def test_an_invite_moved_before_it_went_out_is_in_the_language_a_fresh_one_gets(
+    h: Harness, case: str
+) -> None:
+    """HR typed Bob's address and corrected it to Anna's before the invite went out: it goes
+    out in the language a fresh invite to Anna would have, the departure's (the correction's,
+    else what it told before), else her chat locale, else EXITBOT_LANGUAGE; never one chosen
+    for Bob. (It kept Bob's: the first event's language, or the one Bob's own record gives.)"""
+    bobs_own, first, correction, locale, expected = MOVED_INVITE_LANGUAGE[case]
+    wrong = ANNA if case == "a new language for the same address" else BOB
+    h.channel.language = locale
+    if bobs_own is not None:  # Bob's own departure, since cancelled: his row keeps his language
+        own = departure(id_="hr-5000", email=BOB, name="Bob Bakker", language=bobs_own)
+        await h.post(own, at=NOW - timedelta(seconds=3))
+        await h.post(departure("departure.cancelled", id_="hr-5000"), at=NOW - timedelta(seconds=2))
+    _, answer = await h.post(departure(email=wrong, language=first), at=NOW - timedelta(seconds=1))
+    assert (answer["status"], answer["interview"]) == ("scheduled", "scheduled")
+    status, answer = await h.post(departure("departure.updated", email=ANNA, language=correction))
+    assert (status, answer["interview"]) == (202, "scheduled")
+
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    assert h.channel.opened == [ANNA]
+    moved = await h.one(Interview, Interview.status == "invited")
+    assert moved.language == expected
+    invite = conv.invite(h.runtime.questionnaire, expected).messages[0].text
+    assert [sent.text for sent in h.channel.to(ANNA)] == [invite]
 
 
 async def test_a_corrected_address_nobody_in_chat_has_withdraws_it_and_tells_hr(
