@@ -306,7 +306,7 @@ async def _apply(
         interview = await _latest_interview(session, departure.id)
         if interview is not None and interview.status in ("scheduled", *LIVE):
             await cancel_interview(session, interview, now)
-            await _offer_to_other_departures(session, runtime, departure, now)
+            await offer_to_other_departures(session, runtime, departure.employee_id, departure, now)
         return DepartureOutcome("cancelled", departure.external_id)
 
     # awaiting approval and listed since before this event: the same round of waiting
@@ -317,9 +317,8 @@ async def _apply(
     if person.language and person.language not in runtime.questionnaire.languages:
         # A language the interview is not held in: the chat profile, else the default, decides
         person = replace(person, language=None)
-    employee = await upsert_employee(session, person, now)
-    if departure.employee_id is not None and departure.employee_id != employee.id:
-        await _leave_the_old_address(session, departure, departure.employee_id, employee, now)
+    old_id = departure.employee_id
+    employee, unsent = await _name_the_person(session, departure, person, now)
     reactivated = departure.status == "cancelled"
     kind_changed = departure.kind != event.kind
     departure.employee_id = employee.id
@@ -330,6 +329,10 @@ async def _apply(
     if created or ((kind_changed or reactivated) and departure.decision in AUTOMATIC_DECISIONS):
         note = await _apply_policy(session, departure, settings, now)
     outcome = await schedule(session, runtime, departure, employee, now)
+    if unsent is not None:
+        # the old address's person may have a departure of their own that was left uninvited
+        # because of it (HR swapped two departures' addresses): it gets its chance now
+        await offer_to_other_departures(session, runtime, old_id, departure, now)
     if outcome.status == "awaiting_approval" and (not was_waiting or kind_changed):
         # a new round of waiting, or the same with another kind: the request HR has names
         # the old kind, so a new one asks (and the old one's buttons decide nothing)
@@ -343,6 +346,26 @@ async def _apply(
             reason_code=outcome.reason_code or note,
         )
     return await follow_the_person(session, departure, outcome, now)
+
+
+async def _name_the_person(
+    session: AsyncSession, departure: Departure, person: EmployeeData, now: datetime
+) -> tuple[Employee, Interview | None]:
+    """The employee the event names, locked. A corrected address: with the person the
+    departure named before (both in the order of their ids, `lock_people`: two departures
+    swapping addresses at once lock the same two in the same order, never a deadlock), whose
+    row keeps nothing of the employee's (`_leave_the_old_address`); and the invite, not sent
+    yet, that was theirs (`schedule` moves or withdraws it, which may free them)."""
+    old_id = departure.employee_id
+    employee = await upsert_employee(session, person, now, with_id=old_id)
+    if old_id is None or old_id == employee.id:
+        return employee, None
+    interview = await _latest_interview(session, departure.id)
+    await _leave_the_old_address(session, departure, old_id, employee, now)
+    return (
+        employee,
+        interview if interview is not None and interview.status == "scheduled" else None,
+    )
 
 
 async def _apply_policy(
@@ -491,19 +514,19 @@ async def _leave_the_old_address(
     old.updated_at = now
 
 
-async def upsert_employee(session: AsyncSession, data: EmployeeData, now: datetime) -> Employee:
-    """Create or update the employee the HR system describes (safe under concurrency)."""
+async def upsert_employee(
+    session: AsyncSession, data: EmployeeData, now: datetime, *, with_id: int | None = None
+) -> Employee:
+    """Create or update the employee the HR system describes (safe under concurrency), locked,
+    with the row `with_id` (the address a correction replaces): `lock_people`."""
     await session.execute(
         insert_ignoring_conflicts(session, Employee)
         .values(email=data.email, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["email"])
     )
-    employee = await session.scalar(
-        select(Employee)
-        .where(Employee.email == data.email)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    own = select(Employee.id).where(Employee.email == data.email).scalar_subquery()
+    await lock_people(session, own, with_id)
+    employee = await session.scalar(select(Employee).where(Employee.email == data.email))
     assert employee is not None
     manager = data.manager
     for name, value in (
@@ -520,6 +543,22 @@ async def upsert_employee(session: AsyncSession, data: EmployeeData, now: dateti
             setattr(employee, name, value)
     employee.updated_at = now
     return employee
+
+
+async def lock_people(session: AsyncSession, *ids: ColumnElement[int] | int | None) -> None:
+    """Lock these employee rows (None: none) in the order of their ids: the one order in
+    which a transaction that locks more than one person takes them (each after the
+    departures it locks). Two corrections at once, A's address to B's and B's to A's, each
+    lock both people: in opposite orders they deadlocked on PostgreSQL."""
+    wanted = [i for i in ids if i is not None]
+    if wanted:
+        await session.execute(
+            select(Employee)
+            .where(Employee.id.in_(wanted))
+            .order_by(Employee.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
 
 
 async def _latest_interview(session: AsyncSession, departure_id: int) -> Interview | None:
@@ -727,16 +766,25 @@ async def follow_the_person(
     return replace(outcome, detail=READDRESS_DETAIL if live else READDRESS_ANSWERED_DETAIL)
 
 
-async def _offer_to_other_departures(
-    session: AsyncSession, runtime: Runtime, departure: Departure, now: datetime
+async def offer_to_other_departures(
+    session: AsyncSession,
+    runtime: Runtime,
+    employee_id: int | None,
+    departure: Departure,
+    now: datetime,
 ) -> None:
-    """The person's interview was withdrawn with this departure: their other active
-    departures (one announced twice under two ids), left uninvited because of it, get their
-    chance by the same rules. Only a withdrawn interview frees the person; a declined or
-    completed one still counts, so nothing happens then."""
-    if departure.employee_id is None:
+    """The person's invite left with this departure (cancelled, or its address corrected to
+    someone else's): their other active departures (one announced twice under two ids, or
+    their own one whose address HR swapped with this one's), left uninvited because of it,
+    get their chance by the same rules. Only a withdrawn or moved invite frees the person; a
+    declined or completed one still counts, so nothing happens then.
+
+    A departure locked by another transaction is skipped, never waited for (this one holds
+    the person, whom that one locks next, after its departure: waiting would deadlock): that
+    transaction brings it in line itself, after this one, and sees the person freed."""
+    if employee_id is None:
         return
-    employee = await session.get(Employee, departure.employee_id)
+    employee = await session.get(Employee, employee_id)
     if employee is None:
         return
     others = await session.scalars(
@@ -747,11 +795,12 @@ async def _offer_to_other_departures(
             Departure.id != departure.id,
         )
         .order_by(Departure.id)
-        .with_for_update()  # held already: `_lock_the_persons_departures`
+        .with_for_update(skip_locked=True)  # a cancellation holds them already
+        .execution_options(populate_existing=True)
     )
     for other in others.all():
         outcome = await schedule(session, runtime, other, employee, now)
-        log.info("departure %s after another's cancellation: %s", other.id, outcome.status)
+        log.info("departure %s after another's invite left: %s", other.id, outcome.status)
         if outcome.status == "scheduled":
             return  # one interview per person: the rest stay as they are
 

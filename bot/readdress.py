@@ -86,10 +86,12 @@ async def readdress(ctx: TickContext, job: ClaimedJob) -> datetime | None:
         and (opened.user_id in holders or opened.conversation_id == interview.address)
     )
     async with runtime.db.transaction() as session:
-        # Locked in the webhook's order (departure, then interview): never a deadlock.
+        # Locked in the webhook's order (departure, the people, then the interview): never a
+        # deadlock. The person who holds the invite is locked too: one who may be freed of it
         locked = await session.get(
             Departure, departure.id, with_for_update=True, populate_existing=True
         )
+        await departures.lock_people(session, interview.employee_id, employee.id)
         held = await session.get(
             Interview, interview.id, with_for_update=True, populate_existing=True
         )
@@ -183,10 +185,15 @@ async def _withdraw(
     employee: Employee,
     now: datetime,
 ) -> None:
-    """The wrong person: nothing of theirs kept, a note to them; the right one invited."""
+    """The wrong person: nothing of theirs kept, a note to them; the right one invited. The
+    wrong person's own departure, if any, left uninvited because of it (HR swapped two
+    departures' addresses), gets its chance."""
     await departures.cancel_interview(session, interview, now, reason="misdirected")
     interview.note = WITHDRAWN_NOTE
     await departures.schedule(session, runtime, departure, employee, now)
+    await departures.offer_to_other_departures(
+        session, runtime, interview.employee_id, departure, now
+    )
 
 
 async def _not_theirs(

@@ -5,6 +5,9 @@ went out; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,14 +16,15 @@ from sqlalchemy import select, update
 
 import conversations as conv
 from bot import tick
-from bot.jobs import TickReport
-from bot.models import AnswerRow, Employee, Interview, Job, PlatformIdentity
+from bot.jobs import ClaimedJob, TickContext, TickReport, claim, finish
+from bot.models import AnswerRow, Departure, Employee, Interview, Job, PlatformIdentity
 from tests.bot.test_departures import COMPLETING
 from tests.support.departures import (
     Harness,
     departure,
     fast_database_url,  # noqa: F401  (overrides the shared, slower `database_url`)
     harness,
+    signed,
 )
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)  # Monday; last day Fri 18 Dec 2026
@@ -429,3 +433,120 @@ async def test_a_colleague_with_a_departure_of_their_own_keeps_what_is_theirs(
     await h.post(departure("departure.updated", email=ANNA, language="nl", **annas))
     assert await details(h, BOB) == {**NOTHING, "personal_email": "bob@example.net"}
     assert await details(h, ANNA) == {**ANNA_ON_FILE, "personal_email": None}
+
+
+# ---------------------------------------------------------------------- two addresses swapped
+
+SWAPS = 20  # rounds; on PostgreSQL, without one lock order about every other one deadlocked
+
+
+async def post_until_answered(h: Harness, document: dict[str, object]) -> list[int]:
+    """Post a signed event as the HR system does: a 503 is retried (up to 5 times) under the
+    same webhook id, signed afresh. The status of every try."""
+    body = json.dumps(document).encode()
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    statuses: list[int] = []
+    while len(statuses) < 5 and (not statuses or statuses[-1] == 503):
+        headers = signed(body, h.clock.now(), msg_id=msg_id)
+        async with h.client.post("/webhooks/departures", data=body, headers=headers) as response:
+            statuses.append(response.status)
+    return statuses
+
+
+def swapped(n: int) -> list[dict[str, object]]:
+    """Round n's two corrections: hr-a<n>, announced with Bob's address, is Anna's, and
+    hr-b<n>, announced with Anna's, is Bob's."""
+    return [
+        departure("departure.updated", id_=f"hr-a{n}", email=f"anna{n}@example.com"),
+        departure("departure.updated", id_=f"hr-b{n}", email=f"bob{n}@example.com"),
+    ]
+
+
+async def open_interviews(h: Harness) -> list[tuple[str, str, str]]:
+    """(departure, the address of the person it is for, status) of every interview not
+    withdrawn, sorted."""
+    async with h.runtime.db.sessions() as session:
+        rows = await session.execute(
+            select(Departure.external_id, Employee.email, Interview.status)
+            .join(Interview, Interview.departure_id == Departure.id)
+            .join(Employee, Employee.id == Interview.employee_id)
+            .where(Interview.status != "cancelled")
+        )
+        return sorted(tuple(row) for row in rows.all())
+
+
+async def two_replicas_look_up(h: Harness, moment: datetime) -> TickReport:
+    """Two replicas' ticks at `moment`, each claiming one of a round's two `readdress` jobs
+    and running it at the same time as the other, round after round; what they did."""
+    h.clock.set(moment)
+    replicas = [
+        TickContext(h.runtime, moment, f"replica-{n}", TickReport(), tick.registry())
+        for n in (1, 2)
+    ]
+
+    async def run(ctx: TickContext, job: ClaimedJob) -> None:
+        again = await ctx.registry.handlers[job.kind](ctx, job)
+        await finish(h.runtime.db, job, ctx.worker, moment, again_at=again)
+
+    while True:
+        claimed = [
+            await claim(h.runtime.db, ctx.worker, moment, kinds=["readdress"], limit=1)
+            for ctx in replicas
+        ]
+        if not any(claimed):
+            break
+        await asyncio.gather(
+            *(run(ctx, job) for ctx, jobs in zip(replicas, claimed, strict=True) for job in jobs)
+        )
+    done = TickReport()
+    for ctx in replicas:
+        for line, count in ctx.report.counts.items():
+            done.add(line, count)
+    return done
+
+
+PHASES = ["before the invites", "after the invites", "after the invites, two replicas"]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+async def test_two_departures_swapping_addresses_at_once_invite_each_person_once(
+    h: Harness, phase: str
+) -> None:
+    """HR had Anna's and Bob's addresses the wrong way round on their two departures and
+    corrects both at once: two concurrent webhooks, each moving one invite to the person the
+    other one's leaves. Each is answered (a 503 retried would do; never a 500), and in the
+    end each person has one invite, of the departure that names them: none doubled, none
+    lost. Each correction locks both people: in opposite orders they deadlocked on
+    PostgreSQL (a 503). Whichever came first found the other person's invite still there and
+    was not invited, and nothing invited it once the other correction had moved that invite
+    away; after the invites went out, the tick's `readdress` jobs did the same (two replicas
+    running the two at once: both were lost)."""
+    sent = phase != "before the invites"
+    for n in range(SWAPS):
+        for who, email in (("a", f"bob{n}@example.com"), ("b", f"anna{n}@example.com")):
+            _, answer = await h.post(departure(id_=f"hr-{who}{n}", email=email))
+            assert answer["status"] == "scheduled"
+    if sent:
+        assert (await tick_at(h, INVITE_AT))["invites sent"] == 2 * SWAPS
+    h.clock.set(h.clock.now() + timedelta(minutes=1))
+    tries = []
+    for n in range(SWAPS):
+        tries += await asyncio.gather(*(post_until_answered(h, event) for event in swapped(n)))
+    assert all(set(statuses[:-1]) <= {503} and statuses[-1] == 202 for statuses in tries), tries
+    assert tries == [[202]] * (2 * SWAPS), "a 503: storage was available, so a deadlock"
+
+    if phase == "after the invites, two replicas":
+        looked_up = await two_replicas_look_up(h, LATER)
+        assert looked_up["invites withdrawn from the wrong person"] == 2 * SWAPS
+    report = await tick_at(h, LATER if sent else INVITE_AT)
+    assert report["invites sent"] == 2 * SWAPS
+    if phase == "after the invites":
+        assert report["invites withdrawn from the wrong person"] == 2 * SWAPS
+    invited = sorted(
+        (f"hr-{who}{n}", f"{name}{n}@example.com", "invited")
+        for n in range(SWAPS)
+        for who, name in (("a", "anna"), ("b", "bob"))
+    )
+    assert await open_interviews(h) == invited
+    for _, email, _ in invited:  # the invite (if sent before: that one and the note first)
+        assert len(h.channel.to(email)) == (3 if sent else 1)
