@@ -394,12 +394,13 @@ def elsewhere(
     reached the person (declined, stopped, answers deleted, left to expire): a second
     departure record must not ask again someone who said no, and an answer that depended on
     how the first one went would tell the HR system whether they took part. (A withdrawn or
-    undeliverable invite does not count.)
+    undeliverable invite does not count, nor does a try-out: `Interview.tryout`.)
     Also used inside queries over departures (`bot.fallback`), so that those skipped for it
     do not crowd out the others."""
     since = now - timedelta(days=ONE_INTERVIEW_DAYS)
     return and_(
         Interview.employee_id == employee_id,
+        Interview.tryout.is_(False),
         or_(Interview.departure_id.is_(None), Interview.departure_id != departure_id),
         or_(
             Interview.status.in_(("scheduled", *LIVE)),

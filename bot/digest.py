@@ -458,7 +458,11 @@ async def _response_rate(session: AsyncSession, scope: Scope, k: int) -> Score |
     """Completed / invited among the interviews invited in this digest's window."""
     if scope.demo:
         return None  # demo people are never invited; the invited ones are all real
-    window = [Interview.invited_at.is_not(None), Interview.invited_at < scope.window_end]
+    window = [
+        Interview.invited_at.is_not(None),
+        Interview.invited_at < scope.window_end,
+        Interview.tryout.is_(False),  # never invited anyway; no leaver
+    ]
     if scope.window_start is not None:
         window.append(Interview.invited_at >= scope.window_start)
     row = (

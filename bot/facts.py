@@ -30,15 +30,15 @@ def period_of(moment: datetime, timezone: str) -> str:
 
 async def record(
     session: AsyncSession, interview: Interview, settings: Settings, now: datetime
-) -> InterviewFact:
+) -> InterviewFact | None:
     """`record_sync` on an async session."""
     return await session.run_sync(record_sync, interview, settings, now)
 
 
 def record_sync(
     session: Session, interview: Interview, settings: Settings, now: datetime
-) -> InterviewFact:
-    """`write` for an ORM interview; the fact row."""
+) -> InterviewFact | None:
+    """`write` for an ORM interview; the fact row (None for a try-out)."""
     session.flush()
     fact_id = write(
         session.connection(),
@@ -48,6 +48,8 @@ def record_sync(
         settings,
         now,
     )
+    if fact_id is None:
+        return None
     fact = session.get(InterviewFact, fact_id)
     assert fact is not None
     return fact
@@ -66,7 +68,8 @@ _DEPARTURE: BindParameter[int] = bindparam("departure")
 # The department of the person leaving: the one the departure names, also while the interview
 # is still held at an address HR has since corrected (`bot.readdress`), whose row no longer
 # carries it (`bot.departures`); without a departure (an interview opened in the terminal or
-# on the web), its holder's.
+# on the web), its holder's. Then the departure's kind, and whether the interview is a
+# try-out (`Interview.tryout`), which makes no facts.
 ORIGIN = select(
     func.coalesce(
         select(Employee.department)
@@ -76,6 +79,7 @@ ORIGIN = select(
         select(Employee.department).where(Employee.id == bindparam("employee")).scalar_subquery(),
     ),
     select(Departure.kind).where(Departure.id == _DEPARTURE).scalar_subquery(),
+    select(Interview.tryout).where(Interview.id == bindparam("interview")).scalar_subquery(),
 )
 _INSERT_FACT = insert(_FACTS).returning(_FACTS.c.id)
 _INSERT_THEMES = insert(_THEMES)
@@ -88,9 +92,9 @@ def write(
     departure_id: int | None,
     settings: Settings,
     now: datetime,
-) -> int:
+) -> int | None:
     """Write the facts of a just-confirmed interview (replacing any unpublished earlier ones);
-    the fact id.
+    the fact id, None for a try-out (`Interview.tryout`), which makes none.
 
     Facts a digest already published are kept as they are: changing them afterwards would
     let the next digest reveal one person's change by comparison.
@@ -99,10 +103,10 @@ def write(
     published = conn.scalar(PUBLISHED, {"interview_id": interview_id})
     if published is not None:
         return int(published)
-    origin: tuple[str | None, str | None] = (None, None)
-    if employee_id is not None or departure_id is not None:
-        found = conn.execute(ORIGIN, {"employee": employee_id, "departure": departure_id}).one()
-        origin = (found[0], found[1])
+    found = conn.execute(ORIGIN, origin_params(interview_id, employee_id, departure_id)).one()
+    if found[2]:
+        return None
+    origin: tuple[str | None, str | None] = (found[0], found[1])
     answers = conn.execute(ANSWERS, {"interview_id": interview_id}).all()
     fact, themes = values(interview_id, origin, answers, settings, now)
     fact_id = int(conn.execute(_INSERT_FACT, fact).scalar_one())
@@ -112,6 +116,13 @@ def write(
             [{"fact_id": fact_id, "source": src, "theme": theme} for src, theme in themes],
         )
     return fact_id
+
+
+def origin_params(
+    interview_id: int, employee_id: int | None, departure_id: int | None
+) -> dict[str, int | None]:
+    """`ORIGIN`'s parameters."""
+    return {"interview": interview_id, "employee": employee_id, "departure": departure_id}
 
 
 def values(

@@ -468,13 +468,15 @@ async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
     An invite withdrawn before it went out (the departure cancelled, or re-classified to a
     kind that waits for approval or an HR admin's start) is no interview that ended: not
     counted, so a departure that waits for approval after it was scheduled is not also
-    "closed". (Only the HR system or an HR admin withdraws one: no one's choice shows.)"""
+    "closed". (Only the HR system or an HR admin withdraws one: no one's choice shows.)
+    Nor is a try-out in the terminal (`Interview.tryout`): nobody leaving."""
     async with runtime.db.sessions() as session:
         rows = (
             await session.execute(
                 select(Interview.status, func.count())
                 .where(
                     Interview.id.not_in(demo_interviews()),  # the playground's made-up people
+                    Interview.tryout.is_(False),  # someone trying the bot: no leaver
                     or_(Interview.status != "cancelled", Interview.invited_at.is_not(None)),
                 )
                 .group_by(Interview.status)

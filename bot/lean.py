@@ -351,7 +351,7 @@ class LeanPostgres:
             ids = {"interview_id": done.interview_id}
             writes.append(_REMOVE_FACT.bound(cursor, ids))
             writes.append(_PUBLISHED.bound(cursor, ids))
-            origin = {"employee": done.employee_id, "departure": done.departure_id}
+            origin = facts_mod.origin_params(done.interview_id, done.employee_id, done.departure_id)
             writes.append(_ORIGIN.bound(cursor, origin))
             writes.append(_FACT_ANSWERS.bound(cursor, ids))
         await self._send(cursor, writes)
@@ -363,6 +363,8 @@ class LeanPostgres:
             if published:
                 continue  # a digest published them: kept as they are (`facts.write`)
             assert origin_rows is not None and answer_rows is not None
+            if origin_rows[0][2]:
+                continue  # a try-out: no facts (`facts.write`)
             fact, pairs = facts_mod.values(
                 done.interview_id,
                 (origin_rows[0][0], origin_rows[0][1]),

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, Select, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.db import Database, is_message_seen
+from bot.jobs import cancel_jobs
 from bot.models import (
     Departure,
     Employee,
@@ -63,6 +64,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Where an interview opened with no departure behind it is someone trying the bot (IT setting
+# it up, HR previewing the questions), not a leaver: a try-out (`Interview.tryout`)
+TRYOUT_CHANNELS = frozenset({"console"})
 
 # How long a reply waits for the one before it in the same conversation to be sent (Slack's
 # pacing can hold a reply for seconds); after that it goes anyway.
@@ -385,7 +390,12 @@ class InterviewService:
         language: str | None = None,
         name: str | None = None,
     ) -> Outcome:
-        """Start an interview someone opened themselves (terminal, web), or resume theirs."""
+        """Start an interview someone opened themselves (terminal, web), or resume theirs.
+
+        Their open interview goes on, unless it is a try-out and HR has since recorded their
+        departure: that departure's interview, whose invite has not gone out yet, starts here.
+        With neither, a new one: in the terminal (`TRYOUT_CHANNELS`) that is a try-out,
+        someone trying the bot (`Interview.tryout`)."""
         email = email.strip().lower()
         now = self.clock.now()
         async with self.db.transaction() as session:
@@ -405,6 +415,14 @@ class InterviewService:
                 .limit(1)
                 .with_for_update()
             )
+            fresh = False  # a new interview, or a scheduled one: it starts from the beginning
+            if interview is None or interview.tryout:
+                # their departure's interview goes before a try-out left unfinished (which
+                # stays as it is, until retention)
+                scheduled = await session.scalar(_scheduled(employee.id, now))
+                if scheduled is not None:
+                    await self._take_up_invite(session, scheduled, channel, language, now)
+                    interview, fresh = scheduled, True
             if interview is None:
                 # They said "no thanks" and may still change their mind: the chat says so
                 # (their interview starts on "start", not by opening the chat)
@@ -418,6 +436,8 @@ class InterviewService:
                         interview_id=declined.id,
                         status=declined.status,
                         messages=[self.restart_offer(declined.language, channel)],
+                        language=declined.language,
+                        tryout=declined.tryout,
                     )
             if interview is None:
                 # Their interview has ended and its answers are kept: the chat reopens it, so
@@ -429,28 +449,55 @@ class InterviewService:
                         interview_id=finished.id,
                         status=finished.status,
                         messages=list(self.closed_turn(finished).messages),
+                        language=finished.language,
+                        tryout=finished.tryout,
                     )
-            if interview is not None:
-                turn = conv.resume(self.questionnaire, self.state_of(interview))
-            else:
+            if interview is None:
                 lang = language or employee.language or self.settings.language
                 interview = self.new_interview(employee_id=employee.id, language=lang, now=now)
+                # decided here, once: no departure behind it, opened in the terminal
+                interview.tryout = channel in TRYOUT_CHANNELS
                 session.add(interview)
                 await session.flush()
+                fresh = True
+            if fresh:
                 turn = conv.start(
                     self.questionnaire,
-                    lang,
+                    interview.language,
                     min_group=self.settings.min_group_size,
                     retention_days=self.settings.retention_days,
                 )
+            else:
+                turn = conv.resume(self.questionnaire, self.state_of(interview))
             await self.store_turn(
                 session, interview, turn, message_key=f"{channel}:begin:{interview.id}", now=now
             )
             interview.channel = channel
             interview.address = conversation_id
             return Outcome(
-                interview_id=interview.id, status=interview.status, messages=list(turn.messages)
+                interview_id=interview.id,
+                status=interview.status,
+                messages=list(turn.messages),
+                language=interview.language,
+                tryout=interview.tryout,
             )
+
+    async def _take_up_invite(
+        self,
+        session: AsyncSession,
+        interview: Interview,
+        channel: str,
+        language: str | None,
+        now: datetime,
+    ) -> None:
+        """A departure's interview, still waiting for its invite, opened by its employee (in
+        the terminal, after `exitbot invite`): offered and taken up here, so its invite is not
+        sent as well; it counts as any other."""
+        if language in self.questionnaire.languages:
+            interview.language = language  # their choice: the invite's was a guess
+        interview.invited_at = now
+        await cancel_jobs(session, interview.id, now, ("invite",))
+        log.info("interview %s: opened on %s before its invite", interview.id, channel)
 
     def restart_offer(self, language: str, channel: str) -> conv.OutMessage:
         """The offer to start after all, for a declined interview that may still be started
@@ -584,6 +631,22 @@ class InterviewService:
             await session.delete(employee)
         log.info("erased one employee and %d interview(s) on request", len(interview_ids))
         return True
+
+
+def _scheduled(employee_id: int, now: datetime) -> Select[Interview]:
+    """Their departure's interview whose invite has not gone out yet, before its end, locked."""
+    return (
+        select(Interview)
+        .where(
+            Interview.employee_id == employee_id,
+            Interview.status == "scheduled",
+            Interview.departure_id.is_not(None),
+            or_(Interview.expires_at.is_(None), Interview.expires_at > now),
+        )
+        .order_by(Interview.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
 
 
 TurnObserver = Callable[[str, timedelta], None]

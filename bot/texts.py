@@ -40,6 +40,24 @@ _RESTART_OFFER_TYPED = {
     ),
 }
 
+# Said first by `exitbot chat` in a try-out (`Interview.tryout`): {email} is the address it
+# was opened under, or a placeholder for one
+_TRYOUT = {
+    "en": (
+        "This is a try-out: HR's reports do not count it, and it does not stand in the way of "
+        "a real exit interview for this address. To hold a real one in the terminal, first "
+        "record the departure with `exitbot invite {email} --last-day YYYY-MM-DD`, then run "
+        "`exitbot chat --as {email}`."
+    ),
+    "nl": (
+        "Dit is een proefgesprek: de overzichten voor HR tellen het niet mee, en het staat een "
+        "echt exitgesprek voor dit adres niet in de weg. Een echt gesprek in de terminal? Leg "
+        "dan eerst het vertrek vast met `exitbot invite {email} --last-day JJJJ-MM-DD` en start "
+        "daarna `exitbot chat --as {email}`."
+    ),
+}
+_SOME_EMAIL = {"en": "EMAIL", "nl": "E-MAILADRES"}
+
 _NOT_ADMIN = {
     "en": "Sorry, these commands are only for HR admins.",
     "nl": "Sorry, deze opdrachten zijn alleen voor HR-beheerders.",
@@ -80,6 +98,13 @@ def restart_offer(language: str, start_label: str, *, buttons: bool = True) -> O
     offers = _RESTART_OFFER if buttons else _RESTART_OFFER_TYPED
     text = offers.get(language, offers["en"]).format(start=start_label)
     return OutMessage(kind="info", text=text, choices=(Choice("start", start_label),))
+
+
+def tryout_note(language: str, email: str | None) -> OutMessage:
+    """What `exitbot chat` says first in a try-out: that HR's reports do not count it, and
+    how to hold a real interview in the terminal (for `email`, or a placeholder)."""
+    lang = language if language in _TRYOUT else "en"
+    return OutMessage(kind="info", text=_TRYOUT[lang].format(email=email or _SOME_EMAIL[lang]))
 
 
 def not_admin(language: str) -> str:

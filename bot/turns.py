@@ -138,6 +138,10 @@ class Outcome:
     status: str | None = None
     messages: list[conv.OutMessage] = field(default_factory=list)
     ignored_click: bool = False  # a clicked button changed nothing (`conv.Turn`)
+    # Opening a chat (`InterviewService.begin_chat`): the interview's language, and whether
+    # it is a try-out (`Interview.tryout`), which the terminal says
+    language: str | None = None
+    tryout: bool = False
 
 
 @dataclass(slots=True)

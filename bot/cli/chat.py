@@ -1,4 +1,8 @@
-"""`exitbot chat`: an interview in the terminal, stored like any other; resumable."""
+"""`exitbot chat`: an interview in the terminal, stored like any other; resumable.
+
+With no departure behind it (none recorded for `--as`, or no `--as`) it is a try-out, which
+HR's reports do not count (`Interview.tryout`); after `exitbot invite EMAIL --last-day DATE`,
+`exitbot chat --as EMAIL` holds that departure's interview, which counts."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import uuid
 
 from adapters.base import Incoming
 from adapters.console import ConsoleChannel
+from bot import texts
 from bot.config import Settings
 from bot.departure_events import valid_email
 from bot.runtime import Runtime
@@ -16,7 +21,11 @@ from bot.service import OPEN_STATUSES, REOPENABLE_STATUSES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("chat", help="hold an interview in the terminal (resume with the same --as)")
+    p = sub.add_parser(
+        "chat",
+        help="hold an interview in the terminal (resume with the same --as); a try-out, which "
+        "HR's reports do not count, unless `exitbot invite` recorded a departure for --as",
+    )
     p.add_argument("--lang", choices=["nl", "en"], help="interview language")
     p.add_argument(
         "--as", dest="email", type=_email, metavar="EMAIL", help="who you are (to resume later)"
@@ -47,7 +56,11 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         outcome = await runtime.service.begin_chat(
             channel="console", email=email, conversation_id=email, language=args.lang
         )
-        await channel.send(email, outcome.messages, key="begin")
+        messages = outcome.messages
+        if outcome.tryout:  # nobody leaving: the terminal says so, and how to hold a real one
+            note = texts.tryout_note(outcome.language or settings.language, args.email)
+            messages = [note, *messages]
+        await channel.send(email, messages, key="begin")
         status = outcome.status
         # A finished interview reopened (for "delete my answers"): input until it is deleted.
         # So after "stop" too: its message says to type that (a completion's does not).

@@ -61,3 +61,100 @@ def test_the_migrations_build_what_the_models_say(database_url: str) -> None:
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_0005_takes_the_terminal_chats_without_a_departure_for_tryouts(database_url: str) -> None:
+    """Before try-outs existed, every `exitbot chat` was counted as a leaver. Upgrading marks
+    the interviews held in the terminal with no departure behind them as try-outs and deletes
+    the facts of theirs that no digest has published (a published one stays as it was); a
+    departure's interview held in the terminal, and interviews held elsewhere, stay real."""
+    from alembic import command
+    from sqlalchemy import text
+
+    db = Database(database_url)
+    engine = db.sync_engine()
+    try:
+        with engine.connect() as conn:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0004")
+            at = {"at": "2026-11-20 10:00:00"}
+            for sql in (
+                "INSERT INTO employees (id, email, created_at, updated_at)"
+                " VALUES (1, 'me@example.com', :at, :at), (2, 'anna@example.com', :at, :at)",
+                "INSERT INTO departures (id, external_id, employee_id, kind, status, decision,"
+                " created_at, updated_at) VALUES (1, 'hr-1', 2, 'resignation', 'active', 'auto',"
+                " :at, :at)",
+                "INSERT INTO digests (id, slot, status, created_at)"
+                " VALUES (1, '2026-11-01T09:00', 'posted', :at)",
+            ):
+                conn.execute(text(sql), at)
+            # id: (channel, departure): a try-out's two facts (one published), a departure's
+            # interview held in the terminal, a chat invite, a web chat, one still scheduled
+            held = {
+                1: ("console", None),
+                2: ("console", None),
+                3: ("console", 1),
+                4: ("slack", None),
+                5: ("web", None),
+                6: (None, 1),
+            }
+            for interview_id, (channel, departure_id) in held.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO interviews (id, departure_id, employee_id, status, channel,"
+                        " language, questionnaire_id, questionnaire_version, created_at,"
+                        " updated_at) VALUES (:id, :departure, :employee, 'completed', :channel,"
+                        " 'en', 'model', '1', :at, :at)"
+                    ),
+                    {
+                        "id": interview_id,
+                        "departure": departure_id,
+                        "employee": 2 if departure_id else 1,
+                        "channel": channel,
+                        **at,
+                    },
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO interview_facts (id, interview_id, period, digest_id)"
+                        " VALUES (:id, :id, '2026-11', :digest)"
+                    ),
+                    {"id": interview_id, "digest": 1 if interview_id == 2 else None},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO fact_themes (fact_id, source, theme)"
+                        " VALUES (:id, 'suggestions', 'workload')"
+                    ),
+                    {"id": interview_id},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO answers (interview_id, question_id, seq, message_key,"
+                        " created_at) VALUES (:id, 'main_reason', 0, :key, :at)"
+                    ),
+                    {"id": interview_id, "key": f"console:{interview_id}", **at},
+                )
+            conn.commit()
+        assert migrate.upgrade(db) == migrate.head_revision()
+        with engine.connect() as conn:
+            tryouts = conn.execute(text("SELECT id, tryout FROM interviews ORDER BY id")).all()
+            facts = conn.scalars(text("SELECT interview_id FROM interview_facts ORDER BY id"))
+            themes = conn.scalars(text("SELECT fact_id FROM fact_themes ORDER BY fact_id"))
+            assert [(i, bool(t)) for i, t in tryouts] == [
+                (1, True),
+                (2, True),
+                (3, False),
+                (4, False),
+                (5, False),
+                (6, False),
+            ]
+            assert list(facts) == [2, 3, 4, 5, 6]
+            assert list(themes) == [2, 3, 4, 5, 6]
+            # answers are kept (until retention), the try-outs' too: SQLite's batch mode, which
+            # copies the table, had deleted them all (ON DELETE CASCADE)
+            answers = conn.scalars(text("SELECT interview_id FROM answers ORDER BY id"))
+            assert list(answers) == [1, 2, 3, 4, 5, 6]
+    finally:
+        engine.dispose()

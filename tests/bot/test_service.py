@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from adapters.base import Incoming
+from bot import departures
 from bot.config import Settings
 from bot.crypto import Cipher
 from bot.models import AnswerRow, InboundMessage, Interview, InterviewFact
@@ -138,6 +139,10 @@ async def test_concurrent_deliveries_of_one_message_store_one_answer(runtime: Ru
 
 
 async def test_whole_interview_completes_and_records_facts(runtime: Runtime) -> None:
+    # Anna's departure, recorded first: the terminal holds its interview (without one, it
+    # would be a try-out, which makes no facts: tests/bot/test_tryouts.py)
+    last_day = runtime.clock.now().date() + timedelta(days=21)
+    await departures.invite_by_hand(runtime, "anna@example.com", last_day)
     await runtime.service.begin_chat(
         channel="console", email="anna@example.com", conversation_id="anna@example.com"
     )

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 import psycopg
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from adapters.base import Incoming
+from bot import departures
 from bot.app import create_app
 from bot.config import Settings
 from bot.crypto import Cipher
@@ -41,9 +43,16 @@ def message(who: str, text: str, key: str) -> Incoming:
     return Incoming("console", who, who, text, key)
 
 
-async def started(rt: Runtime, people: list[str]) -> None:
+async def started(rt: Runtime, people: list[str], *, leaving: bool = False) -> None:
+    """Their interviews begun in the terminal; `leaving`: each with a departure recorded
+    first (`exitbot invite`), so that a completion makes facts (without one, a terminal
+    interview is a try-out, which makes none)."""
     for who in people:
-        await rt.service.begin_chat(channel="console", email=who, conversation_id=who)
+        if leaving:
+            last_day = rt.clock.now().date() + timedelta(days=21)
+            assert (await departures.invite_by_hand(rt, who, last_day)).status == "scheduled"
+        begun = await rt.service.begin_chat(channel="console", email=who, conversation_id=who)
+        assert begun.tryout is not leaving
 
 
 async def answers(rt: Runtime) -> list[tuple[int, str, str | None]]:
@@ -669,7 +678,7 @@ async def test_the_lean_path_stores_what_the_orm_path_stores(database_url: str) 
     lean = writer.lean
     lean_way, orm_way = PEOPLE[:2]
     try:
-        await started(rt, [lean_way, orm_way])
+        await started(rt, [lean_way, orm_way], leaving=True)
         for step, answer in enumerate(ANSWERS):
             writer.lean = lean
             await rt.service.handle(message(lean_way, answer, f"{step}-{lean_way}"))
@@ -782,7 +791,8 @@ async def test_a_completion_beside_common_turns_in_one_batch(
     """A completion writes its interview's facts, which read its answers: on PostgreSQL's
     lean path after the batch's rows, before the COMMIT, still without SQLAlchemy; each
     turn of the batch gets its own outcome."""
-    await started(runtime, PEOPLE[:5])
+    await started(runtime, PEOPLE[:1], leaving=True)
+    await started(runtime, PEOPLE[1:5])
     finishing, others = PEOPLE[0], PEOPLE[1:5]
     for step, answer in enumerate(ANSWERS[:-1]):
         await runtime.service.handle(message(finishing, answer, f"{step}-{finishing}"))
@@ -823,7 +833,7 @@ async def test_a_completion_never_rewrites_facts_a_digest_published(
     from bot.models import Digest
 
     who = PEOPLE[0]
-    await started(runtime, [who])
+    await started(runtime, [who], leaving=True)
     for step, answer in enumerate(ANSWERS[:-1]):
         await runtime.service.handle(message(who, answer, f"{step}-{who}"))
     now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

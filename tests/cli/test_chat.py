@@ -72,8 +72,8 @@ def test_whole_interview_in_english(tmp_path: Path) -> None:
         "--as",
         "anna@example.com",
     )
-    assert out[0]["kind"] == "intro" and out[1]["kind"] == "question"
-    assert "main reason" in str(out[1]["text"]) and len(out[1]["choices"]) == 11  # type: ignore[arg-type]
+    assert kinds(out[:3]) == ["info", "intro", "question"]  # the try-out note first
+    assert "main reason" in str(out[2]["text"]) and len(out[2]["choices"]) == 11  # type: ignore[arg-type]
     follow_ups = [i for i, m in enumerate(out) if m["kind"] == "follow_up"]
     assert len(follow_ups) >= 3
     # valued_most got exactly two probes, then moved on
@@ -143,7 +143,7 @@ def test_killed_between_two_answers_resumes_at_the_same_question(tmp_path: Path)
     )
     assert proc.stdin and proc.stdout
     seen: list[dict[str, object]] = []
-    while len(seen) < 2:  # intro + first question
+    while len(seen) < 3:  # the try-out note, the intro, the first question
         seen.append(json.loads(proc.stdout.readline()))
     proc.stdin.write("Pay and benefits\n")
     proc.stdin.flush()
@@ -185,7 +185,7 @@ def test_after_stop_a_new_chat_still_takes_delete_my_answers(tmp_path: Path) -> 
     stopped = chat(tmp_path, ["Career growth", "stop"], "--as", "later@example.com")
     assert "delete my answers" in str(stopped[-1]["text"])
     again = chat(tmp_path, ["delete my answers", "yes"], "--as", "later@example.com")
-    assert "This conversation has ended" in str(again[0]["text"])  # reopened, not restarted
+    assert "This conversation has ended" in str(again[1]["text"])  # reopened, not restarted
     assert "delet" in str(again[-1]["text"]).lower()
     import sqlite3
 
@@ -285,7 +285,7 @@ def test_as_must_be_an_email_address(
 
 
 def test_as_takes_an_address_as_typed(tmp_path: Path) -> None:
-    assert chat(tmp_path, [], "--as", "Anna.de-Vries@Example.com")[0]["kind"] == "intro"
+    assert chat(tmp_path, [], "--as", "Anna.de-Vries@Example.com")[1]["kind"] == "intro"
 
 
 @pytest.mark.parametrize(
@@ -302,11 +302,11 @@ def test_help_in_the_terminal_speaks_of_typing_not_of_buttons(tmp_path, lang, ty
     """The terminal has no buttons (it numbers the choices, and a typed number picks one);
     its help said "by typing or with the buttons" / "met de knoppen"."""
     said = chat(tmp_path, [typed, "2"], "--lang", lang, "--as", f"help-{lang}@example.com")
-    help_text = str(said[2]["text"])
-    assert help_text.startswith(numbered), said[2]
+    help_text = str(said[3]["text"])  # after the try-out note, the intro and the question
+    assert help_text.startswith(numbered), said[3]
     assert buttons not in help_text
-    assert said[3]["kind"] == "question" and len(said[3]["choices"]) == 11  # asked again
-    assert said[-1]["kind"] == "question" and said[-1] != said[3]  # "2" answered it
+    assert said[4]["kind"] == "question" and len(said[4]["choices"]) == 11  # asked again
+    assert said[-1]["kind"] == "question" and said[-1] != said[4]  # "2" answered it
 
 
 DETAILED = "I really enjoyed the projects with customers and the freedom to organise my own days"
@@ -353,3 +353,69 @@ def test_a_scale_is_listed_by_its_own_numbers(tmp_path: Path) -> None:
     )
     assert "  9. 8" not in lines and "  11. 10 – Extremely likely" not in lines
     assert "  1. Career growth" in lines
+
+
+def exitbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_a_tryout_says_so_and_how_to_hold_a_real_interview(tmp_path: Path) -> None:
+    """Someone trying the bot (IT setting it up, HR previewing the questions) is no leaver:
+    the terminal says first, in the interview's language, that HR's reports do not count
+    this chat, and how to hold a real one."""
+    nl = chat(tmp_path, [], "--lang", "nl")
+    assert nl[0]["kind"] == "info" and "Dit is een proefgesprek" in str(nl[0]["text"]), nl[0]
+    assert "`exitbot invite E-MAILADRES --last-day JJJJ-MM-DD`" in str(nl[0]["text"])
+    assert "`exitbot chat --as E-MAILADRES`" in str(nl[0]["text"])
+    assert kinds(nl[1:]) == ["intro", "question"]
+    en = chat(tmp_path, [], "--lang", "en", "--as", "me@example.com")
+    assert en[0] == {
+        "kind": "info",
+        "text": "This is a try-out: HR's reports do not count it, and it does not stand in "
+        "the way of a real exit interview for this address. To hold a real one in the "
+        "terminal, first record the departure with `exitbot invite me@example.com "
+        "--last-day YYYY-MM-DD`, then run `exitbot chat --as me@example.com`.",
+        "choices": [],
+    }
+    resumed = chat(tmp_path, [], "--as", "me@example.com")
+    assert resumed[0] == en[0] and resumed[-1]["kind"] == "question"  # said again, on resuming
+
+
+def test_the_real_interview_the_tryout_note_promises(tmp_path: Path) -> None:
+    """After a try-out as me@example.com, what its note says: `exitbot invite` records the
+    departure (not refused: the try-out was no interview), and `exitbot chat --as` then holds
+    that departure's interview, which HR's export counts; the try-out it does not."""
+    import sqlite3
+    from datetime import date, timedelta
+
+    tried = chat(tmp_path, [*TO_SUMMARY, "1"], "--as", "me@example.com")
+    assert tried[-1]["kind"] == "outro"
+    assert (
+        "No exit interview has been completed yet."
+        in exitbot(tmp_path, "export", "--anonymised", "out.csv").stdout
+    )
+    last_day = (date.today() + timedelta(days=10)).isoformat()
+    recorded = exitbot(tmp_path, "invite", "me@example.com", "--last-day", last_day)
+    assert recorded.stdout.startswith("Scheduled: the invite goes out"), recorded.stdout
+    held = chat(tmp_path, [*TO_SUMMARY, "1"], "--as", "me@example.com")
+    assert kinds(held[:2]) == ["intro", "question"]  # no try-out note
+    assert held[-1]["kind"] == "outro"
+    assert (
+        "1 completed interview(s) are not in it yet"
+        in exitbot(tmp_path, "export", "--anonymised", "out.csv").stdout
+    )
+    with sqlite3.connect(tmp_path / "chat.db") as db:
+        rows = db.execute(
+            "SELECT i.tryout, i.departure_id IS NOT NULL, i.status, count(f.id) FROM interviews i"
+            " LEFT JOIN interview_facts f ON f.interview_id = i.id GROUP BY i.id ORDER BY i.id"
+        ).fetchall()
+    assert rows == [(1, 0, "completed", 0), (0, 1, "completed", 1)]

@@ -7,11 +7,12 @@ import asyncio
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
 from adapters.base import Incoming, Opened, Report, Unreachable
+from bot import departures
 from bot.config import Settings
 from bot.crypto import Cipher, CryptoKeyError
 from bot.models import Base, FactTheme, InterviewFact
@@ -111,8 +112,13 @@ async def interview(
     department: str | None = None,
     manager_name: str | None = None,
     confirm: bool = True,
+    last_day: date | None = None,
 ) -> int:
-    """Hold one whole interview through the service and the real engine; its id."""
+    """Hold one whole interview through the service and the real engine; its id. A leaver's,
+    as `exitbot invite EMAIL --last-day DATE` then `exitbot chat --as EMAIL` holds it: a
+    departure first, their active one if they have one (without one, the terminal's
+    interview would be a try-out, which no digest counts); its last working day `last_day`,
+    by default three weeks ahead."""
     if department or manager_name:
         async with rt.db.transaction() as session:
             await rt.service.upsert_employee(
@@ -124,10 +130,12 @@ async def interview(
                 manager_name=manager_name,
                 manager_email=None,
             )
+    last_day = last_day or rt.clock.now().date() + timedelta(days=21)
+    await departures.invite_by_hand(rt, email, last_day, kind="resignation")
     out = await rt.service.begin_chat(
         channel="console", email=email, conversation_id=email, name=name
     )
-    assert out.interview_id is not None
+    assert out.interview_id is not None and not out.tryout
     last = out.messages[-1]
     for step in range(40):
         if last.kind == "question":

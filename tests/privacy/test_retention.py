@@ -40,11 +40,12 @@ async def _leaver(rt: Runtime, email: str, *, last_day: date, confirm: bool = Tr
         await rt.service.link_identity(
             session, platform="slack", user_id="U0ANNA", employee_id=employee.id, now=rt.clock.now()
         )
-    interview_id = await interview(rt, email, Persona(suggest=SECRET), confirm=confirm)
-    async with rt.db.transaction() as session:
+    interview_id = await interview(
+        rt, email, Persona(suggest=SECRET), confirm=confirm, last_day=last_day
+    )
+    async with rt.db.sessions() as session:
         row = await session.get(Interview, interview_id)
-        assert row is not None
-        row.departure_id = departure.id
+        assert row is not None and row.departure_id == departure.id  # the one HR announced
     return interview_id
 
 
