@@ -63,7 +63,7 @@ def test_the_migrations_build_what_the_models_say(database_url: str) -> None:
     assert differences == []
 
 
-def test_0005_takes_the_terminal_chats_without_a_departure_for_tryouts(database_url: str) -> None:
+def test_0006_takes_the_terminal_chats_without_a_departure_for_tryouts(database_url: str) -> None:
     """Before try-outs existed, every `exitbot chat` was counted as a leaver. Upgrading marks
     the interviews held in the terminal with no departure behind them as try-outs and deletes
     the facts of theirs that no digest has published (a published one stays as it was); a
@@ -77,7 +77,7 @@ def test_0005_takes_the_terminal_chats_without_a_departure_for_tryouts(database_
         with engine.connect() as conn:
             cfg = migrate.alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0004")
+            command.upgrade(cfg, "0005")
             at = {"at": "2026-11-20 10:00:00"}
             for sql in (
                 "INSERT INTO employees (id, email, created_at, updated_at)"

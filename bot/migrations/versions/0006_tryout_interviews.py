@@ -9,8 +9,8 @@ Backfill: the interviews held so far in the terminal without a departure are try
 the facts they made that no digest has published yet are deleted (published ones stay as
 they are: changing them would let the next digest give someone away by comparison).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-28 07:00:00
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
