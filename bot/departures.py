@@ -20,7 +20,18 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute as _Id
 
@@ -117,14 +128,67 @@ ANSWERED = ("declined", "expired", "completed", "stopped", "deleted")
 REACHED_ANOTHER = "answered by another chat user: the address was corrected"
 
 
-def interview_stage(status: str | None) -> str | None:
-    """An interview's status as HR may see it: `scheduled` (invite not sent yet), `sent`
-    (not closed yet) or `closed`. Nothing in between moves with what the person does."""
-    if status is None:
-        return None
-    if status == "scheduled":
+# The note on an interview withdrawn with its departure after its invite went out: as after
+# any answer of theirs, the departure never invites again (`went_out`) and the person's other
+# departures count it (`elsewhere`). Freeing them only when they had not answered yet would
+# tell the HR system, by a second invite, whether they had.
+WITHDRAWN_AFTER_INVITE = "withdrawn with its departure after the invite went out"
+
+
+def hr_stage(interview: Interview, now: datetime) -> str | None:
+    """An interview as HR and the HR system may see it: `scheduled` (nothing went out yet),
+    `sent` (the invite, or a link in its place, went out and its answering period has not
+    ended), `closed` (it has ended, or the departure was withdrawn) or `unreachable` (chat
+    could not reach the employee). Read from what HR, the HR system, the platforms and the
+    clock did (`Interview.shown_until`, `unreachable_at`), never from the interview's status:
+    taking part, declining, stopping, deleting one's answers and silence all read `sent`,
+    then `closed` at the same moment. None: nothing for HR to count (withdrawn before
+    anything went out, or an interview someone opened themselves, without an invite)."""
+    if interview.unreachable_at is not None:
+        return "unreachable"
+    if interview.shown_until is not None:
+        return "sent" if now < interview.shown_until else "closed"
+    if interview.status == "scheduled":
         return "scheduled"
-    return "sent" if status in LIVE else "closed"
+    return "closed" if interview.status == "expired" else None
+
+
+def hr_stage_column(now: datetime) -> ColumnElement[str | None]:
+    """`hr_stage` inside a query over interviews."""
+    return case(
+        (Interview.unreachable_at.is_not(None), "unreachable"),
+        (Interview.shown_until > now, "sent"),
+        (Interview.shown_until.is_not(None), "closed"),
+        (Interview.status == "scheduled", "scheduled"),
+        (Interview.status == "expired", "closed"),
+        else_=None,
+    )
+
+
+def went_out(interview: Interview | None) -> bool:
+    """Whether the departure's invite (or a link in its place) went out to the employee, as
+    HR and the HR system know it: from then on they are told the same whatever the person
+    did (`hr_stage`), and the departure never invites again. Not an invite chat could not
+    deliver (`unreachable_at`), nor one withdrawn from the wrong person (`bot.readdress`)."""
+    return (
+        interview is not None
+        and interview.shown_until is not None
+        and interview.unreachable_at is None
+        and (interview.status != "cancelled" or interview.note == WITHDRAWN_AFTER_INVITE)
+    )
+
+
+def offered(interview: Interview, until: datetime) -> None:
+    """The invite, or a link in its place, went out (the tick, the web fallback, an HR
+    admin): HR is shown it `sent` until `until`. Once: what the person does never moves it."""
+    if interview.shown_until is None and interview.unreachable_at is None:
+        interview.shown_until = until
+
+
+def close_for_hr(interview: Interview, now: datetime) -> None:
+    """The HR system or HR ended the answering period now (a withdrawal): `closed` from now."""
+    if interview.shown_until is not None and interview.shown_until > now:
+        interview.shown_until = now
 
 
 def ended(interview: Interview) -> bool:
@@ -153,7 +217,7 @@ class DepartureOutcome:
     invite_at: datetime | None = None
     expires_at: datetime | None = None
     timezone: str | None = None
-    interview: str | None = None  # `interview_stage`: scheduled | sent | closed
+    interview: str | None = None  # `hr_stage`: scheduled | sent | closed
     stale: bool = False
     detail: str | None = None
     reason_code: str | None = None  # a key of `REASONS`
@@ -298,13 +362,18 @@ async def _apply(
         await _lock_the_persons_departures(session, event.departure_id)
     departure, created = await _lock_departure(session, event, now, settings)
     if not created and _is_stale(departure, event_at, cancelling):
-        return await _current_outcome(session, departure, stale=True)
+        return await _current_outcome(session, departure, now, stale=True)
     departure.event_at = event_at
     departure.updated_at = now
     if cancelling:
         departure.status = "cancelled"
         interview = await _latest_interview(session, departure.id)
-        if interview is not None and interview.status in ("scheduled", *LIVE):
+        if interview is not None and went_out(interview):
+            # However the person answered it, or not: closed for HR from now, and (as
+            # after any answer) it frees them for no other departure of theirs
+            close_for_hr(interview, now)
+            await cancel_interview(session, interview, now)
+        elif interview is not None and interview.status in ("scheduled", *LIVE):
             await cancel_interview(session, interview, now)
             await offer_to_other_departures(session, runtime, departure.employee_id, departure, now)
         return DepartureOutcome("cancelled", departure.external_id)
@@ -379,7 +448,7 @@ async def _apply_policy(
     decision = policy_decision(settings, departure.kind)
     if decision not in INVITING_DECISIONS:
         interview = await _latest_interview(session, departure.id)
-        if interview is not None and interview.status in LIVE:
+        if went_out(interview) or (interview is not None and interview.status in LIVE):
             return "under_way"
     departure.decision = decision
     return None
@@ -393,8 +462,10 @@ def elsewhere(
     completed (one person counts once in a digest) or otherwise closed after its invite
     reached the person (declined, stopped, answers deleted, left to expire): a second
     departure record must not ask again someone who said no, and an answer that depended on
-    how the first one went would tell the HR system whether they took part. (A withdrawn or
-    undeliverable invite does not count, nor does a try-out: `Interview.tryout`.)
+    how the first one went would tell the HR system whether they took part. An invite
+    withdrawn with its departure after it went out counts too (`WITHDRAWN_AFTER_INVITE`): it
+    may have been answered before. (One withdrawn before it went out, or from the wrong
+    person, an undeliverable one and a try-out, `Interview.tryout`, do not count.)
     Also used inside queries over departures (`bot.fallback`), so that those skipped for it
     do not crowd out the others."""
     since = now - timedelta(days=ONE_INTERVIEW_DAYS)
@@ -406,6 +477,11 @@ def elsewhere(
             Interview.status.in_(("scheduled", *LIVE)),
             and_(Interview.status == "completed", Interview.completed_at >= since),
             and_(Interview.status.in_(ANSWERED_OR_NOT), Interview.invited_at >= since),
+            and_(
+                Interview.status == "cancelled",
+                Interview.note == WITHDRAWN_AFTER_INVITE,
+                Interview.invited_at >= since,
+            ),
         ),
     )
 
@@ -573,7 +649,7 @@ async def _latest_interview(session: AsyncSession, departure_id: int) -> Intervi
 
 
 async def _current_outcome(
-    session: AsyncSession, departure: Departure, *, stale: bool
+    session: AsyncSession, departure: Departure, now: datetime, *, stale: bool
 ) -> DepartureOutcome:
     """The departure's state as it stands (answer to a stale event)."""
     if departure.status == "cancelled":
@@ -581,19 +657,33 @@ async def _current_outcome(
     if departure.decision == "awaiting_approval":
         return DepartureOutcome("awaiting_approval", departure.external_id, stale=stale)
     interview = await _latest_interview(session, departure.id)
-    if interview is not None and interview.status in ("scheduled", *LIVE):
+    if interview is not None and went_out(interview):
+        return replace(_told_after_the_invite(departure, interview, None, now), stale=stale)
+    if (
+        interview is not None
+        and interview.status in ("scheduled", *LIVE)
+        and not unreached(interview)
+    ):
         return DepartureOutcome(
             "scheduled",
             departure.external_id,
             invite_at=interview.invite_at,
             expires_at=interview.expires_at,
-            interview=interview_stage(interview.status),
+            interview="scheduled" if interview.status == "scheduled" else "sent",
             stale=stale,
         )
     return replace(_not_inviting(departure, interview), stale=stale)
 
 
+def unreached(interview: Interview) -> bool:
+    """Chat could not reach the employee: so it stays for HR and the HR system, also once
+    they took up the web link offered instead (what they did with it is theirs)."""
+    return interview.unreachable_at is not None or interview.status == "unreachable"
+
+
 def _not_inviting(departure: Departure, interview: Interview | None) -> DepartureOutcome:
+    if interview is not None and unreached(interview):
+        return not_invited(departure.external_id, "unreachable", interview="closed")
     if interview is not None and ended(interview):
         return not_invited(
             departure.external_id, ended_reason(interview.status), interview="closed"
@@ -634,32 +724,21 @@ async def schedule(
         # nobody: that was not this employee's answer. They are asked now, as if anew.
         log.info("departure %s: its closed invite reached another address", departure.id)
         interview = None
-    if interview is not None and ended(interview):
-        if interview.status == "declined":
-            # never invited again, but the employee may still start it after all until it
-            # would have expired (`bot.turns.restartable_where`): that follows the dates
-            interview.expires_at = plan.expires_at
-            interview.updated_at = now
+    if interview is not None and went_out(interview):
+        await _follow_the_dates(session, interview, plan.expires_at, now)
+        return _told_after_the_invite(departure, interview, tz, now)
+    if interview is not None and (unreached(interview) or ended(interview)):
         return _not_inviting(departure, interview)
     if interview is not None and interview.status in LIVE:
-        # Already invited: only the expiry (and so the reminders' horizon) moves.
-        interview.expires_at = plan.expires_at
-        interview.updated_at = now
-        await set_job(
-            session,
-            kind="expire",
-            key=f"expire:{interview.id}",
-            due_at=max(plan.expires_at, now),
-            now=now,
-            interview_id=interview.id,
-        )
+        # Under way without an invite HR knows of (from before `shown_until`): as one sent
+        await _follow_the_dates(session, interview, plan.expires_at, now)
         return DepartureOutcome(
             "scheduled",
             departure.external_id,
-            invite_at=interview.invited_at,
+            invite_at=interview.invite_at,
             expires_at=plan.expires_at,
             timezone=tz.key,
-            interview=interview_stage(interview.status),
+            interview="sent",
         )
     # Asked even when this departure's invite is scheduled already: HR may have corrected
     # the address to someone with an interview of their own, who must not get two invites.
@@ -709,6 +788,51 @@ async def schedule(
         timezone=tz.key,
         interview="scheduled",
     )
+
+
+async def _follow_the_dates(
+    session: AsyncSession, interview: Interview, expires_at: datetime, now: datetime
+) -> None:
+    """The departure's dates changed after its invite went out: never invited again, and
+    its answering period as HR is shown it (`shown_until`) moves with the last working day
+    while it is open, whatever the person did; once ended, it stays ended. The interview's
+    own expiry follows for what it governs: an open interview's end (and the reminders'
+    horizon), and how long one declined may still be started after all
+    (`bot.turns.restartable_where`). A finished one's links and "delete my answers" keep
+    their own terms (`bot.links`)."""
+    if interview.shown_until is not None and interview.shown_until > now:
+        interview.shown_until = expires_at
+    if interview.status in ("declined", *LIVE):
+        interview.expires_at = expires_at
+    if interview.status in LIVE:
+        await set_job(
+            session,
+            kind="expire",
+            key=f"expire:{interview.id}",
+            due_at=max(expires_at, now),
+            now=now,
+            interview_id=interview.id,
+        )
+    interview.updated_at = now
+
+
+def _told_after_the_invite(
+    departure: Departure, interview: Interview, tz: ZoneInfo | None, now: datetime
+) -> DepartureOutcome:
+    """The answer about a departure whose invite went out (`went_out`): the same whatever
+    the person did with it. While its answering period is open, `scheduled` with when the
+    invite was due, the period's end and `interview` `sent`; after it, `not_invited`
+    (`invited_before`, `interview` `closed`). Never invited again either way."""
+    if hr_stage(interview, now) == "sent":
+        return DepartureOutcome(
+            "scheduled",
+            departure.external_id,
+            invite_at=interview.invite_at,
+            expires_at=interview.shown_until,
+            timezone=tz.key if tz is not None else None,
+            interview="sent",
+        )
+    return not_invited(departure.external_id, "invited_before", interview="closed")
 
 
 def held_by_another(interview: Interview | None, departure: Departure) -> bool:
@@ -843,6 +967,9 @@ async def cancel_interview(
     if interview.status not in ("scheduled", *LIVE):
         return
     heard_from_us = interview.status in LIVE
+    if reason == "cancelled" and went_out(interview):
+        interview.note = WITHDRAWN_AFTER_INVITE
+    close_for_hr(interview, now)
     await cancel_jobs(session, interview.id, now)
     await session.execute(delete(AnswerRow).where(AnswerRow.interview_id == interview.id))
     await facts_mod.remove(session, interview.id)
@@ -1063,8 +1190,15 @@ async def invite_by_hand(
         departure = await _departure_to_reuse(session, employee_id, now)
         employee = await upsert_employee(session, EmployeeData(email=email, language=language), now)
         interview = await _latest_interview(session, departure.id) if departure else None
-        if departure is not None and interview is not None and ended(interview):
-            # this leaving's interview has ended (declined, held, expired, ...): changed by nobody
+        if (
+            departure is not None
+            and interview is not None
+            and not went_out(interview)
+            and (unreached(interview) or ended(interview))
+        ):
+            # this leaving's interview ended before HR knew of an invite (unreachable, ...):
+            # changed by nobody. One whose invite went out takes the new last day, as a
+            # webhook update does, whatever the person did (`_told_after_the_invite`).
             return _not_inviting(departure, interview)
         if departure is None:
             departure = Departure(
@@ -1105,21 +1239,31 @@ async def _departure_to_reuse(
     """The person's newest active departure that an HR admin's invite belongs to, locked.
     One whose interview has ended and whose last working day has passed is history
     (someone re-hired and leaving again): left as it was, so the invite makes a new one."""
-    latest = (
-        select(Interview.status)
-        .where(Interview.departure_id == Departure.id)
-        .order_by(Interview.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+
+    def latest(column: _Id[str] | _Id[datetime | None]) -> ColumnElement[object]:
+        return (
+            select(column)
+            .where(Interview.departure_id == Departure.id)
+            .order_by(Interview.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
     rows = await session.execute(
-        select(Departure.id, Departure.last_working_day, latest)
+        select(
+            Departure.id,
+            Departure.last_working_day,
+            latest(Interview.status),
+            latest(Interview.shown_until),
+        )
         .where(Departure.employee_id == employee_id, Departure.status == "active")
         .order_by(Departure.id.desc())
     )
     today = now.date()
-    for departure_id, last_day, status in rows.all():
-        if status in (*FINAL, "expired") and last_day is not None and last_day < today:
+    for departure_id, last_day, status, shown_until in rows.all():
+        # its invite went out (whatever the person did with it: `went_out`) or it ended
+        over = shown_until is not None or status in (*FINAL, "expired")
+        if over and last_day is not None and last_day < today:
             continue
         # only this one is locked, as a webhook event locks only its own; read before the
         # lock, so asked again whether it is still theirs and active

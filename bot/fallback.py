@@ -9,7 +9,9 @@ Triggers, registered on the tick by `register`:
 
 Each interview gets one fallback link, once (an interview with any link is skipped), valid for
 `FALLBACK_DAYS`. It is emailed to `employee.personal_email` when `EXITBOT_SMTP_URL` is set;
-otherwise HR admins are told in chat, and `exitbot links` lists it to forward by hand.
+otherwise HR admins are told in chat, and `exitbot links` lists it to forward by hand. After
+a chat invite that went out, by email only (`offer_link`): HR must not learn who had not
+answered by the end of their last day.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import departures, links
@@ -68,6 +70,17 @@ async def after_last_day(ctx: TickContext) -> None:
     grace = timedelta(hours=runtime.settings.expiry_grace_hours)
     # Once per interview: when its link has run out, so has the interview.
     has_link = exists().where(WebLink.interview_id == Interview.id)
+    # After a chat invite, only a link that can be emailed (`offer_link`): the others are
+    # not looked at, so that however many there are, they never fill the batch
+    after_the_invite = and_(Interview.shown_until.is_not(None), Interview.unreachable_at.is_(None))
+    emailable = exists().where(
+        Employee.id == Interview.employee_id, Employee.personal_email.is_not(None)
+    )
+    wanted = (
+        or_(~after_the_invite, emailable)
+        if Mailer.from_url(runtime.settings.smtp_url) is not None
+        else ~after_the_invite
+    )
     async with runtime.db.sessions() as session:
         due = (
             await session.scalars(
@@ -78,6 +91,7 @@ async def after_last_day(ctx: TickContext) -> None:
                     Interview.expires_at.is_not(None),
                     Interview.expires_at <= now + grace,  # the end of the last working day
                     ~has_link,
+                    wanted,
                 )
                 .order_by(Interview.id)
                 .limit(BATCH)
@@ -145,14 +159,27 @@ def _withdrawn_unsent() -> ColumnElement[bool]:
 async def offer_link(
     runtime: Runtime, interview_id: int, now: datetime, report: TickReport | None = None
 ) -> Offer | None:
-    """Issue one fallback link and deliver it (email, else HR admins); None when not needed."""
+    """Issue one fallback link and deliver it (email, else HR admins); None when not needed.
+
+    After an invite that went out in chat (`departures.went_out`) the link goes by email or
+    not at all: it is offered only while the person has not finished, declined or stopped
+    in chat, so HR admins handed it to forward, or a line in `exitbot links`, would tell
+    them, of one named person, that they had not (and when the last day ended)."""
     settings = runtime.settings
+    mailer = Mailer.from_url(settings.smtp_url)
     async with runtime.db.transaction() as session:
         interview = await session.get(Interview, interview_id, with_for_update=True)
         if interview is None or interview.status not in links.LINKABLE_STATUSES:
             return None
         if await _has_link(session, interview_id):
             return None  # offered before (or HR issued one by hand)
+        employee = (
+            await session.get(Employee, interview.employee_id) if interview.employee_id else None
+        )
+        personal = employee.personal_email if employee else None
+        after_the_invite = departures.went_out(interview)
+        if after_the_invite and not (personal and mailer is not None):
+            return None  # never through HR: the interview ends as it would without a link
         expires_at = max(interview.expires_at or now, now + timedelta(days=FALLBACK_DAYS))
         interview.expires_at = expires_at
         interview.updated_at = now
@@ -165,23 +192,22 @@ async def offer_link(
             interview_id=interview_id,
         )
         token = await links.issue(session, interview, now)
-        employee = (
-            await session.get(Employee, interview.employee_id) if interview.employee_id else None
-        )
+        departures.offered(interview, expires_at)  # no invite went out: the link is one
         departure = (
             await session.get(Departure, interview.departure_id) if interview.departure_id else None
         )
-        personal = employee.personal_email if employee else None
         name = employee.name if employee else None
         language = interview.language
         departure_ref = departure.external_id if departure else "-"
     url = links.url_for(settings.public_url, token)
     until = expires_at.astimezone(settings.zone).date()
-    mailer = Mailer.from_url(settings.smtp_url)
     if personal and mailer is not None:
         try:
             await mailer.send(link_mail(personal, url, language, name, until, settings))
         except MailError:
+            if after_the_invite:
+                log.warning("interview %s: emailing the web link failed", interview_id)
+                return None
             log.warning("interview %s: emailing the web link failed; telling HR", interview_id)
         else:
             async with runtime.db.transaction() as session:

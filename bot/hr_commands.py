@@ -22,8 +22,9 @@ polite refusal and nothing else):
   email); the last day is `YYYY-MM-DD` (or `DD-MM-YYYY`); the kind is its id
   (`contract_end`) or the name HR admins read, English or Dutch (`einde contract`).
 - `status`: pipeline counts (awaiting approval, invite to be sent, sent, closed, could not
-  be reached). Never any answer, and never what people chose: taking part, declining,
-  stopping and deleting all count as "closed" (`STATUS_ROWS`).
+  be reached). Never any answer, and never what people chose: an invite counts as "sent"
+  until the end of the person's last working day and "closed" after it, whether they took
+  part, declined, stopped, deleted their answers or did nothing (`STATUS_ROWS`).
 - `approvals` (Dutch: `goedkeuringen`): each pending approval as a message with Approve /
   Skip choices whose values are `approve#<round>:<departure id>` / `skip#<round>:<departure
   id>` (`bot.departures.approval_choices`: the round of waiting they were made in, so a
@@ -47,7 +48,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from adapters.base import Report, ReportSection
 from bot import approval_requests, departures, digest_post, texts
@@ -67,11 +68,13 @@ PREVIEW_WORDS = (["preview"], ["voorbeeld"])
 MAX_APPROVALS_SHOWN = 10
 
 # HR's `status` is an operational view: is the bot working, and whom must HR reach another
-# way. Its rows never tell apart what people chose: taking part, declining, stopping or
-# deleting their answers all end in "closed" (with expiry and cancellation), and starting an
-# interview leaves it "sent", so no row moves because of one person's choice. Asked before
-# and after one named person's invite, separate rows would show what that person did;
-# participation figures are the digest's (over at least k people).
+# way. No row moves because of what one person does: an interview is "sent" from the moment
+# its invite went out until its answering period ends (the end of the last working day, as
+# the HR system last set it), then "closed", whether the person took part, declined, stopped,
+# deleted their answers or did nothing (`departures.hr_stage`). Asked before and after one
+# named person's invite, rows that followed their choices, or an interview that closed the
+# moment they answered, would show what that person did; participation figures are the
+# digest's (over at least k people).
 STATUS_ROWS = (
     ("awaiting_approval", "Awaiting approval", "Wacht op goedkeuring"),
     ("to_send", "Invite to be sent", "Uitnodiging nog te versturen"),
@@ -79,17 +82,11 @@ STATUS_ROWS = (
     ("closed", "Closed", "Afgesloten"),
     ("unreachable", "Could not be reached in chat", "Niet bereikbaar via chat"),
 )
-STATUS_GROUPS = {
+# `departures.hr_stage` → the `STATUS_ROWS` row it counts in
+STAGE_ROWS = {
     "scheduled": "to_send",
-    "invited": "sent",
-    "in_progress": "sent",
-    "paused": "sent",
-    "completed": "closed",
-    "declined": "closed",
-    "stopped": "closed",
-    "deleted": "closed",
-    "expired": "closed",
-    "cancelled": "closed",
+    "sent": "sent",
+    "closed": "closed",
     "unreachable": "unreachable",
 }
 
@@ -209,15 +206,17 @@ _TEXTS: dict[str, dict[str, str]] = {
     "status_title": {"en": "ExitBot pipeline", "nl": "ExitBot: stand van zaken"},
     "status_heading": {"en": "Interviews", "nl": "Gesprekken"},
     "status_footer": {
-        "en": "Counts only, never answers. “Closed” counts every interview that ended, "
-        "however it ended (taken part, declined, stopped or expired): what one person chose "
-        "is never told apart here. How many took part is in the digest, over at least {k} "
-        "people. Reach the people who could not be reached in chat another way.",
-        "nl": "Alleen aantallen, nooit antwoorden. “Afgesloten” telt elk gesprek dat voorbij "
-        "is, hoe het ook afliep (meegedaan, afgeslagen, gestopt of verlopen): wat één persoon "
-        "koos, is hier nooit te zien. Hoeveel mensen meededen, staat in het overzicht, over "
-        "minstens {k} mensen. Wie niet via chat bereikbaar was, benader je op een andere "
-        "manier.",
+        "en": "Counts only, never answers. An invite counts as sent until the end of the "
+        "person's last working day, and as closed after it, whatever they did with it (took "
+        "part, declined, stopped, or nothing): what one person chose is never told apart "
+        "here, not even by when it closed. How many took part is in the digest, over at least "
+        "{k} people. Reach the people who could not be reached in chat another way.",
+        "nl": "Alleen aantallen, nooit antwoorden. Een uitnodiging telt als verstuurd tot het "
+        "einde van de laatste werkdag van de persoon, en daarna als afgesloten, wat die er "
+        "ook mee deed (meegedaan, afgeslagen, gestopt of niets): wat één persoon koos, is hier "
+        "nooit te zien, ook niet aan wanneer het afgesloten werd. Hoeveel mensen meededen, "
+        "staat in het overzicht, over minstens {k} mensen. Wie niet via chat bereikbaar was, "
+        "benader je op een andere manier.",
     },
     "no_approvals": {
         "en": "No departures are waiting for approval.",
@@ -468,18 +467,19 @@ async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
     An invite withdrawn before it went out (the departure cancelled, or re-classified to a
     kind that waits for approval or an HR admin's start) is no interview that ended: not
     counted, so a departure that waits for approval after it was scheduled is not also
-    "closed". (Only the HR system or an HR admin withdraws one: no one's choice shows.)
+    "closed". Nor is an interview someone opened themselves, without an invite: it exists
+    only because they chose to take part. (`departures.hr_stage`: no one's choice shows.)
     Nor is a try-out in the terminal (`Interview.tryout`): nobody leaving."""
+    stage = departures.hr_stage_column(runtime.clock.now())
     async with runtime.db.sessions() as session:
         rows = (
             await session.execute(
-                select(Interview.status, func.count())
+                select(stage, func.count())
                 .where(
                     Interview.id.not_in(demo_interviews()),  # the playground's made-up people
                     Interview.tryout.is_(False),  # someone trying the bot: no leaver
-                    or_(Interview.status != "cancelled", Interview.invited_at.is_not(None)),
                 )
-                .group_by(Interview.status)
+                .group_by(stage)
             )
         ).all()
         awaiting = await session.scalar(
@@ -488,12 +488,9 @@ async def pipeline_counts(runtime: Runtime) -> dict[str, int]:
             .where(Departure.decision == "awaiting_approval", Departure.status == "active")
         )
     counts = {name: 0 for name, _, _ in STATUS_ROWS}
-    for status, n in rows:
-        group = STATUS_GROUPS.get(str(status))
-        if group is None:
-            log.warning("status: interviews with an unknown status %r are not counted", status)
-            continue
-        counts[group] += int(n)
+    for name, n in rows:
+        if name is not None:
+            counts[STAGE_ROWS[str(name)]] += int(n)
     counts["awaiting_approval"] = int(awaiting or 0)
     return counts
 

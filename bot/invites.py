@@ -211,6 +211,8 @@ async def _invite_on(
         interview.channel = channel.name
         interview.address = opened.conversation_id
         await _plan_follow_ups(ctx, session, interview, employee.timezone, opened.timezone)
+        if interview.expires_at is not None:
+            departures.offered(interview, interview.expires_at)  # what HR is shown
     if opened.language is not None:  # the stored locale is this one
         service.linked(channel.name, opened.user_id, opened.language)
     # Status was "scheduled" under lock: nothing went out for this key yet.
@@ -320,6 +322,7 @@ async def mark_unreachable(
         if interview is None or interview.status not in OPEN:
             return
         interview.status = "unreachable"
+        interview.unreachable_at = now  # for HR, whatever they do with a web link since
         interview.note = reason[:200]
         interview.updated_at = now
         await cancel_jobs(session, interview.id, now, ("invite", "remind_invite", "remind_idle"))

@@ -110,20 +110,3 @@ async def mark_emailed(session: AsyncSession, token: str, now: datetime) -> None
     link = await session.get(WebLink, hash_token(token))
     if link is not None:
         link.emailed_at = now
-
-
-async def open_links(session: AsyncSession, now: datetime) -> list[tuple[Interview, WebLink]]:
-    """Every link that still works, newest first, with its interview."""
-    rows = (
-        await session.execute(
-            select(Interview, WebLink)
-            .join(WebLink, WebLink.interview_id == Interview.id)
-            .where(Interview.status.in_(LINKABLE_STATUSES), WebLink.expires_at > now)
-            .order_by(WebLink.created_at.desc())
-        )
-    ).all()
-    return [
-        (interview, link)
-        for interview, link in rows
-        if interview.expires_at is None or interview.expires_at > now
-    ]

@@ -203,6 +203,13 @@ class Interview(Base):
     # not in HR's status; no bar to a real interview (`bot.departures.elsewhere`). Its answers
     # are kept, purged and erased like any other's.
     tryout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What HR and the HR system are shown (`bot.departures.hr_stage`), written only by what
+    # HR, the HR system, the platforms and the clock do, never by what the person does:
+    # the end of the answering period once the invite (or a link in its place) went out,
+    # moved with the departure's dates, cut short when the departure is withdrawn...
+    shown_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # ...and when chat could not reach the employee (however they use the web link since).
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -496,6 +496,10 @@ class InterviewService:
         if language in self.questionnaire.languages:
             interview.language = language  # their choice: the invite's was a guess
         interview.invited_at = now
+        if interview.expires_at is not None:  # what HR is shown: sent, as by the invite
+            from bot import departures  # (imports the runtime, which imports this module)
+
+            departures.offered(interview, interview.expires_at)
         await cancel_jobs(session, interview.id, now, ("invite",))
         log.info("interview %s: opened on %s before its invite", interview.id, channel)
 

@@ -2,6 +2,13 @@
 
 Only a hash of each token is stored, so a listed link is a fresh one, minted now; links given
 out earlier keep working until the interview closes or expires.
+
+HR reads these lines by name, so nothing on them, nor whether a line is there, follows what
+the person did: each shows the interview as HR's `status` does (`departures.hr_stage`), and
+stays listed for as long as HR is shown it open, whether or not the person has since taken
+part, declined or stopped. A link emailed to the person after their chat invite (the
+fallback after the last day, only made while they had not finished: `bot.fallback`) is
+theirs alone and never listed.
 """
 
 from __future__ import annotations
@@ -12,10 +19,16 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
 from bot import departures, links
 from bot.config import Settings
-from bot.models import Employee, Interview
+from bot.models import Employee, Interview, WebLink
 from bot.runtime import Runtime
+
+# What HR may issue and list links for (`departures.hr_stage`): not yet sent, open, or
+# unreachable in chat (the link is how they are reached)
+LISTED = ("scheduled", "sent", "unreachable")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +50,7 @@ class Row:
     interview_id: int
     who: str
     language: str
-    status: str  # `stage`: never whether the person started
+    status: str  # `departures.hr_stage`: never what the person did
     until: datetime
     emailed_at: datetime | None
     url: str | None
@@ -51,7 +64,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings)
     try:
         if args.interview is not None:
-            return await _issue_one(runtime, args.interview)
+            return await issue_one(runtime, args.interview)
         rows = await collect(runtime, include_emailed=args.all)
     finally:
         await runtime.close()
@@ -59,15 +72,19 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _issue_one(runtime: Runtime, interview_id: int) -> int:
+async def issue_one(runtime: Runtime, interview_id: int) -> int:
+    """A link for one interview HR is shown open (`LISTED`), whatever the person has done
+    with it since its invite: refusing one they declined or finished would tell HR so. The
+    link then shows them only what they may still do (`bot.links.check`)."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        interview = await session.get(Interview, interview_id)
-        if interview is None or interview.status not in links.LINKABLE_STATUSES:
+        interview = await session.get(Interview, interview_id, with_for_update=True)
+        if interview is None or departures.hr_stage(interview, now) not in LISTED:
             print(f"Interview {interview_id} is not open, so it cannot get a link.")
             return 1
         token = await links.issue(session, interview, now)
-        until = links.expiry_for(interview, now)
+        departures.offered(interview, links.expiry_for(interview, now))  # HR sent one
+        until = shown_until(interview, links.expiry_for(interview, now), now)
     print(links.url_for(runtime.settings.public_url, token))
     print(f"valid until {until.astimezone(runtime.settings.zone):%Y-%m-%d %H:%M %Z}")
     if runtime.settings.public_url.startswith(("http://127.0.0.1", "http://localhost")):
@@ -80,13 +97,24 @@ async def collect(runtime: Runtime, *, include_emailed: bool = False) -> list[Ro
     now = runtime.clock.now()
     rows: list[Row] = []
     async with runtime.db.transaction() as session:
-        by_interview: dict[int, tuple[Interview, datetime | None]] = {}
-        for interview, link in await links.open_links(session, now):
-            if interview.departure_id is None:
-                continue  # playground and self-started chats are nobody's to forward
-            _, emailed = by_interview.get(interview.id, (interview, None))
-            by_interview[interview.id] = (interview, emailed or link.emailed_at)
-        for interview, emailed_at in by_interview.values():
+        by_interview: dict[int, tuple[Interview, datetime | None, datetime]] = {}
+        found = await session.execute(
+            select(Interview, WebLink)
+            .join(WebLink, WebLink.interview_id == Interview.id)
+            .where(Interview.departure_id.is_not(None))  # not the playground's, nor self-started
+            .order_by(WebLink.created_at)
+        )
+        for interview, link in found.all():
+            if link.emailed_at is not None and _emailed_after_the_invite(interview, link):
+                continue
+            if departures.hr_stage(interview, now) not in LISTED:
+                continue
+            until = shown_until(interview, link.expires_at, now)
+            if until <= now:
+                continue
+            _, emailed, _ = by_interview.get(interview.id, (interview, None, until))
+            by_interview[interview.id] = (interview, emailed or link.emailed_at, until)
+        for interview, emailed_at, until in by_interview.values():
             if emailed_at is not None and not include_emailed:
                 continue
             employee = (
@@ -101,8 +129,8 @@ async def collect(runtime: Runtime, *, include_emailed: bool = False) -> list[Ro
                     interview_id=interview.id,
                     who=who,
                     language=interview.language,
-                    status=stage(interview.status),
-                    until=links.expiry_for(interview, now),
+                    status=departures.hr_stage(interview, now) or "",
+                    until=until,
                     emailed_at=emailed_at,
                     url=links.url_for(runtime.settings.public_url, token) if token else None,
                 )
@@ -110,11 +138,23 @@ async def collect(runtime: Runtime, *, include_emailed: bool = False) -> list[Ro
     return sorted(rows, key=lambda r: r.interview_id)
 
 
-def stage(status: str) -> str:
-    """What the list says of an interview: `scheduled`, `sent` or `unreachable`, as HR's
-    status and the webhook do. HR forwards these links by name: `in_progress` next to a name
-    would tell them that this person took part."""
-    return "unreachable" if status == "unreachable" else departures.interview_stage(status) or ""
+def shown_until(interview: Interview, link_until: datetime, now: datetime) -> datetime:
+    """Until when HR is shown a link as working: the interview's answering period as HR is
+    shown it, once its invite went out (`departures.hr_stage`), else the link's own term.
+    Never the interview's own expiry, which follows the person's answers (`bot.links`)."""
+    if departures.hr_stage(interview, now) in ("sent", "closed"):
+        assert interview.shown_until is not None
+        return interview.shown_until
+    return link_until
+
+
+def _emailed_after_the_invite(interview: Interview, link: WebLink) -> bool:
+    """A link emailed to the person after their chat invite went out (`bot.fallback`)."""
+    return (
+        departures.went_out(interview)
+        and interview.invited_at is not None
+        and interview.invited_at < link.created_at
+    )
 
 
 def _who(employee: Employee | None) -> str:

@@ -405,18 +405,21 @@ async def test_cancelling_one_of_two_departures_invites_for_the_other(h: Harness
     assert (again["status"], again["interview"]) == ("scheduled", "sent")
 
 
-async def test_cancelling_an_invited_duplicate_says_goodbye_then_invites_again(
+async def test_cancelling_an_invited_duplicate_says_goodbye_and_invites_no_more(
     h: Harness,
 ) -> None:
+    """The invite went out: withdrawn, it is closed politely and counts as her one invite,
+    as it would had she answered it (a second one would tell the HR system she had not:
+    `test_a_withdrawn_departure_does_not_tell_what_she_had_done`)."""
     await announced_twice(h)
     assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
     h.clock.set(INVITE_AT + timedelta(hours=1))
     await h.post(departure("departure.cancelled", id_="hr-a"))
-    assert await h.statuses_of("hr-b") == ["scheduled"]
+    assert await h.statuses_of("hr-b") == []
     report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=1))
-    assert (report["cancellation notices sent"], report["invites sent"]) == (1, 1)
+    assert (report["cancellation notices sent"], report["invites sent"]) == (1, 0)
     texts = [s.text for s in h.channel.to("anna@example.com")]
-    assert "no longer needed" in texts[1] and "voluntary" in texts[2]
+    assert len(texts) == 2 and "no longer needed" in texts[1]
 
 
 async def test_the_other_departure_keeps_its_own_decision(h: Harness) -> None:
@@ -541,25 +544,23 @@ async def test_inviting_a_rehired_person_by_hand_leaves_the_old_departure_alone(
     assert await h.count(Departure) == 2
 
 
-async def test_inviting_by_hand_after_a_decline_changes_nothing(h: Harness) -> None:
-    """Still the same leaving (its last day ahead): the decline stands, and neither the
-    departure nor a new one is written."""
+async def test_inviting_by_hand_after_a_decline_invites_no_more(h: Harness) -> None:
+    """Still the same leaving (its last day ahead): the decline stands, no new departure or
+    interview is made, and the admin's last day is taken as for an invite not answered yet
+    (leaving it alone only after a decline, or a completion, told the admin so)."""
     await h.post(departure())
     await end_interview(h, "declined")
     outcome = await departures.invite_by_hand(
         h.runtime, "anna@example.com", datetime(2026, 12, 23).date(), kind="other"
     )
-    assert (outcome.status, outcome.departure_id, outcome.reason_code) == (
-        "not_invited",
-        "hr-4711",
-        "invited_before",
-    )
+    assert outcome.to_json() == sent_until("2026-12-23")
     stored = await h.one(Departure)
     assert (str(stored.last_working_day), stored.kind, stored.decision) == (
-        "2026-12-18",
-        "resignation",
-        "auto",
+        "2026-12-23",
+        "other",
+        "manual",
     )
+    assert await h.statuses_of("hr-4711") == ["declined"]
     assert await h.count(Interview) == 1
 
 
@@ -574,21 +575,115 @@ INVITED_BEFORE = {
 }
 
 
-@pytest.mark.parametrize("ending", ["completed", "declined", "stopped", "deleted"])
-async def test_the_answers_never_tell_how_the_interview_ended(h: Harness, ending: str) -> None:
+def sent_until(day: str, **more: object) -> dict[str, object]:
+    """The answer about Anna's departure once her invite went out, while it is open."""
+    return {
+        "status": "scheduled",
+        "departure_id": "hr-4711",
+        "invite_at": "2026-12-11T09:00:00Z",
+        "expires_at": f"{day}T22:59:59.999999Z",  # the end of that day in Amsterdam
+        "timezone": "Europe/Amsterdam",
+        "interview": "sent",
+        **more,
+    }
+
+
+async def act(h: Harness, doing: str) -> None:
+    """The invite goes out (Fri 11 Dec); an hour later Anna does nothing, starts, or ends it
+    (`end_interview`)."""
+    if doing in ("ignored", "started"):
+        assert (await run_tick(h.runtime, INVITE_AT))["invites sent"] == 1
+        h.clock.set(INVITE_AT + timedelta(hours=1))
+        if doing == "started":
+            await say(h, "", 1, choice="start")
+            await say(h, COMPLETING[0], 2)
+    else:
+        await end_interview(h, doing)
+
+
+DOINGS = {  # what Anna did → her interview's status
+    "ignored": "invited",
+    "started": "in_progress",
+    "declined": "declined",
+    "completed": "completed",
+    "stopped": "stopped",
+    "deleted": "deleted",
+}
+
+
+@pytest.mark.parametrize("doing", list(DOINGS))
+async def test_the_answers_never_tell_what_she_did_with_the_invite(h: Harness, doing: str) -> None:
     """HR staff read the webhook's answer (and an HR admin's invite's) about one named
-    person. It said "the employee declined the interview", "... stopped the interview",
-    "... deleted their answers" or "the interview has taken place": now the same words,
-    whatever that person chose."""
+    person. Once she had declined, taken part, stopped or deleted her answers, a changed
+    last working day was answered "not invited, already offered, closed"; had she done
+    nothing (or started), "scheduled, sent" with the new end. The answers, HR's `status` and
+    the moment it turns "closed" now follow the dates and the clock only: the same for all."""
     await h.post(departure())
-    await end_interview(h, ending)
-    assert await h.statuses_of("hr-4711") == [ending]
+    await act(h, doing)
+    assert await h.statuses_of("hr-4711") == [DOINGS[doing]]
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-21"))
-    assert answer == INVITED_BEFORE
+    assert answer == sent_until("2026-12-21")
     outcome = await departures.invite_by_hand(
-        h.runtime, "anna@example.com", datetime(2026, 12, 21).date()
+        h.runtime, "anna@example.com", datetime(2026, 12, 22).date()
     )
-    assert outcome.to_json() == INVITED_BEFORE
+    assert outcome.to_json() == sent_until("2026-12-22")
+    older = {**departure("departure.updated"), "occurred_at": "2026-11-30T12:00:00Z"}
+    _, stale = await h.post(older)
+    expected = sent_until("2026-12-22", stale=True, detail=STALE_DETAIL)
+    del expected["timezone"]  # a stale event's answer looks up no zone
+    assert stale == expected
+
+    async def counts() -> tuple[int, int, int]:
+        found = await hr_commands.pipeline_counts(h.runtime)
+        return found["to_send"], found["sent"], found["closed"]
+
+    assert await counts() == (0, 1, 0)
+    h.clock.set(utc(2026, 12, 22, 22, 59, 59))
+    await run_tick(h.runtime)
+    assert await counts() == (0, 1, 0)
+    h.clock.set(utc(2026, 12, 22, 23))  # the end of her (new) last day
+    await run_tick(h.runtime)
+    assert await counts() == (0, 0, 1)
+    _, answer = await h.post(departure("departure.updated", last_day="2027-01-29"))
+    assert answer == INVITED_BEFORE  # closed for good: a later last day reopens nothing
+    assert await counts() == (0, 0, 1)
+    # one invite, and nothing for HR admins (no web link to forward after the last day)
+    assert len([s for s in h.channel.to("anna@example.com") if s.key.startswith("invite:")]) == 1
+    assert h.channel.to("hr@example.com") == []
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+
+
+@pytest.mark.parametrize("doing", list(DOINGS))
+async def test_a_withdrawn_departure_does_not_tell_what_she_had_done(
+    h: Harness, doing: str
+) -> None:
+    """Anna under two departure ids; the HR system withdraws the one whose invite went out.
+    An interview under way was cancelled and freed her: her other departure was invited at
+    once (and the withdrawn one, sent again, invited her again), while one she had declined
+    or taken part in freed nobody. Whether a second invite went out told the HR system what
+    she had done. Now the withdrawal closes it for HR at once and frees nobody, whatever she
+    did; sent again, the departure reads the same for all."""
+    await announced_twice(h)
+    await act(h, doing)
+    assert await h.statuses_of("hr-a") == [DOINGS[doing]]
+    h.clock.set(INVITE_AT + timedelta(hours=2))
+    _, answer = await h.post(departure("departure.cancelled", id_="hr-a"))
+    assert answer == {"status": "cancelled", "departure_id": "hr-a"}
+    counts = await hr_commands.pipeline_counts(h.runtime)
+    assert (counts["to_send"], counts["sent"], counts["closed"]) == (0, 0, 1)
+    assert await h.statuses_of("hr-b") == []
+    _, other = await h.post(departure("departure.updated", id_="hr-b", last_day="2026-12-21"))
+    assert (other["status"], other["reason_code"]) == ("not_invited", "interview_elsewhere")
+    h.clock.set(INVITE_AT + timedelta(hours=3))
+    _, again = await h.post(departure("departure.updated", id_="hr-a", last_day="2026-12-22"))
+    assert again == {**INVITED_BEFORE, "departure_id": "hr-a"}
+    for day in (14, 15, 16):
+        await run_tick(h.runtime, utc(2026, 12, day, 9))
+    invites = [s for s in h.channel.to("anna@example.com") if s.key.startswith("invite:")]
+    assert len(invites) == 1
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0
+    counts = await hr_commands.pipeline_counts(h.runtime)
+    assert (counts["to_send"], counts["sent"], counts["closed"]) == (0, 0, 1)
 
 
 @pytest.mark.parametrize(
@@ -768,6 +863,31 @@ async def test_reclassified_after_the_invite_it_stands_and_the_answer_is_the_sam
     else:
         await say(h, "", 1, choice="start")  # the invite's Start still starts it
         assert await h.statuses_of("hr-4711") == ["in_progress"]
+
+
+@pytest.mark.parametrize("doing", list(DOINGS))
+async def test_reclassified_after_the_invite_it_reads_the_same_whatever_she_did(
+    h: Harness, doing: str
+) -> None:
+    """Made a contract end after the invite went out: an invite not answered yet stood
+    (`under_way`), but after a decline, a completion, a stop or a deletion the departure
+    went back to waiting for approval: the answer said `awaiting_approval` and the HR admins
+    were asked to approve an interview for her, which told them that she had answered."""
+    await h.post(departure())
+    await act(h, doing)
+    _, answer = await h.post(
+        departure("departure.updated", kind="contract_end", last_day="2026-12-21")
+    )
+    assert answer == sent_until(
+        "2026-12-21",
+        reason="the invite had already gone out when the departure changed: it stands "
+        "(cancel the departure to withdraw it)",
+        reason_code="under_way",
+    )
+    assert await departures.pending_approvals(h.runtime) == []
+    report = await run_tick(h.runtime, INVITE_AT + timedelta(hours=2))
+    assert report["approval requests sent"] == 0
+    assert h.channel.to("hr@example.com") == []
 
 
 async def test_a_reclassified_departure_not_invited_yet_follows_the_new_policy(

@@ -158,3 +158,109 @@ def test_0006_takes_the_terminal_chats_without_a_departure_for_tryouts(database_
             assert list(answers) == [1, 2, 3, 4, 5, 6]
     finally:
         engine.dispose()
+
+
+def test_existing_interviews_are_shown_to_hr_as_before_the_upgrade(database_url: str) -> None:
+    """0007 adds what HR is shown of an interview (`bot.departures.hr_stage`): interviews
+    stored before it get it from what their rows tell, so `status` reads the same after the
+    upgrade, and a departure withdrawn after its invite went out does not invite again."""
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from bot import departures
+    from bot.models import Departure, Interview, WebLink
+
+    now = datetime(2026, 12, 14, 12, tzinfo=UTC)
+    invited, ends = now - timedelta(days=3), now + timedelta(days=4)
+    withdrawn = now - timedelta(days=1)
+    db = Database(database_url)
+    engine = db.sync_engine()
+    try:
+        with engine.connect() as conn:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0006")
+            for n, status in enumerate(("active", "cancelled"), start=1):
+                conn.execute(
+                    insert(Departure.__table__).values(
+                        id=n,
+                        external_id=f"hr-{n}",
+                        kind="resignation",
+                        status=status,
+                        decision="auto",
+                        created_at=invited,
+                        updated_at=withdrawn if status == "cancelled" else invited,
+                    )
+                )
+            rows = {
+                # name: (departure, status, invited_at, expires_at, updated_at)
+                "ignored": (1, "invited", invited, ends, invited),
+                "declined": (1, "declined", invited, ends, invited),
+                "completed": (1, "completed", invited, now - timedelta(days=30), invited),
+                "unreachable": (1, "unreachable", None, ends, invited),
+                "withdrawn": (2, "cancelled", invited, ends, withdrawn),
+                "withdrawn, held": (2, "completed", invited, ends, invited),
+                "to send": (1, "scheduled", None, ends, invited),
+                "by link": (1, "scheduled", None, ends, invited),
+                "self-started": (None, "in_progress", None, None, invited),
+            }
+            ids = {}
+            for n, (name, (departure, status, sent, expires, updated)) in enumerate(
+                rows.items(), start=1
+            ):
+                ids[name] = n
+                conn.execute(
+                    insert(Interview.__table__).values(
+                        id=n,
+                        departure_id=departure,
+                        status=status,
+                        language="en",
+                        questionnaire_id="model",
+                        questionnaire_version="1",
+                        invited_at=sent,
+                        expires_at=expires,
+                        created_at=invited,
+                        updated_at=updated,
+                    )
+                )
+            conn.execute(
+                insert(WebLink.__table__).values(
+                    token_hash="0" * 64,
+                    interview_id=ids["by link"],
+                    expires_at=ends,
+                    created_at=invited,
+                )
+            )
+            conn.commit()
+        assert migrate.upgrade(db) == migrate.head_revision()
+        with engine.connect() as conn:
+            found = {
+                row.id: row for row in conn.execute(select(Interview.__table__)).mappings().all()
+            }
+    finally:
+        engine.dispose()
+
+    def stage(name: str) -> str | None:
+        row = found[ids[name]]
+        view = Interview(
+            status=row["status"],
+            shown_until=row["shown_until"],
+            unreachable_at=row["unreachable_at"],
+        )
+        return departures.hr_stage(view, now)
+
+    assert {name: stage(name) for name in rows} == {
+        "ignored": "sent",
+        "declined": "sent",  # it turned "closed" at once before: now at its end, as all
+        "completed": "closed",  # its end (as it stood when it was held) has passed
+        "unreachable": "unreachable",
+        "withdrawn": "closed",
+        "withdrawn, held": "closed",
+        "to send": "scheduled",
+        "by link": "sent",
+        "self-started": None,  # no invite: not HR's to count
+    }
+    withdrawn_row = found[ids["withdrawn"]]
+    assert withdrawn_row["note"] == departures.WITHDRAWN_AFTER_INVITE

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 import conversations as conv
-from bot import tick
+from bot import departures, tick
 from bot.jobs import ClaimedJob, TickContext, TickReport, claim, finish
 from bot.models import AnswerRow, Departure, Employee, Interview, Job, PlatformIdentity
 from tests.bot.test_departures import COMPLETING
@@ -171,7 +171,9 @@ async def test_cancelled_before_the_tick_nobody_else_is_invited(h: Harness) -> N
     assert report["cancellation notices sent"] == 1  # the one closing note, to Bob
     assert h.channel.opened == [BOB]  # nobody else was looked up or invited
     assert await h.count(AnswerRow) == 0
-    assert await interviews(h) == [("cancelled", False, None)]
+    # withdrawn with its departure after the invite went out: as after any answer, the
+    # departure, sent again, does not invite again (`bot.departures.went_out`)
+    assert await interviews(h) == [("cancelled", False, departures.WITHDRAWN_AFTER_INVITE)]
 
 
 async def test_a_redone_job_changes_and_sends_nothing_twice(h: Harness) -> None:
@@ -206,9 +208,10 @@ async def test_whoever_declined_an_invite_meant_for_another_cannot_start_it_late
     assert await says(h, BOB, "", 2, choice="start") != "in_progress"
     assert await h.count(AnswerRow) == 0
     # Whose "no thanks" it was is for the tick to find out in chat (a renamed address would
-    # have been Anna's own); the answer reads as for any answered invite, with what follows.
-    assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
-    assert answer["reason_code"] == "invited_before"
+    # have been Anna's own); the answer reads as for any invite that went out (under way
+    # until the end of the last day, however it was answered), with what follows.
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
+    assert "reason_code" not in answer
     assert answer["detail"] == (
         "the employee's address changed after the invite went out and was answered: if the "
         "new address finds the same chat user, that answer stands; if someone else said no to "
@@ -250,14 +253,13 @@ async def test_the_answer_to_a_correction_does_not_tell_how_the_invite_was_answe
         await says(h, BOB, text, n, choice)
     assert [status for status, _, _ in await interviews(h)] == [ending]
     answer = await corrected(h)
-    assert answer == {
-        "status": "not_invited",
+    assert answer == {  # as for any invite that went out, until the end of the last day
+        "status": "scheduled",
         "departure_id": "hr-4711",
-        "reason": (
-            "an exit interview was already offered for this departure; how it went is not shared"
-        ),
-        "reason_code": "invited_before",
-        "interview": "closed",
+        "invite_at": "2026-12-11T09:00:00Z",
+        "expires_at": "2026-12-18T22:59:59.999999Z",
+        "timezone": "Europe/Amsterdam",
+        "interview": "sent",
         "detail": (
             "the employee's address changed after the invite went out and was answered: if "
             "the new address finds the same chat user, that answer stands; if someone else "
@@ -321,7 +323,7 @@ async def test_a_declined_invite_stays_declined_when_only_other_details_change(
     assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
     await says(h, ANNA, "", 0, choice="decline")
     answer = await corrected(h)
-    assert (answer["status"], answer["interview"]) == ("not_invited", "closed")
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")  # as for any
     assert [status for status, _, _ in await interviews(h)] == ["declined"]
 
 

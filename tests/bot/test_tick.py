@@ -190,13 +190,15 @@ async def test_declined_is_never_asked_again(h: Harness) -> None:
     await say(h, "No thanks", 1)
     assert (await interview(h)).status == "declined"
     _, answer = await h.post(departure("departure.updated", last_day="2027-01-29"))
-    assert (answer["status"], answer["reason_code"], answer["interview"]) == (
-        "not_invited",
-        "invited_before",  # never "declined": HR staff read this about a named person
-        "closed",
+    # never "declined": HR staff read this about a named person; as for an invite not
+    # answered yet, it is under way until the end of the (new) last day
+    assert (answer["status"], answer.get("reason_code"), answer["interview"]) == (
+        "scheduled",
+        None,
+        "sent",
     )
     manual = await departures.invite_by_hand(h.runtime, EMAIL, datetime(2027, 1, 29).date())
-    assert manual.status == "not_invited"
+    assert (manual.status, manual.interview) == ("scheduled", "sent")
     sent = len(h.channel.sent)
     for day in (14, 15, 16, 17, 18):
         report = await tick_at(h, utc(2026, 12, day, 10))
@@ -240,12 +242,16 @@ async def test_started_after_declining_it_is_reminded_and_expires_like_any(h: Ha
     assert "last working day has passed" in bot_texts(h)[-1]
 
 
-async def test_started_after_declining_the_hr_system_and_hr_see_it_under_way(h: Harness) -> None:
+async def test_started_after_declining_the_hr_system_and_hr_see_nothing_move(
+    h: Harness,
+) -> None:
+    """Declining closed the interview for HR at once, and starting after all opened it
+    again: both told HR what she did. It is under way for them until her last day ends."""
     await invited(h)
     h.clock.set(INVITE_AT + timedelta(hours=1))
     await say(h, "", 1, choice="decline")
     counts = await hr_commands.pipeline_counts(h.runtime)
-    assert (counts["closed"], counts["sent"]) == (1, 0)
+    assert (counts["closed"], counts["sent"]) == (0, 1)
     await say(h, "", 2, choice="start")  # the invite's own Start, clicked after all
     counts = await hr_commands.pipeline_counts(h.runtime)
     assert (counts["closed"], counts["sent"]) == (0, 1)
@@ -271,7 +277,8 @@ async def test_started_after_declining_and_completed_counts_once(h: Harness) -> 
 async def test_the_time_to_start_after_declining_follows_the_last_day(h: Harness) -> None:
     await declined(h)
     _, answer = await h.post(departure("departure.updated", last_day="2026-12-22"))
-    assert answer["reason_code"] == "invited_before"  # never invited again
+    assert (answer["status"], answer["interview"]) == ("scheduled", "sent")  # as for any
+    assert await h.count(Job, Job.kind == "invite", Job.status == "due") == 0  # not again
     assert (await interview(h)).expires_at == end_of(22)
     h.clock.set(utc(2026, 12, 21, 10))  # past the first last day, before the new one
     await say(h, "start", 2)

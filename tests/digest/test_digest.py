@@ -263,13 +263,19 @@ async def test_the_demo_preview_shows_no_real_invitation_count(rt: Runtime) -> N
     """Demo people are never invited: a response rate in the playground's preview could only
     be the real one, and it would move with every real invitation and completion."""
     real = [await interview(rt, f"leaver{n}@example.com") for n in range(5)]
-    for n in range(5):
-        await interview(rt, f"demo-{n}@playground.invalid")
+    demo_ids = [await interview(rt, f"demo-{n}@playground.invalid") for n in range(5)]
     async with rt.db.transaction() as session:
         await session.execute(
             update(Interview)
             .where(Interview.id.in_(real))
             .values(invited_at=rt.clock.now() - timedelta(days=3))
+        )
+        # as HR's `status` sees them: invites that went out and whose answering period
+        # ended (the demo ones too, so that only their being demo keeps them out)
+        await session.execute(
+            update(Interview)
+            .where(Interview.id.in_(real + demo_ids))
+            .values(shown_until=rt.clock.now() - timedelta(days=1))
         )
     shown = await digest_post.preview(rt)
     assert shown.response_rate is not None and shown.response_rate.base == 5

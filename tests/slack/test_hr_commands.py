@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -112,37 +112,63 @@ def status_lines(reply: dict) -> list[str]:
 WHAT_THEY_CHOSE = ("declin", "complet", "stopp", "delet", "took part", "in progress", "started")
 
 
-@pytest.mark.parametrize(
-    "typed",
-    [
-        ("no thanks",),
-        ("start", "stop"),
-        ("start", "delete my answers", "yes"),
-        ("start", "my manager", "stop", "delete my answers", "yes"),
-        "the whole interview",
-    ],
-)
-async def test_status_does_not_tell_what_one_person_chose(slack, typed):
+# What Anna did with her invite (`test_status_does_not_tell_what_one_person_chose`)
+DOINGS = {
+    "ignored": (),
+    "declined": ("no thanks",),
+    "stopped": ("start", "stop"),
+    "deleted": ("start", "delete my answers", "yes"),
+    "stopped, then deleted": ("start", "my manager", "stop", "delete my answers", "yes"),
+    "completed": "the whole interview",
+}
+OPEN = [
+    "Awaiting approval: 0",
+    "Invite to be sent: 0",
+    "Invite sent, not closed yet: 1",
+    "Closed: 0",
+    "Could not be reached in chat: 0",
+]
+CLOSED = [
+    "Awaiting approval: 0",
+    "Invite to be sent: 0",
+    "Invite sent, not closed yet: 0",
+    "Closed: 1",
+    "Could not be reached in chat: 0",
+]
+END_OF_HER_LAST_DAY = datetime(2026, 12, 18, 23, 0, tzinfo=UTC)  # midnight in Amsterdam
+
+
+@pytest.mark.parametrize("doing", list(DOINGS))
+async def test_status_does_not_tell_what_one_person_chose(make_slack, database_url, doing):
     """Asked before and after one named person's invite, separate 'Declined', 'Completed',
-    'Stopped' or 'Deleted' rows would show what that person chose: however an interview
-    ended, it is one more 'Closed'. How many took part is the digest's (k people)."""
+    'Stopped' or 'Deleted' rows would show what that person chose, and so did the moment
+    her interview turned 'Closed': at once when she declined, took part, stopped or deleted
+    her answers, only at the end of her last working day when she did nothing. Now it is
+    'sent' until the end of her last working day, whatever she did, and 'Closed' from then
+    on. How many took part is the digest's (k people)."""
+    slack = await make_slack(database_url=database_url)
     await invite(slack)
+    assert status_lines(await command(slack, ADMIN_ID, "status")) == OPEN
+    typed = DOINGS[doing]
     if typed == "the whole interview":
         await complete_by_typing(slack, ANNA_ID)
     else:
         for text in typed:
             await slack.dm(ANNA_ID, text)
-    assert (await slack.interview()).status in ("declined", "stopped", "deleted", "completed")
+    expected = {"ignored": "invited", "declined": "declined", "completed": "completed"}
+    assert (await slack.interview()).status == expected.get(doing, doing.split()[-1])
     reply = await command(slack, ADMIN_ID, "status")
-    assert status_lines(reply) == [
-        "Awaiting approval: 0",
-        "Invite to be sent: 0",
-        "Invite sent, not closed yet: 0",
-        "Closed: 1",
-        "Could not be reached in chat: 0",
-    ]
+    assert status_lines(reply) == OPEN
     counted = " ".join(status_lines(reply)).lower()
     assert not any(word in counted for word in WHAT_THEY_CHOSE)
+
+    await slack.tick(END_OF_HER_LAST_DAY - timedelta(seconds=1))
+    assert status_lines(await command(slack, ADMIN_ID, "status")) == OPEN
+    await slack.tick(END_OF_HER_LAST_DAY)
+    assert status_lines(await command(slack, ADMIN_ID, "status")) == CLOSED
+    # no web link after the last day for HR to forward either (it went only to those who
+    # had not finished): nothing more reached the admin than the status replies
+    assert slack.messages(slack.fake.dm_channel_id(ADMIN_ID)) == []
 
 
 @pytest.mark.parametrize("typed", [(), ("later",), ("start",), ("start", "my manager", "pause")])
@@ -282,22 +308,27 @@ async def test_digest_preview_never_shows_figures_before_the_digest_is_posted(ma
 
 @pytest.mark.parametrize(
     ("typed", "status"),
-    [(("start", "stop"), "stopped"), (("start", "delete my answers", "yes"), "deleted")],
+    [
+        ((), "invited"),
+        (("no thanks",), "declined"),
+        (("start", "stop"), "stopped"),
+        (("start", "delete my answers", "yes"), "deleted"),
+    ],
 )
 async def test_starting_again_does_not_tell_hr_how_it_went(slack, typed, status):
     """`start` names one person: its answer says an invite was made, never whether that
     person stopped, deleted their answers, declined or took part (the invite promises HR
-    sees nothing that points to one person)."""
+    sees nothing that points to one person). It said "Not invited: already invited" once
+    they had answered, and "Already under way" while they had not: now the latter for all,
+    until the end of their last working day."""
     await invite(slack)
     for text in typed:
         await slack.dm(ANNA_ID, text)
     assert (await slack.interview()).status == status
 
     reply = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-18")
-    assert reply["text"].startswith(
-        "Not invited: this person has already been invited to an exit interview."
-    )
-    for word in ("stop", "delet", "declin", "complet", "taken place"):
+    assert reply["text"].startswith("Already under way: the invite has gone out (departure ")
+    for word in ("stop", "delet", "declin", "complet", "taken place", "progress"):
         assert word not in reply["text"].lower()
     assert (await slack.interview()).status == status  # and nothing changed
 

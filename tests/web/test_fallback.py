@@ -18,14 +18,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from adapters.base import Incoming
 from bot import fallback
 from bot.cli import web as links_cli
-from bot.models import Interview, WebLink
+from bot.models import Departure, Interview, WebLink
 from bot.tick import run_tick
+from tests.bot.test_departures import COMPLETING
 from tests.support.departures import (
     RecordingChannel,
     departure,
+    fast_database_url,  # noqa: F401  (overrides the shared, slower `database_url`)
     harness,
 )
 
@@ -154,30 +155,129 @@ async def test_exitbot_links_prints_what_hr_forwards(
     assert "valid until 2026-12-25" in out
 
 
-async def test_exitbot_links_does_not_tell_whether_the_person_started(
-    fast_sqlite_url: str, capsys: pytest.CaptureFixture[str]
+async def test_invites_that_get_no_link_never_hold_back_the_others(
+    database_url: str, smtp: tuple[str, Inbox]
 ) -> None:
-    """HR forwards these links by name; the line showed the interview's status, so `invited`
-    before and `in_progress` after told HR that this person had taken part. It shows what
-    HR's status and the webhook show: `sent`, however the person answered."""
-    async with harness(fast_sqlite_url, NOW) as h:
+    """More interviews still open after their last day, whose chat invite went out and whose
+    link could not be emailed (no personal address), than the fallback takes per tick, and
+    one late departure announced last: that one still gets its web interview at once."""
+    url, inbox = smtp
+    async with harness(database_url, AFTER_LAST_DAY, smtp_url=url) as h:
+        invited = INVITE_DAY
+        async with h.runtime.db.transaction() as session:
+            for n in range(fallback.BATCH + 5):
+                employee = await h.runtime.service.upsert_employee(
+                    session, email=f"person{n}@example.com", now=invited
+                )
+                row = Departure(
+                    external_id=f"hr-{n}",
+                    employee_id=employee.id,
+                    kind="resignation",
+                    last_working_day=datetime(2026, 12, 18).date(),
+                    status="active",
+                    decision="auto",
+                    created_at=invited,
+                    updated_at=invited,
+                )
+                session.add(row)
+                await session.flush()
+                interview = h.runtime.service.new_interview(
+                    employee_id=employee.id,
+                    language="en",
+                    now=invited,
+                    departure_id=row.id,
+                    status="invited",
+                )
+                interview.invited_at = invited
+                interview.expires_at = interview.shown_until = AFTER_LAST_DAY
+                session.add(interview)
+        status, late = await h.post(
+            departure(id_="hr-late", last_day="2026-12-17", personal_email=PERSONAL)
+        )
+        assert (status, late["status"]) == (202, "not_invited")
+        report = await run_tick(h.runtime)
+        assert report["web links emailed"] == 1
+        assert [to for to, _ in inbox.messages] == [[PERSONAL]]
+        assert await h.count(WebLink) == 1
+
+
+# What Anna does with her invite in chat, and her interview's status after it
+DOINGS: dict[str, tuple[list[tuple[str, str | None]], str]] = {
+    "ignored": ([], "invited"),
+    "started": ([("", "start"), ("Career growth", None)], "in_progress"),
+    "declined": ([("", "decline")], "declined"),
+    "stopped": ([("", "start"), ("stop", None)], "stopped"),
+    "deleted": ([("", "start"), ("delete my answers", None), ("yes", None)], "deleted"),
+    "completed": ([("", "start"), *((text, None) for text in COMPLETING)], "completed"),
+}
+
+
+@pytest.mark.parametrize("doing", ["ignored", "started"])
+async def test_after_the_last_day_hr_gets_no_link_for_an_invite_that_went_out(
+    fast_sqlite_url: str, doing: str
+) -> None:
+    """The link after the last day went to HR admins, to forward, for an interview still
+    open in chat, and `exitbot links` listed it: that told HR, of one named person, that she
+    had not finished, declined or stopped. Without a way to email it to her it is not made:
+    her interview ends with her last day, as it would have had she answered."""
+    slack = RecordingChannel("slack")
+    async with harness(fast_sqlite_url, NOW, channels=[slack]) as h:
+        await h.post(departure(personal_email=PERSONAL))  # no EXITBOT_SMTP_URL
+        h.clock.set(INVITE_DAY)
+        await run_tick(h.runtime)
+        typed, status = DOINGS[doing]
+        for n, (text, choice) in enumerate(typed):
+            await h.says("anna@example.com", text, f"m{n}", choice)
+        assert (await h.one(Interview)).status == status
+        h.clock.set(AFTER_LAST_DAY)
+        report = await run_tick(h.runtime)
+        assert (report["web links for HR"], report["interviews expired"]) == (0, 1)
+        assert slack.to("hr@example.com") == []
+        assert await links_cli.collect(h.runtime, include_emailed=True) == []
+        assert await h.count(WebLink) == 0
+
+
+@pytest.mark.parametrize("doing", list(DOINGS))
+async def test_exitbot_links_reads_the_same_whatever_she_did(
+    database_url: str, capsys: pytest.CaptureFixture[str], doing: str
+) -> None:
+    """An HR admin made a link for Anna's interview while her invite was out (`exitbot links
+    --interview`). Her line left `exitbot links` the moment she declined, took part, stopped
+    or deleted her answers, and `--interview` then refused her ("not open"): both told HR,
+    by name, what she did. Now her line, and a new link, read the same whatever she did,
+    until the end of her last working day; then none, for all."""
+    async with harness(database_url, NOW) as h:
         await h.post(departure())
         h.clock.set(INVITE_DAY)
         await run_tick(h.runtime)
-        h.clock.set(AFTER_LAST_DAY)
-        report = await run_tick(h.runtime)
-        assert report["web links for HR"] == 1
-        lines = []
-        for typed in ("start", "Career growth"):
-            links_cli.print_rows(await links_cli.collect(h.runtime), h.runtime.settings)
-            lines.append(capsys.readouterr().out.splitlines()[3])
-            said = Incoming("slack", "U-anna@example.com", "D-anna@example.com", typed, typed)
-            await h.runtime.service.handle(said)
-        assert (await h.one(Interview)).status == "in_progress"
+        interview_id = (await h.one(Interview)).id
+        assert await links_cli.issue_one(h.runtime, interview_id) == 0
+        capsys.readouterr()
+        typed, status = DOINGS[doing]
+        for n, (text, choice) in enumerate(typed):
+            await h.says("anna@example.com", text, f"m{n}", choice)
+        assert (await h.one(Interview)).status == status
+
+        def listed() -> list[str]:
+            out = capsys.readouterr().out.splitlines()
+            return [line for line in out if "/i/" not in line]  # a new link each time
+
         links_cli.print_rows(await links_cli.collect(h.runtime), h.runtime.settings)
-        lines.append(capsys.readouterr().out.splitlines()[3])
-    assert lines[0].startswith("interview ") and "Anna de Vries <anna@example.com>" in lines[0]
-    assert lines == [lines[0]] * 3 and lines[0].endswith(" · sent"), lines
+        assert listed() == [
+            "Fallback web links: forward each one privately to the person named.",
+            "These links are new; links given out earlier keep working until the interview ends.",
+            "",
+            f"interview {interview_id} · Anna de Vries <anna@example.com> · en · sent",
+            "  valid until 2026-12-18",
+        ]
+        assert await links_cli.issue_one(h.runtime, interview_id) == 0
+        assert listed() == ["valid until 2026-12-18 23:59 UTC"]
+
+        h.clock.set(datetime(2026, 12, 19, 0, 0, tzinfo=UTC))  # her last day has ended
+        links_cli.print_rows(await links_cli.collect(h.runtime), h.runtime.settings)
+        assert listed() == ["No fallback web links are waiting to be forwarded."]
+        assert await links_cli.issue_one(h.runtime, interview_id) == 1
+        assert listed() == [f"Interview {interview_id} is not open, so it cannot get a link."]
 
 
 async def test_after_the_last_day_an_open_interview_moves_to_the_web(
@@ -200,6 +300,8 @@ async def test_after_the_last_day_an_open_interview_moves_to_the_web(
         token = LINK.search(body(message))
         assert token is not None
         assert (await h.client.get(f"/i/{token.group(1)}")).status == 200
+        # hers alone: made only because she had not finished in chat, never listed for HR
+        assert await links_cli.collect(h.runtime, include_emailed=True) == []
 
         h.clock.set(AFTER_LAST_DAY + timedelta(days=15))
         report = await run_tick(h.runtime)
@@ -300,7 +402,9 @@ async def test_the_after_last_day_fallback_can_be_switched_off(
             assert (await session.scalars(select(WebLink))).all() == []
 
 
-async def test_the_link_is_offered_even_when_the_expiry_comes_first(fast_sqlite_url: str) -> None:
+async def test_the_link_is_offered_even_when_the_expiry_comes_first(
+    fast_sqlite_url: str, smtp: tuple[str, Inbox]
+) -> None:
     """Under `exitbot serve` the periodic fallback runs at most once a minute, the ticks every
     30 s; the interview's expire job is due at the same moment (the end of the last day,
     grace 0). When a tick ran it before the fallback, the interview expired and no link was
@@ -314,7 +418,7 @@ async def test_the_link_is_offered_even_when_the_expiry_comes_first(fast_sqlite_
 
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     end_of_last_day = datetime(2026, 12, 19, 0, 0, tzinfo=UTC)  # 2026-12-18 (UTC company)
-    async with harness(fast_sqlite_url, now) as h:
+    async with harness(fast_sqlite_url, now, smtp_url=smtp[0]) as h:
         await h.post(departure(personal_email="anna.private@example.net"))
         h.clock.set(datetime(2026, 12, 11, 12, 0, tzinfo=UTC))
         await run_tick(h.runtime)
