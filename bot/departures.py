@@ -465,13 +465,17 @@ def elsewhere(
     how the first one went would tell the HR system whether they took part. An invite
     withdrawn with its departure after it went out counts too (`WITHDRAWN_AFTER_INVITE`): it
     may have been answered before. (One withdrawn before it went out, or from the wrong
-    person, an undeliverable one and a try-out, `Interview.tryout`, do not count.)
+    person, an undeliverable one and a try-out, `Interview.tryout`, do not count, nor one
+    that reached this person by mistake, found out by the tick (`REACHED_ANOTHER`): an
+    invite meant for someone else was not their exit interview, however they answered it,
+    so whether their own departure is invited tells nothing about that either.)
     Also used inside queries over departures (`bot.fallback`), so that those skipped for it
     do not crowd out the others."""
     since = now - timedelta(days=ONE_INTERVIEW_DAYS)
     return and_(
         Interview.employee_id == employee_id,
         Interview.tryout.is_(False),
+        or_(Interview.note.is_(None), Interview.note != REACHED_ANOTHER),
         or_(Interview.departure_id.is_(None), Interview.departure_id != departure_id),
         or_(
             Interview.status.in_(("scheduled", *LIVE)),

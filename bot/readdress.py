@@ -18,6 +18,8 @@ same way: the same chat user answered it themselves, and it moves to the correct
 as it is (one who said "no thanks" may still start it after all, and is not invited again);
 a "no thanks" from another chat user, or from nobody the corrected address finds, was not
 the employee's: they are invited by the normal rules. One someone else held stays theirs.
+However that someone else answered it, it was not their exit interview: it no longer counts
+against them (`departures.elsewhere`), and a departure of their own gets its chance.
 
 A job is claimed once, the decision is checked again under lock and the note is sent under
 the `close` job's key: a retry or a second replica changes and sends nothing twice.
@@ -206,8 +208,13 @@ async def _not_theirs(
 ) -> None:
     """Someone else answered the invite: what they did stays theirs. Their "no thanks", or
     their silence until it expired, was not the employee's, who is invited now by the normal
-    rules (`departures.schedule`)."""
+    rules (`departures.schedule`). Nor was the invite theirs: it no longer counts against
+    them (`departures.elsewhere`), so a departure of their own, left uninvited because of
+    it, gets its chance, whatever they did with it."""
     interview.note = departures.REACHED_ANOTHER
     interview.updated_at = now
     if interview.status in ("declined", "expired"):
         await departures.schedule(session, runtime, departure, employee, now)
+    await departures.offer_to_other_departures(
+        session, runtime, interview.employee_id, departure, now
+    )

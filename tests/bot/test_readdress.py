@@ -552,3 +552,86 @@ async def test_two_departures_swapping_addresses_at_once_invite_each_person_once
     assert await open_interviews(h) == invited
     for _, email, _ in invited:  # the invite (if sent before: that one and the note first)
         assert len(h.channel.to(email)) == (3 if sent else 1)
+
+
+# ---------------------------------------------------------------------- the wrong person's own leaving
+
+BOBS_OWN_LAST_DAY = "2027-03-19"  # a Friday, three months after Anna's
+BOBS_INVITE_AT = datetime(2027, 3, 12, 9, tzinfo=UTC)
+# how whoever an invite meant for Anna reached answered it (or not): `ANSWERING`, and silence
+BOB_ANSWERS = [*ANSWERING, "expired"]
+
+
+async def bob_answered_annas_invite(h: Harness, ending: str) -> None:
+    """HR typed Bob's address for Anna's departure; Bob answered the invite (`ending`); HR
+    corrected it to Anna's and the tick found Bob is another chat user."""
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    if ending == "expired":
+        await tick_at(h, datetime(2026, 12, 21, 9, tzinfo=UTC))  # after Anna's last day
+        h.clock.set(datetime(2026, 12, 21, 10, tzinfo=UTC))
+        _, answer = await h.post(departure("departure.updated", email=ANNA, last_day="2027-01-29"))
+        assert answer["interview"] == "closed"
+        await tick_at(h, datetime(2026, 12, 21, 11, tzinfo=UTC))
+    else:
+        for n, (text, choice) in enumerate(ANSWERING[ending]):
+            await says(h, BOB, text, n, choice)
+        await corrected(h)
+        await tick_at(h, LATER)
+    async with h.runtime.db.sessions() as session:
+        bob = await session.scalar(select(Employee.id).where(Employee.email == BOB))
+        first = (await session.scalars(select(Interview).order_by(Interview.id))).first()
+    assert first is not None and (first.employee_id, first.status) == (bob, ending)
+    assert first.note == "answered by another chat user: the address was corrected"
+
+
+@pytest.mark.parametrize("ending", BOB_ANSWERS)
+async def test_whoever_an_invite_reached_by_mistake_is_invited_when_they_leave_themselves(
+    h: Harness, ending: str
+) -> None:
+    """HR typed Bob's address for Anna's departure; Bob declined the invite, let it expire,
+    stopped, deleted his answers or even took part; HR corrected the address to Anna's.
+    Months later Bob leaves himself: that invite was not his exit interview, and his own
+    departure is invited like anyone's (before, `not_invited`, `interview_elsewhere` for a
+    year). However he answered the invite meant for Anna, his own departure's answer is the
+    same: it never tells the HR system whether he took part. One interview of his own still
+    rules out a second within the year."""
+    await bob_answered_annas_invite(h, ending)
+
+    h.clock.set(datetime(2027, 2, 1, 9, tzinfo=UTC))
+    bobs = departure(id_="hr-5000", email=BOB, name="Bob Bakker", last_day=BOBS_OWN_LAST_DAY)
+    status, answer = await h.post(bobs)
+    assert (status, answer["status"], answer.get("reason_code")) == (202, "scheduled", None)
+    sent = len(h.channel.to(BOB))
+    assert (await tick_at(h, BOBS_INVITE_AT))["invites sent"] == 1
+    assert len(h.channel.to(BOB)) == sent + 1
+    assert await h.statuses_of("hr-5000") == ["invited"]
+
+    # his own invite, declined, counts: no second one for another record of his this year
+    assert await h.says(BOB, "", "own-0", "decline") is not None
+    assert await h.statuses_of("hr-5000") == ["declined"]
+    h.clock.set(BOBS_INVITE_AT + timedelta(days=30))
+    again = departure(id_="hr-6000", email=BOB, name="Bob Bakker", last_day="2027-06-18")
+    _, answer = await h.post(again)
+    assert (answer["status"], answer["reason_code"]) == ("not_invited", "interview_elsewhere")
+
+
+async def test_a_departure_of_his_own_left_uninvited_is_invited_once_the_tick_finds_the_mistake(
+    h: Harness,
+) -> None:
+    """Bob's own departure arrived while Anna's invite, sent to his address, stood declined by
+    him: one interview per person, so it was not invited. Once the tick finds that the
+    declined invite was not Anna's (nor Bob's own), Bob's departure gets its chance."""
+    assert (await h.post(departure(email=BOB, language="nl")))[1]["status"] == "scheduled"
+    assert (await tick_at(h, INVITE_AT))["invites sent"] == 1
+    await says(h, BOB, "", 0, "decline")
+    h.clock.set(INVITE_AT + timedelta(minutes=30))
+    bobs = departure(id_="hr-5000", email=BOB, name="Bob Bakker", last_day=BOBS_OWN_LAST_DAY)
+    _, answer = await h.post(bobs)
+    assert (answer["status"], answer["reason_code"]) == ("not_invited", "interview_elsewhere")
+    await corrected(h)
+    report = await tick_at(h, LATER)
+    assert report["invites the wrong person had declined"] == 1
+    assert await h.statuses_of("hr-5000") == ["scheduled"]
+    assert (await tick_at(h, BOBS_INVITE_AT))["invites sent"] == 1
+    assert await h.statuses_of("hr-5000") == ["invited"]
