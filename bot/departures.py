@@ -52,6 +52,7 @@ from bot.models import (
     Job,
     PlatformIdentity,
     WebhookEvent,
+    WebLink,
     erased_ref,
 )
 from bot.runtime import Runtime
@@ -728,19 +729,24 @@ async def schedule(
         # nobody: that was not this employee's answer. They are asked now, as if anew.
         log.info("departure %s: its closed invite reached another address", departure.id)
         interview = None
+    # A private web link given out (the fallback, `exitbot link`) was said to work until its
+    # date: the interview stays open at least that long, whatever the new dates are
+    promised = await _link_promised(session, interview)
+    ends = plan.expires_at if promised is None else max(promised, plan.expires_at)
     if interview is not None and went_out(interview):
-        await _follow_the_dates(session, interview, plan.expires_at, now)
+        await _follow_the_dates(session, interview, ends, now)
         return _told_after_the_invite(departure, interview, tz, now)
     if interview is not None and (unreached(interview) or ended(interview)):
         return _not_inviting(departure, interview)
-    if interview is not None and interview.status in LIVE:
-        # Under way without an invite HR knows of (from before `shown_until`): as one sent
-        await _follow_the_dates(session, interview, plan.expires_at, now)
+    if interview is not None and (interview.status in LIVE or _made_for_the_web(interview)):
+        # Under way without an invite HR knows of (from before `shown_until`): as one sent.
+        # One held by web link stays the one interview: a chat invite now would be a second.
+        await _follow_the_dates(session, interview, ends, now)
         return DepartureOutcome(
             "scheduled",
             departure.external_id,
             invite_at=interview.invite_at,
-            expires_at=plan.expires_at,
+            expires_at=ends,
             timezone=tz.key,
             interview="sent",
         )
@@ -803,12 +809,14 @@ async def _follow_the_dates(
     own expiry follows for what it governs: an open interview's end (and the reminders'
     horizon), and how long one declined may still be started after all
     (`bot.turns.restartable_where`). A finished one's links and "delete my answers" keep
-    their own terms (`bot.links`)."""
+    their own terms (`bot.links`). An interview held by private web link (`expires_at`
+    includes the date its link was said to work until) stays open at least that long."""
     if interview.shown_until is not None and interview.shown_until > now:
         interview.shown_until = expires_at
-    if interview.status in ("declined", *LIVE):
+    held = interview.status in LIVE or _made_for_the_web(interview)
+    if held or interview.status == "declined":
         interview.expires_at = expires_at
-    if interview.status in LIVE:
+    if held:
         await set_job(
             session,
             kind="expire",
@@ -837,6 +845,23 @@ def _told_after_the_invite(
             interview="sent",
         )
     return not_invited(departure.external_id, "invited_before", interview="closed")
+
+
+def _made_for_the_web(interview: Interview) -> bool:
+    """An interview the fallback made to be held by private web link (no chat invite in
+    waiting), not opened yet."""
+    return interview.status == "scheduled" and interview.invite_at is None
+
+
+async def _link_promised(session: AsyncSession, interview: Interview | None) -> datetime | None:
+    """Until when the private web link(s) of this departure's interview were said to work
+    (`bot.fallback`, `exitbot link`); None: none was given out. Whatever the person did: the
+    dates HR and the HR system are told follow from it (`_follow_the_dates`)."""
+    if interview is None:
+        return None
+    return await session.scalar(
+        select(func.max(WebLink.expires_at)).where(WebLink.interview_id == interview.id)
+    )
 
 
 def held_by_another(interview: Interview | None, departure: Departure) -> bool:

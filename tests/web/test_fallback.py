@@ -432,3 +432,95 @@ async def test_the_link_is_offered_even_when_the_expiry_comes_first(
         assert interview.status == "invited"  # still open, now on the web
         assert await h.count(WebLink) == 1
         assert interview.expires_at is not None and interview.expires_at > h.clock.now()
+
+
+# ---------------------------------------------------------------------- later events
+
+
+async def a_late_departures_link(h: Any, inbox: Inbox) -> str:
+    """A departure announced after its last day; the tick makes its web interview and emails
+    the link. Returns the link's path."""
+    status, answer = await h.post(departure(last_day="2026-11-27", personal_email=PERSONAL))
+    assert (status, answer["reason_code"]) == (202, "web_link")
+    assert (await run_tick(h.runtime))["web links emailed"] == 1
+    token = LINK.search(body(inbox.messages[0][1]))
+    assert token is not None
+    return f"/i/{token.group(1)}"
+
+
+# later event's last day -> the web interview's expiry afterwards (None: as the link said)
+LATER_EVENTS = {
+    "the same past last day, another department": ("2026-11-27", None),
+    "a last day moved later, still past": ("2026-11-28", None),
+    "a last day moved into the future": (
+        "2027-01-29",
+        datetime(2027, 1, 29, 23, 59, 59, 999999, tzinfo=UTC),  # the end of that day
+    ),
+}
+
+
+@pytest.mark.parametrize("opened", [False, True], ids=["unopened", "opened"])
+@pytest.mark.parametrize("case", list(LATER_EVENTS))
+async def test_a_later_update_leaves_the_web_interview_and_its_link_alone(
+    database_url: str, smtp: tuple[str, Inbox], case: str, opened: bool
+) -> None:
+    """A late departure's interview is held by private web link. A later `departure.updated`
+    (HR corrects the department, re-sends it, moves the last day) withdrew that interview
+    when it was not opened yet, or expired it on the next tick when it was: the emailed link
+    died (and an unopened one was replaced by a second link in a second email). Now the link
+    keeps working until the date it was sent with; a last day moved into the future keeps it
+    open until then, and no chat invite makes a second interview. The answer does not tell
+    whether the person opened the link."""
+    url, inbox = smtp
+    last_day, until = LATER_EVENTS[case]
+    slack = RecordingChannel("slack")
+    async with harness(database_url, NOW, channels=[slack], smtp_url=url) as h:
+        path = await a_late_departures_link(h, inbox)
+        promised = (await h.one(Interview)).expires_at
+        assert promised == NOW + timedelta(days=fallback.FALLBACK_DAYS)
+        if opened:
+            assert (await h.client.get(path)).status == 200
+        h.clock.set(NOW + timedelta(hours=1))
+        update = departure(
+            "departure.updated", last_day=last_day, personal_email=PERSONAL, department="Sales"
+        )
+        status, answer = await h.post(update)
+        assert status == 202
+        assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
+        assert "invite_at" not in answer
+        expected = until or promised
+        assert answer["expires_at"] == expected.isoformat().replace("+00:00", "Z")
+
+        for moment in (NOW + timedelta(hours=2), datetime(2027, 1, 22, 12, tzinfo=UTC)):
+            h.clock.set(moment)
+            report = await run_tick(h.runtime)
+            open_ = moment < expected  # past its date, the link ends as it said it would
+            assert (report["invites sent"], report["interviews expired"]) == (0, int(not open_))
+            assert (await h.client.get(path)).status == (200 if open_ else 410), moment
+        interview = await h.one(Interview)  # the one interview, never a second
+        assert interview.expires_at == expected
+        assert len(inbox.messages) == 1 and slack.to("anna@example.com") == []
+
+
+async def test_a_later_update_keeps_a_chat_interview_moved_to_the_web_open(
+    database_url: str, smtp: tuple[str, Inbox]
+) -> None:
+    """The chat invite went unanswered until the last day passed; the tick emailed a web
+    link valid for 14 days. HR re-sends the departure: the interview stays open as the link
+    said, instead of expiring on the next tick."""
+    url, inbox = smtp
+    async with harness(database_url, NOW, smtp_url=url) as h:
+        await h.post(departure(personal_email=PERSONAL))
+        h.clock.set(INVITE_DAY)
+        await run_tick(h.runtime)
+        h.clock.set(AFTER_LAST_DAY)
+        assert (await run_tick(h.runtime))["web links emailed"] == 1
+        token = LINK.search(body(inbox.messages[0][1]))
+        assert token is not None
+        h.clock.set(AFTER_LAST_DAY + timedelta(hours=1))
+        _, answer = await h.post(departure("departure.updated", personal_email=PERSONAL))
+        assert (answer["status"], answer["interview"]) == ("scheduled", "sent")
+        h.clock.set(AFTER_LAST_DAY + timedelta(days=2))
+        assert (await run_tick(h.runtime))["interviews expired"] == 0
+        assert (await h.client.get(f"/i/{token.group(1)}")).status == 200
+        assert (await h.one(Interview)).expires_at == AFTER_LAST_DAY + timedelta(days=14)
