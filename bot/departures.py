@@ -1089,6 +1089,7 @@ class DecisionResult:
     status: str
     message: str
     outcome: DepartureOutcome | None = None
+    last_day: date | None = None  # the departure's, once decided (what a web link follows)
 
 
 async def pending_approvals(runtime: Runtime) -> list[PendingApproval]:
@@ -1186,7 +1187,10 @@ async def decide(
             outcome,
         )
     return DecisionResult(
-        outcome.status, f"Approved, but not invited: {outcome.reason or outcome.status}.", outcome
+        outcome.status,
+        f"Approved, but not invited: {outcome.reason or outcome.status}.",
+        outcome,
+        departure.last_working_day,
     )
 
 

@@ -135,21 +135,31 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Scheduled: the invite goes out {when} (departure {id}).",
         "nl": "Ingepland: de uitnodiging gaat {when} de deur uit (vertrek {id}).",
     },
-    # a last working day that has passed, within the web fallback's days (`bot.fallback`);
-    # as `exitbot invite` says it (`bot.cli.departures`)
+    # a last working day that has passed, within the web fallback's days (`bot.fallback`),
+    # for `start` and for an Approve click; as `exitbot invite` says it (`bot.cli.departures`)
     "by_web_link": {
         "en": "Recorded (departure {id}), without a chat invite: the last working day, {day}, "
-        "has passed. {when}, ExitBot makes an interview to hold by private web link. The link "
-        "is emailed to the person's personal address when the HR system gave one and email "
-        "is set up (EXITBOT_SMTP_URL); otherwise every HR admin gets it from ExitBot in a "
-        "direct message, and `exitbot links` on the server lists it: forward it to the "
-        "person privately.",
+        "has passed. {follows}",
         "nl": "Vastgelegd (vertrek {id}), zonder uitnodiging via chat: de laatste werkdag, "
-        "{day}, is al voorbij. {when} maakt ExitBot een gesprek dat via een persoonlijke "
-        "weblink wordt gehouden. De link gaat per e-mail naar het privéadres van deze persoon "
-        "als het HR-systeem dat heeft doorgegeven en e-mail is ingesteld (EXITBOT_SMTP_URL); "
-        "anders krijgt elke HR-beheerder hem van ExitBot in een direct bericht, en `exitbot "
-        "links` op de server toont hem: stuur hem zelf vertrouwelijk door.",
+        "{day}, is al voorbij. {follows}",
+    },
+    "approved_by_web_link": {
+        "en": "Approved (departure {id}), without a chat invite: the last working day, {day}, "
+        "has passed. {follows}",
+        "nl": "Goedgekeurd (vertrek {id}), zonder uitnodiging via chat: de laatste werkdag, "
+        "{day}, is al voorbij. {follows}",
+    },
+    "web_link_follows": {
+        "en": "{when}, ExitBot makes an interview to hold by private web link. The link is "
+        "emailed to the person's personal address when the HR system gave one and email is "
+        "set up (EXITBOT_SMTP_URL); otherwise every HR admin gets it from ExitBot in a direct "
+        "message, and `exitbot links` on the server lists it: forward it to the person "
+        "privately.",
+        "nl": "{when} maakt ExitBot een gesprek dat via een persoonlijke weblink wordt "
+        "gehouden. De link gaat per e-mail naar het privéadres van deze persoon als het "
+        "HR-systeem dat heeft doorgegeven en e-mail is ingesteld (EXITBOT_SMTP_URL); anders "
+        "krijgt elke HR-beheerder hem van ExitBot in een direct bericht, en `exitbot links` "
+        "op de server toont hem: stuur hem zelf vertrouwelijk door.",
     },
     "web_link_soon": {"en": "Within a minute", "nl": "Binnen een minuut"},
     "web_link_after_the_day": {
@@ -193,11 +203,6 @@ _TEXTS: dict[str, dict[str, str]] = {
     "reason_last_day_passed": {
         "en": "the last working day has passed",
         "nl": "de laatste werkdag is al voorbij",
-    },
-    "reason_web_link": {
-        "en": "the last working day has passed; a private web link will be offered instead",
-        "nl": "de laatste werkdag is al voorbij; in plaats daarvan krijgt deze persoon een "
-        "privélink naar de webchat",
     },
     "reason_unreachable": {
         "en": "this person could not be reached in chat; reach them another way",
@@ -422,7 +427,8 @@ async def _start(
     outcome = await departures.invite_by_hand(runtime, email, last_day, kind=kind, by=caller_email)
     log.info("HR admin started an interview: departure %s %s", outcome.departure_id, outcome.status)
     if outcome.reason_code == "web_link":
-        return CommandReply((_info(_by_web_link(outcome, last_day, runtime, lang)),))
+        text = _by_web_link("by_web_link", outcome.departure_id, last_day, runtime, lang)
+        return CommandReply((_info(text),))
     if outcome.status != "scheduled":
         if outcome.reason_code in INVITED_BEFORE:
             return CommandReply((_info(_t("invited_before", lang)),))
@@ -437,13 +443,15 @@ async def _start(
 
 
 def _by_web_link(
-    outcome: departures.DepartureOutcome, last_day: date, runtime: Runtime, lang: str
+    done: str, departure_id: str | None, last_day: date, runtime: Runtime, lang: str
 ) -> str:
-    """What `start` did for a last working day that has passed: recorded the departure; the
-    tick makes the interview, by private web link, once that day is over (`bot.fallback`)."""
+    """What `start` or an Approve click (`done`) did for a last working day that has passed:
+    no chat invite; the tick makes the interview, by private web link, once that day is over
+    (`bot.fallback`)."""
     today = runtime.clock.now().date()  # as `bot.fallback` compares: UTC dates
     when = _t("web_link_soon" if last_day < today else "web_link_after_the_day", lang)
-    return _t("by_web_link", lang, id=outcome.departure_id, day=last_day.isoformat(), when=when)
+    follows = _t("web_link_follows", lang, when=when)
+    return _t(done, lang, id=departure_id, day=last_day.isoformat(), follows=follows)
 
 
 # Reason codes (`bot.departures.REASONS`) for a person already invited. The invite promises
@@ -569,13 +577,15 @@ async def decide(
     result = await departures.decide(
         runtime, departure_id, approve, clicker_email, round_number=number
     )
-    decision = Decision(result.status, _decision_text(result, departure_id, lang))
+    decision = Decision(result.status, _decision_text(runtime, result, departure_id, lang))
     if decision.decided:
         await approval_requests.close_settled_now(runtime, departure_id, answered=clicked)
     return decision
 
 
-def _decision_text(result: departures.DecisionResult, departure_id: str, lang: str) -> str:
+def _decision_text(
+    runtime: Runtime, result: departures.DecisionResult, departure_id: str, lang: str
+) -> str:
     outcome = result.outcome
     if result.status == "scheduled" and outcome is not None and outcome.invite_at is not None:
         when = _moment(outcome.invite_at, outcome.timezone, lang)
@@ -590,6 +600,8 @@ def _decision_text(result: departures.DecisionResult, departure_id: str, lang: s
         return _t("replaced", lang, id=departure_id)
     if outcome is None:
         return result.message
+    if outcome.reason_code == "web_link" and result.last_day is not None:
+        return _by_web_link("approved_by_web_link", departure_id, result.last_day, runtime, lang)
     if outcome.reason_code in INVITED_BEFORE:  # as for `start`: never what that person chose
         return _t("approved_invited_before", lang)
     return _t("approved_not_invited", lang, reason=_reason(outcome, lang))

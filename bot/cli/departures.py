@@ -114,7 +114,7 @@ def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
     outcome, today = asyncio.run(go())
     if outcome.reason_code == "web_link":
-        print(_by_web_link(outcome.departure_id, args.last_day, today))
+        print(_by_web_link("Recorded", outcome.departure_id, args.last_day, today))
         return 0
     if outcome.status == "scheduled":
         if outcome.interview == "scheduled" and outcome.invite_at is not None:
@@ -131,16 +131,17 @@ def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
-def _by_web_link(departure_id: str | None, last_day: date, today: date) -> str:
-    """What `invite` did for a last working day that has passed (`bot.fallback`): stored the
-    departure; the tick makes the interview, by private web link, once that day is over."""
+def _by_web_link(done: str, departure_id: str | None, last_day: date, today: date) -> str:
+    """What `invite` or `approvals --approve` (`done`: "Recorded", "Approved") did for a last
+    working day that has passed (`bot.fallback`): no chat invite; the tick makes the
+    interview, by private web link, once that day is over."""
     when = (
         "The server's next tick (within a minute; or run `exitbot tick`)"
         if last_day < today  # as `bot.fallback` compares: UTC dates
         else "The server's first tick after that day (or `exitbot tick` then)"
     )
     return (
-        f"Recorded departure {departure_id}, without a chat invite: its last working day, "
+        f"{done} departure {departure_id}, without a chat invite: its last working day, "
         f"{last_day.isoformat()}, has passed. {when} makes an interview to hold by private "
         "web link. The link is emailed to the person's personal address when one is known "
         "and EXITBOT_SMTP_URL is set; otherwise HR admins get it in chat, and `exitbot links` "
@@ -162,7 +163,7 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
             result = await departures.decide(
                 runtime, args.approve or args.skip, bool(args.approve), None
             )
-            print(result.message)
+            print(_decided(result, runtime))
             return 0 if result.status in ("scheduled", "skipped", "not_invited") else 1
         pending = await departures.pending_approvals(runtime)
         if not pending:
@@ -188,10 +189,23 @@ async def _approvals(args: argparse.Namespace, settings: Settings) -> int:
                     None,
                     round_number=item.round_number,
                 )
-                print("  " + result.message)
+                print("  " + _decided(result, runtime))
         return 0
     finally:
         await runtime.close()
+
+
+def _decided(result: departures.DecisionResult, runtime: Runtime) -> str:
+    """What a decision did; an approval after the last working day (within the fallback's
+    days) says what follows, as `invite` does."""
+    if (
+        result.outcome is not None
+        and result.outcome.reason_code == "web_link"
+        and result.last_day is not None
+    ):
+        today = runtime.clock.now().date()
+        return _by_web_link("Approved", result.outcome.departure_id, result.last_day, today)
+    return result.message
 
 
 def _describe(item: departures.PendingApproval) -> str:

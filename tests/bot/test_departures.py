@@ -1041,6 +1041,45 @@ async def test_invite_command_after_the_last_day_says_what_it_made_and_what_foll
     assert code == 0 and "dana@example.com" in out and "/i/" in out
 
 
+async def test_approving_after_the_last_day_says_what_follows(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot approvals --approve` (on the real clock) for a contract end whose last day
+    passed while it waited printed "Approved, but not invited: … a private web link will be
+    offered instead", without when or where, while the tick makes the interview by web link.
+    It says what `exitbot invite` says for such a day; the tick and `exitbot links` do it."""
+    settings = settings_for(database_url)
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", settings.encryption_key or "")
+    last_day = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    runtime = Runtime.open(settings)
+    try:
+        document = departure(kind="contract_end", last_day=last_day, email="fay@example.com")
+        event = parse_departure_event(json.dumps(document).encode())
+        outcome = await departures.apply_event(
+            runtime, event, webhook_id="msg_late", event_at=datetime.now(UTC)
+        )
+    finally:
+        await runtime.close()
+    assert outcome.status == "awaiting_approval"
+
+    code, out, err = await _in_thread(run_cli, "approvals", "--approve", "hr-4711")
+    assert code == 0, err
+    assert "Not invited" not in out + err
+    assert out.strip() == (
+        f"Approved departure hr-4711, without a chat invite: its last working day, {last_day}, "
+        "has passed. The server's next tick (within a minute; or run `exitbot tick`) makes an "
+        "interview to hold by private web link. The link is emailed to the person's personal "
+        "address when one is known and EXITBOT_SMTP_URL is set; otherwise HR admins get it in "
+        "chat, and `exitbot links` lists it: forward it to the person privately."
+    )
+
+    code, out, _ = await _in_thread(run_cli, "tick")
+    assert code == 0 and "web links for HR: 1" in out
+    code, out, _ = await _in_thread(run_cli, "links")
+    assert code == 0 and "fay@example.com" in out and "/i/" in out
+
+
 async def test_invite_command_on_a_rehired_person_says_why_not(
     fast_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,7 +5,7 @@ tick and the real Bolt app against the fake Slack API, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -252,3 +252,57 @@ async def test_a_scheduled_departure_whose_new_kind_needs_approval_waits_for_it(
         "Closed: 0",
         "Could not be reached in chat: 0",
     ]
+
+
+async def test_approving_after_the_last_day_says_where_the_web_link_will_appear(
+    fake, make_slack, database_url
+):
+    """Two contract ends wait for approval until their last day, 18 December, has passed.
+    Approve answered "Approved, but not invited: …; a private web link will be offered
+    instead", without when or where, while the tick makes each an interview by web link and
+    sends HR admins the link. Each click now says what `start` says for such a day, in the
+    clicker's language; the tick then does what it says."""
+    slack = await two_admins(fake, make_slack, database_url)
+    english, dutch = slack.fake.dm_channel_id(ADMIN_ID), slack.fake.dm_channel_id(DUTCH_ADMIN_ID)
+    await slack.post_webhook(departure_payload("hr-9", "contract_end", "d@example.com", "Dirk"))
+    await slack.post_webhook(departure_payload("hr-10", "contract_end", "e@example.com", "Eva"))
+    assert (await slack.tick())["approval requests sent"] == 2
+    by_name = {"Dirk": "hr-9", "Eva": "hr-10"}
+    requests = {
+        (channel, by_name[m["text"].split(" (Sales)")[0].split()[-1]]): m
+        for channel in (english, dutch)
+        for m in slack.messages(channel)
+    }
+
+    slack.clock.set(datetime(2026, 12, 21, 9, tzinfo=UTC))  # a Monday: the days have passed
+    dirk = await clicked(slack, ADMIN_ID, requests[english, "hr-9"], "approve#1:hr-9", english)
+    assert note(dirk).startswith(
+        "✔ Approve: Approved (departure hr-9), without a chat invite: the last working day, "
+        "2026-12-18, has passed. Within a minute, ExitBot makes an interview to hold by "
+        "private web link. The link is emailed to the person's personal address when the HR "
+        "system gave one and email is set up (EXITBOT_SMTP_URL); otherwise every HR admin "
+        "gets it from ExitBot in a direct message, and `exitbot links` on the server lists "
+        "it: forward it to the person privately."
+    )
+    eva = await clicked(slack, DUTCH_ADMIN_ID, requests[dutch, "hr-10"], "approve#1:hr-10", dutch)
+    assert note(eva).startswith(
+        "✔ Goedkeuren: Goedgekeurd (vertrek hr-10), zonder uitnodiging via chat: de laatste "
+        "werkdag, 2026-12-18, is al voorbij. Binnen een minuut maakt ExitBot een gesprek dat "
+        "via een persoonlijke weblink wordt gehouden. De link gaat per e-mail naar het "
+        "privéadres van deze persoon als het HR-systeem dat heeft doorgegeven en e-mail is "
+        "ingesteld (EXITBOT_SMTP_URL); anders krijgt elke HR-beheerder hem van ExitBot in een "
+        "direct bericht, en `exitbot links` op de server toont hem: stuur hem zelf "
+        "vertrouwelijk door."
+    )
+    for text in (note(dirk), note(eva)):
+        assert "not invited" not in text and "niet uitgenodigd" not in text
+    assert (await stored(slack, "hr-9"))[:2] == ("approved", ADMIN)
+    assert (await stored(slack, "hr-10"))[:2] == ("approved", DUTCH_ADMIN)
+
+    assert (await slack.tick())["web links for HR"] == 2  # as it said
+    for channel, said in ((english, "Exit interview by web link"), (dutch, "Exitgesprek via")):
+        links = [m["text"] for m in slack.messages(channel) if m["text"].startswith(said)]
+        assert sorted(t.split("(")[1].split(")")[0] for t in links) == [
+            "departure hr-10" if channel == english else "vertrek hr-10",
+            "departure hr-9" if channel == english else "vertrek hr-9",
+        ]

@@ -382,9 +382,10 @@ async def test_why_not_invited_is_worded_in_the_admins_own_language(fake, make_s
     reply = await command(slack, "UHR0002", "goedkeuringen")
     await slack.click("UHR0002", reply, "approve#1:hr-9", channel="D0COMMAND", ephemeral=True)
     await slack.until(lambda: len(slack.responses()) == 4, "the decision")
-    assert slack.responses()[-1]["text"].startswith(
-        "✔ Goedkeuren: Goedgekeurd, maar niet uitgenodigd: de laatste werkdag is al voorbij; "
-        "in plaats daarvan krijgt deze persoon een privélink naar de webchat.\n"
+    assert slack.responses()[-1]["text"].startswith(  # what follows: as `start` says it
+        "✔ Goedkeuren: Goedgekeurd (vertrek hr-9), zonder uitnodiging via chat: de laatste "
+        "werkdag, 2026-12-18, is al voorbij. Binnen een minuut maakt ExitBot een gesprek dat "
+        "via een persoonlijke weblink wordt gehouden."
     )
     assert await decision_of(slack, "hr-9") == "approved"
 
