@@ -477,6 +477,14 @@ async def _send_on(
     messages: list[conv.OutMessage],
     job: ClaimedJob,
 ) -> bool:
+    """Send once on the place `name`; True only when it went out. A web page or the terminal
+    is never messaged (the web channel's `send` only hands replies to an HTTP response): an
+    interview held only there has nowhere to be reminded or told, and that is not counted."""
+    if name in departures.NOT_FOR_INVITES:
+        log.info(
+            "interview %s: nothing sent, its place (%s) cannot be messaged", interview_id, name
+        )
+        return False
     channel = ctx.runtime.service.channels.get(name)
     if channel is None or not address:
         log.warning("interview %s: its channel is not configured any more", interview_id)

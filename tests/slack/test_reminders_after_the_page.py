@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.models import Job
+from bot.metrics import Metrics
+from bot.models import Job, SentMessage
+from bot.tick import run_tick
 from tests.slack.harness import ANNA_ID, SlackHarness, buttons
 from tests.slack.test_interview import DETAILED, invite
 from tests.slack.test_two_places import (
@@ -95,3 +97,63 @@ async def test_later_on_the_page_gets_the_invite_reminder_in_slack(
     await slack.dm(ANNA_ID, "start")  # typed in Slack, which shows the invite again
     assert "main reason" in slack.messages(dm)[-1]["text"]
     assert (await slack.interview()).status == "in_progress"
+
+
+def _reminders_counted(metrics: Metrics) -> float:
+    return sum(
+        metrics.registry.get_sample_value("exitbot_reminders_sent_total", {"kind": kind}) or 0.0
+        for kind in ("invite", "idle")
+    )
+
+
+async def test_an_interview_held_only_on_the_page_is_not_counted_as_reminded(
+    make_slack: Any, database_url: str
+) -> None:
+    """Anna's last day had passed when HR announced it: the fallback made her interview on a
+    web page, with no chat invite (so no DM of hers is known). She declined it there, then
+    started it after all and went quiet. Her reminder has nowhere to go, a page is never
+    messaged, yet the tick counted it in "reminders sent" and `exitbot_reminders_sent`. It
+    counts what reached someone; nothing is marked sent, nothing reaches Slack."""
+    slack = await make_slack(database_url=database_url)
+    late = {
+        "type": "departure.created",
+        "departure": {
+            "id": "hr-5",
+            "kind": "resignation",
+            "last_working_day": "2026-11-30",  # yesterday
+            "employee": {"email": "anna@example.com", "name": "Anna de Vries"},
+        },
+    }
+    assert (await slack.post_webhook(late))[1]["reason_code"] == "web_link"
+    assert (await slack.tick())["web links for HR"] == 1
+    page = await page_for(slack)
+    await page.open()
+    await page.say(choice="decline")
+    assert (await slack.interview()).status == "declined"
+    await page.say(choice="start")
+    await page.say("Career growth")
+    interview = await slack.interview()
+    assert (interview.status, interview.channel) == ("in_progress", "web")
+
+    metrics = Metrics()
+    await slack.tick()  # restarted: the reminder waits until she has been idle a business day
+    due = await _due(slack, "remind_idle")
+    assert due > slack.clock.now()
+    report = await run_tick(slack.runtime, due, metrics=metrics)
+    assert report["reminders sent"] == 0
+    assert _reminders_counted(metrics) == 0
+    async with slack.runtime.db.sessions() as session:
+        job = await session.scalar(select(Job).where(Job.kind == "remind_idle"))
+        marked = await session.scalar(
+            select(SentMessage.key).where(SentMessage.key == f"remind_idle:{interview.id}")
+        )
+    assert job is not None and job.status == "done"  # not tried again and again
+    assert marked is None
+    assert not slack.messages(slack.fake.dm_channel_id(ANNA_ID))
+
+    # Nor the goodbye when the HR system cancels her departure: the page says it is closed
+    assert (await slack.post_webhook({**late, "type": "departure.cancelled"}))[0] == 202
+    report = await slack.tick()
+    assert (await slack.interview()).status == "cancelled"
+    assert report["cancellation notices sent"] == 0
+    assert not slack.messages(slack.fake.dm_channel_id(ANNA_ID))
