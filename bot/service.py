@@ -44,11 +44,13 @@ from bot.turns import (
     NUMBERED_CHOICES,
     OPEN_STATUSES,
     REOPENABLE_STATUSES,
+    TRYOUT_CHANNELS,
     Outcome,
     Turns,
     latest_finished,
     message_from_json,
     restartable_where,
+    theirs_on,
 )
 from bot.writer import Identity, TurnWriter
 
@@ -64,10 +66,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# Where an interview opened with no departure behind it is someone trying the bot (IT setting
-# it up, HR previewing the questions), not a leaver: a try-out (`Interview.tryout`)
-TRYOUT_CHANNELS = frozenset({"console"})
 
 # How long a reply waits for the one before it in the same conversation to be sent (Slack's
 # pacing can hold a reply for seconds); after that it goes anyway.
@@ -427,9 +425,14 @@ class InterviewService:
                 # They said "no thanks" and may still change their mind: the chat says so
                 # (their interview starts on "start", not by opening the chat)
                 declined = await session.scalar(
-                    select(Interview).where(
-                        Interview.employee_id == employee.id, restartable_where(now)
+                    select(Interview)
+                    .where(
+                        Interview.employee_id == employee.id,
+                        restartable_where(now),
+                        theirs_on(channel),
                     )
+                    .order_by(Interview.tryout, Interview.id.desc())  # a real one first
+                    .limit(1)
                 )
                 if declined is not None:
                     return Outcome(
@@ -443,7 +446,7 @@ class InterviewService:
                 # Their interview has ended and its answers are kept: the chat reopens it, so
                 # that "delete my answers", which its closing message offered, can be typed
                 # (one person, one interview: a new one is not started)
-                finished = await session.scalar(latest_finished(employee.id))
+                finished = await session.scalar(latest_finished(employee.id, channel))
                 if finished is not None:
                     return Outcome(
                         interview_id=finished.id,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -66,11 +67,22 @@ OPEN_STATUSES = ("invited", "in_progress", "paused")
 # offers, the invite promises "at any time") until retention purges it. An expired interview
 # counts once it was started (one never started has no answers).
 REOPENABLE_STATUSES = ("completed", "stopped", "expired")
+# Where an interview opened with no departure behind it is someone trying the bot (IT setting
+# it up, HR previewing the questions), not a leaver: a try-out (`Interview.tryout`). Only
+# there is a try-out ever continued: elsewhere the person's real interviews are looked for.
+TRYOUT_CHANNELS = frozenset({"console"})
 
 
-def latest_finished(employee_id: int) -> Select[Interview]:
+def theirs_on(channel: str) -> ColumnElement[bool]:
+    """Which of someone's interviews a message on `channel` may find: in the terminal any,
+    elsewhere (Slack, Teams, the web page) none of their try-outs."""
+    return true() if channel in TRYOUT_CHANNELS else Interview.tryout.is_(False)
+
+
+def latest_finished(employee_id: int, channel: str) -> Select[Interview]:
     """Someone's latest finished interview whose answers are still kept: it still answers
-    ("delete my answers" after stop, completion or expiry) until retention purges it."""
+    ("delete my answers" after stop, completion or expiry) until retention purges it. On a
+    real channel a try-out is looked past, however recent (`theirs_on`)."""
     return (
         select(Interview)
         .where(
@@ -79,6 +91,7 @@ def latest_finished(employee_id: int) -> Select[Interview]:
             or_(Interview.status != "expired", Interview.started_at.is_not(None)),
             Interview.purged_at.is_(None),
             Interview.state_enc.is_not(None),
+            theirs_on(channel),
         )
         .order_by(Interview.id.desc())
         .limit(1)
@@ -99,15 +112,21 @@ def restartable_where(now: datetime) -> ColumnElement[bool]:
     """A declined interview its employee may still start after all (an explicit start: the
     engine's `on_done`): until it would have expired (`expires_at`), while its departure
     stands and still names them, and only the employee's latest interview (one person counts
-    once). An invite that reached the wrong person, who declined it before HR corrected the
-    address, is not theirs to start; one the same chat user declined under an address since
-    renamed is the employee's, and moves to the corrected address (`bot.readdress`)."""
+    once); a newer try-out (`Interview.tryout`) is nobody leaving, and does not count here
+    for a real one. An invite that reached the wrong person, who declined it before HR
+    corrected the address, is not theirs to start; one the same chat user declined under an
+    address since renamed is the employee's, and moves to the corrected address
+    (`bot.readdress`)."""
     newer = aliased(Interview)
     return and_(
         Interview.status == "declined",
         Interview.state_enc.is_not(None),
         Interview.expires_at > now,
-        ~exists().where(newer.employee_id == Interview.employee_id, newer.id > Interview.id),
+        ~exists().where(
+            newer.employee_id == Interview.employee_id,
+            newer.id > Interview.id,
+            or_(newer.tryout.is_(False), Interview.tryout.is_(True)),
+        ),
         or_(
             Interview.departure_id.is_(None),
             exists().where(
@@ -771,8 +790,12 @@ class Turns:
             return interview
         declined = session.scalar(
             select(Interview)
-            .where(Interview.employee_id == employee_id, Interview.status == "declined")
-            .order_by(Interview.id.desc())
+            .where(
+                Interview.employee_id == employee_id,
+                Interview.status == "declined",
+                theirs_on(incoming.channel),
+            )
+            .order_by(Interview.tryout, Interview.id.desc())  # a real one before a try-out
             .limit(1)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -782,7 +805,9 @@ class Turns:
         # A finished interview still answers ("delete my answers" after stop or completion)
         # until retention purges it.
         return session.scalar(
-            latest_finished(employee_id).with_for_update().execution_options(populate_existing=True)
+            latest_finished(employee_id, incoming.channel)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
 
     def own_language(self, session: Session, incoming: Incoming) -> str | None:
