@@ -79,6 +79,7 @@ from bot.turns import (
     CANCEL_JOBS,
     INBOX_COLUMNS,
     OPEN_STATUSES,
+    TRYOUT_CHANNELS,
     UPDATE_STATE,
     Outcome,
     Turns,
@@ -156,13 +157,18 @@ _LOCK_KEYS = (
     "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h"
     " FROM unnest(%(keys)s::text[]) AS k ORDER BY h) AS keys"
 )
-# As `bot.turns`' locked read of the senders' open interviews, over arrays
-_OPEN = _Sql(
-    open_rows_where(
-        _any(PlatformIdentity.user_id, "users"),
-        Interview.status == any_(bindparam("open", list(OPEN_STATUSES), type_=_TEXTS)),
+# As `bot.turns`' locked read of the senders' open interviews, over arrays; by whether the
+# platform continues try-outs (`channel in TRYOUT_CHANNELS`, the terminal)
+_OPEN = {
+    tryouts: _Sql(
+        open_rows_where(
+            _any(PlatformIdentity.user_id, "users"),
+            Interview.status == any_(bindparam("open", list(OPEN_STATUSES), type_=_TEXTS)),
+            tryouts=tryouts,
+        )
     )
-)
+    for tryouts in (False, True)
+}
 
 
 # The read before a Slack ack for a person this process has not met (`identities`)
@@ -391,7 +397,8 @@ class LeanPostgres:
         keys = {"keys": [m.key for m in batch]}
         statements = ["BEGIN", cursor.mogrify(_LOCK_KEYS, keys), _SEEN.bound(cursor, keys)]
         for channel, ids in users.items():
-            statements.append(_OPEN.bound(cursor, {"platform": channel, "users": ids}))
+            statement = _OPEN[channel in TRYOUT_CHANNELS]
+            statements.append(statement.bound(cursor, {"platform": channel, "users": ids}))
         await self._send(cursor, statements)
         cursor.nextset()  # past BEGIN
         cursor.nextset()  # past the locks

@@ -381,10 +381,13 @@ def restart_jobs(conn: Connection, interview_id: int, expires_at: datetime, now:
     conn.execute(stmt)
 
 
-def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
+def open_rows_where(*where: ColumnElement[bool], tryouts: bool) -> Select[Any]:
     """The senders' open interviews, as plain columns (the fast path of `record_batch`), for
     one platform (`:platform`) and `where` the users are and their status is open: one
-    query for the whole batch, rows locked in id order (two replicas never deadlock on them)."""
+    query for the whole batch, rows locked in id order (two replicas never deadlock on them).
+    Try-outs only where `tryouts` (the terminal's, `TRYOUT_CHANNELS`): elsewhere an open
+    try-out is not the person's interview (`theirs_on`)."""
+    mine = () if tryouts else (_INTERVIEWS.c.tryout.is_(False),)
     return (
         select(
             PlatformIdentity.user_id,
@@ -397,7 +400,7 @@ def open_rows_where(*where: ColumnElement[bool]) -> Select[Any]:
             _INTERVIEWS.c.channel,  # where it was last answered (`bot.places`)
         )
         .join(PlatformIdentity, PlatformIdentity.employee_id == _INTERVIEWS.c.employee_id)
-        .where(PlatformIdentity.platform == bindparam("platform"), *where)
+        .where(PlatformIdentity.platform == bindparam("platform"), *where, *mine)
         .order_by(_INTERVIEWS.c.id)
         .with_for_update(of=_INTERVIEWS)
     )
@@ -411,23 +414,33 @@ def identities_where(users: ColumnElement[bool]) -> Select[str, int | None, str 
     ).where(PlatformIdentity.platform == bindparam("platform"), users)
 
 
-_OPEN_ROWS_BY_USERS = open_rows_where(
-    PlatformIdentity.user_id.in_(bindparam("users", expanding=True)),
-    _INTERVIEWS.c.status.in_(OPEN_STATUSES),
-)
-_OPEN_BY_USER = (
-    select(Interview)
-    .join(PlatformIdentity, PlatformIdentity.employee_id == Interview.employee_id)
-    .where(
-        PlatformIdentity.platform == bindparam("platform"),
-        PlatformIdentity.user_id == bindparam("user_id"),
-        Interview.status.in_(OPEN_STATUSES),
+# By whether the platform continues try-outs (`channel in TRYOUT_CHANNELS`): two fixed
+# statements, compiled once each
+_OPEN_ROWS_BY_USERS = {
+    tryouts: open_rows_where(
+        PlatformIdentity.user_id.in_(bindparam("users", expanding=True)),
+        _INTERVIEWS.c.status.in_(OPEN_STATUSES),
+        tryouts=tryouts,
     )
-    .order_by(Interview.id.desc())
-    .limit(1)
-    .with_for_update(of=Interview)
-    .execution_options(populate_existing=True)
-)
+    for tryouts in (False, True)
+}
+_OPEN_BY_USER = {
+    tryouts: (
+        select(Interview)
+        .join(PlatformIdentity, PlatformIdentity.employee_id == Interview.employee_id)
+        .where(
+            PlatformIdentity.platform == bindparam("platform"),
+            PlatformIdentity.user_id == bindparam("user_id"),
+            Interview.status.in_(OPEN_STATUSES),
+            *(() if tryouts else (Interview.tryout.is_(False),)),
+        )
+        .order_by(Interview.id.desc())
+        .limit(1)
+        .with_for_update(of=Interview)
+        .execution_options(populate_existing=True)
+    )
+    for tryouts in (False, True)
+}
 
 
 class Turns:
@@ -568,7 +581,8 @@ class Turns:
                 users.setdefault(incoming.channel, []).append(incoming.user_id)
         found: dict[tuple[str, str], Row[Any]] = {}
         for channel, ids in users.items():
-            for row in conn.execute(_OPEN_ROWS_BY_USERS, {"platform": channel, "users": ids}):
+            statement = _OPEN_ROWS_BY_USERS[channel in TRYOUT_CHANNELS]
+            for row in conn.execute(statement, {"platform": channel, "users": ids}):
                 found[(channel, row.user_id)] = row  # ascending ids: the latest wins
         return found
 
@@ -759,7 +773,8 @@ class Turns:
         )
 
     def find_interview(self, session: Session, incoming: Incoming) -> Interview | None:
-        """The sender's open interview (locked), else their latest finished one, else None."""
+        """The sender's open interview (locked), else their latest finished one, else None.
+        A try-out is only found in the terminal (`theirs_on`)."""
         # Fresh from the database (`populate_existing`): this batch may have written the
         # row with Core statements the identity map does not know about.
         if incoming.interview_id is not None:
@@ -771,7 +786,8 @@ class Turns:
                 return interview
             return interview if interview and self._restarts(session, interview, incoming) else None
         interview = session.scalar(
-            _OPEN_BY_USER, {"platform": incoming.channel, "user_id": incoming.user_id}
+            _OPEN_BY_USER[incoming.channel in TRYOUT_CHANNELS],
+            {"platform": incoming.channel, "user_id": incoming.user_id},
         )
         if interview is not None:
             return interview  # the common case: one query
@@ -780,7 +796,11 @@ class Turns:
             return None
         interview = session.scalar(
             select(Interview)
-            .where(Interview.employee_id == employee_id, Interview.status.in_(OPEN_STATUSES))
+            .where(
+                Interview.employee_id == employee_id,
+                Interview.status.in_(OPEN_STATUSES),
+                theirs_on(incoming.channel),
+            )
             .order_by(Interview.id.desc())
             .limit(1)
             .with_for_update()

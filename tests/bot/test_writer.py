@@ -404,7 +404,7 @@ async def test_one_person_on_two_channels_in_one_batch_answers_in_order(
     terminal's answer leads to, so its message is not taken as the answer: that question
     is shown in Slack, `bot.places`.)"""
     who = "anna@example.com"
-    await started(runtime, [who])
+    await started(runtime, [who], leaving=True)  # hers: a try-out is only the terminal's
     async with runtime.db.transaction() as session:
         employee = await runtime.service.upsert_employee(
             session, email=who, now=runtime.clock.now()
@@ -740,7 +740,7 @@ async def test_the_lean_path_shows_the_other_place_what_the_orm_path_shows(
             through_sqlalchemy.append(statement)
 
     try:
-        await started(rt, [lean_way, orm_way])
+        await started(rt, [lean_way, orm_way], leaving=True)  # theirs, not try-outs
         async with rt.db.transaction() as session:
             for n, who in enumerate((lean_way, orm_way)):
                 employee = await rt.service.upsert_employee(session, email=who, now=now)

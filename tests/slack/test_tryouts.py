@@ -32,9 +32,9 @@ def departure(kind: str = "departure.created", last_day: str = "2026-12-18") -> 
     }
 
 
-async def tryout(slack: SlackHarness) -> int:
-    """Someone tries the bot in the terminal as Anna, to the end (`exitbot chat --as`): the
-    try-out's id."""
+async def tryout(slack: SlackHarness, answers: int = len(ANSWERS)) -> int:
+    """Someone tries the bot in the terminal as Anna (`exitbot chat --as`), to the end or
+    leaving it open after `answers` answers: the try-out's id."""
     terminal = Runtime.open(
         slack.runtime.settings,
         clock=slack.clock,
@@ -46,10 +46,10 @@ async def tryout(slack: SlackHarness) -> int:
         )
         assert begun.tryout and begun.interview_id is not None
         status = None
-        for n, text in enumerate(ANSWERS):
+        for n, text in enumerate(ANSWERS[:answers]):
             said = Incoming("console", ANNA, ANNA, text, f"tryout:{n}")
             status = (await terminal.service.handle(said)).status or status
-        assert status == "completed"
+        assert status == ("completed" if answers == len(ANSWERS) else "in_progress")
         return begun.interview_id
     finally:
         await terminal.close()
@@ -70,17 +70,18 @@ async def interviews(slack: SlackHarness) -> dict[str, tuple[int, str]]:
     return found
 
 
-async def declined_then_tried_out(slack: SlackHarness) -> str:
+async def declined_then_tried_out(slack: SlackHarness, answers: int = len(ANSWERS)) -> str:
     """Anna is invited in Slack and says no thanks; her last working day passes (no more
-    starting after all), and someone tries the bot as her in the terminal; then the HR system
-    moves her last day later, so she may start it after all again. Her DM's id."""
+    starting after all), and someone tries the bot as her in the terminal (to the end, or
+    `answers` answers); then the HR system moves her last day later, so she may start it
+    after all again. Her DM's id."""
     dm = slack.fake.dm_channel_id(ANNA_ID)
     _, answer = await slack.post_webhook(departure())
     await slack.tick(datetime.fromisoformat(answer["invite_at"]))
     await slack.dm(ANNA_ID, "no thanks")
     assert (await slack.interview()).status == "declined"
     slack.clock.set(datetime(2026, 12, 21, 9, tzinfo=UTC))  # the 18th has passed
-    await tryout(slack)
+    await tryout(slack, answers)
     _, answer = await slack.post_webhook(departure("departure.updated", "2026-12-31"))
     assert answer["reason_code"] == "invited_before"  # not invited again; the end moved
     return dm
@@ -126,3 +127,37 @@ async def test_delete_my_answers_in_slack_is_for_her_interview_not_the_tryout(
     async with slack.runtime.db.sessions() as session:
         kept = set((await session.scalars(select(AnswerRow.interview_id))).all())
     assert kept == {found["tryout"][0]}  # the try-out's answers stay, until retention
+
+
+async def answers_of(slack: SlackHarness, interview_id: int) -> int:
+    async with slack.runtime.db.sessions() as session:
+        rows = await session.scalars(
+            select(AnswerRow.id).where(AnswerRow.interview_id == interview_id)
+        )
+        return len(rows.all())
+
+
+async def test_an_open_tryout_is_not_continued_in_slack(make_slack, database_url) -> None:
+    """Anna says no thanks in Slack; someone tries the bot as her in the terminal and leaves
+    the try-out half done (and her last day moves, so she may start after all). Her "start" and her answers in Slack went into the try-out (her
+    latest open interview), which never counts: her own interview stayed declined. Slack
+    looks past an open try-out, on the ORM path and PostgreSQL's lean one alike."""
+    slack = await make_slack(database_url=database_url)
+    dm = await declined_then_tried_out(slack, answers=2)
+    tried = (await interviews(slack))["tryout"][0]
+    assert await answers_of(slack, tried) == 2
+
+    posted = len(slack.messages(dm))
+    await slack.dm(ANNA_ID, "start")
+    found = await interviews(slack)
+    assert found["real"][1] == "in_progress"
+    assert found["tryout"] == (tried, "in_progress")  # untouched
+    said = " ".join(m["text"] for m in slack.messages(dm)[posted:])
+    assert said.startswith("Great, thank you! I have 8 short questions.")
+
+    for typed in TYPED_ANSWERS[1:4]:  # her answers, one message after another
+        await slack.dm(ANNA_ID, typed)
+    assert await answers_of(slack, found["real"][0]) >= 2
+    assert await answers_of(slack, tried) == 2
+    found = await interviews(slack)
+    assert (found["real"][1], found["tryout"][1]) == ("in_progress", "in_progress")
