@@ -408,7 +408,11 @@ class InterviewService:
             )
             interview = await session.scalar(
                 select(Interview)
-                .where(Interview.employee_id == employee.id, Interview.status.in_(OPEN_STATUSES))
+                .where(
+                    Interview.employee_id == employee.id,
+                    Interview.status.in_(OPEN_STATUSES),
+                    theirs_on(channel),  # a try-out only goes on in the terminal
+                )
                 .order_by(Interview.id.desc())
                 .limit(1)
                 .with_for_update()

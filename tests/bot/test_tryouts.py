@@ -190,6 +190,22 @@ async def test_the_departure_goes_before_an_unfinished_tryout(rt: Runtime) -> No
     assert status == "completed" and await facts(rt) == 1
 
 
+async def test_an_open_tryout_is_not_resumed_on_the_web_page(rt: Runtime) -> None:
+    """A chat begun on the web page (the playground's `begin_chat`) for an address with a
+    try-out left open in the terminal resumed the try-out there. Only the terminal continues
+    a try-out: the page begins one of its own, the try-out untouched."""
+    tried, status = await in_the_terminal(rt, ANSWERS[:2])
+    assert tried.tryout and status == "in_progress"
+    web = await rt.service.begin_chat(channel="web", email=EMAIL, conversation_id="page")
+    assert web.interview_id != tried.interview_id and not web.tryout
+    assert [m.kind for m in web.messages] == ["intro", "question"]
+    async with rt.db.sessions() as session:
+        kept = await session.get(Interview, tried.interview_id)
+        assert kept is not None and kept.status == "in_progress"
+        count = select(func.count()).where(AnswerRow.interview_id == tried.interview_id)
+        assert await session.scalar(count) == 2
+
+
 async def test_a_tryouts_answers_are_purged_and_erased_like_any_others(rt: Runtime) -> None:
     """Not a leaver, but what was typed is kept no longer than anyone's answers: retention
     purges it on schedule, and `exitbot forget` erases it."""
