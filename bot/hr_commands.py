@@ -8,6 +8,8 @@ API::
         caller_email=email,        # the caller's email as the platform reports it (None: unknown)
         resolve_person=resolve,    # async (token) -> email | None; the platform's mention format
         language="nl",             # the caller's language (en/nl; default EXITBOT_LANGUAGE)
+        person_form="mention",     # how the usage names the person: "mention" (Slack's
+                                   # `@person`) or "email" (Teams: `<email>`)
     )
     reply.messages  # tuple[conversations.OutMessage, ...]: render like interview messages
     reply.report    # adapters.base.Report | None: render natively (status, digest preview)
@@ -94,7 +96,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "usage": {
         "en": (
             "ExitBot commands for HR admins:\n"
-            "• start @person YYYY-MM-DD [kind]: start an exit interview (the last working day, "
+            "• start {person} YYYY-MM-DD [kind]: start an exit interview (the last working day, "
             "optionally followed by the kind of departure: {kinds})\n"
             "• status: how many invites are to be sent, sent and closed, and how many people "
             "could not be reached\n"
@@ -103,7 +105,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "nl": (
             "ExitBot-opdrachten voor HR-beheerders:\n"
-            "• start @persoon JJJJ-MM-DD [soort]: start een exitgesprek (de laatste werkdag, "
+            "• start {person} JJJJ-MM-DD [soort]: start een exitgesprek (de laatste werkdag, "
             "eventueel gevolgd door het soort vertrek: {kinds})\n"
             "• status: hoeveel uitnodigingen nog verstuurd moeten worden, verstuurd en "
             "afgesloten zijn, en hoeveel mensen niet bereikbaar waren\n"
@@ -112,11 +114,15 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "start_usage": {
-        "en": "Usage: start @person YYYY-MM-DD [kind] (the last working day, optionally "
+        "en": "Usage: start {person} YYYY-MM-DD [kind] (the last working day, optionally "
         "followed by the kind of departure: {kinds}).",
-        "nl": "Gebruik: start @persoon JJJJ-MM-DD [soort] (de laatste werkdag, eventueel "
+        "nl": "Gebruik: start {person} JJJJ-MM-DD [soort] (de laatste werkdag, eventueel "
         "gevolgd door het soort vertrek: {kinds}).",
     },
+    # how `start`'s usage names the person, by `run`'s `person_form`: Slack admins mention them,
+    # Teams admins type an email (a mention works there only for someone who has the bot)
+    "person_mention": {"en": "@person", "nl": "@persoon"},
+    "person_email": {"en": "<email>", "nl": "<e-mailadres>"},
     "bad_kind": {
         "en": "I don't know the departure kind {value!r}: use {kinds}.",
         "nl": "Het soort vertrek {value!r} ken ik niet: gebruik {kinds}.",
@@ -347,6 +353,11 @@ def _kind_list(lang: str) -> str:
     return f"{', '.join(names)} {'of' if lang == 'nl' else 'or'} {last}"
 
 
+def _person(person_form: str, lang: str) -> str:
+    """How `start`'s usage names the person: "@person" (a mention) or "<email>"."""
+    return _t(f"person_{person_form}", lang)
+
+
 def kind_named(text: str) -> str | None:
     """The departure kind `text` names (its id, or its English or Dutch name), if any."""
     return _KIND_NAMES.get(_kind_words(text))
@@ -380,6 +391,7 @@ async def run(
     caller_email: str | None,
     resolve_person: PersonResolver,
     language: str | None = None,
+    person_form: str = "mention",
 ) -> CommandReply:
     """Run one HR admin command for the caller; see the module docstring."""
     lang = departures.admin_language(runtime.settings, language)
@@ -389,14 +401,14 @@ async def run(
     words = tokens(text)
     name = words[0].lower() if words else "help"
     if name == "start":
-        return await _start(runtime, words[1:], caller_email, resolve_person, lang)
+        return await _start(runtime, words[1:], caller_email, resolve_person, lang, person_form)
     if name == "status":
         return CommandReply(report=await status_report(runtime, lang))
     if name in ("approvals", "approval", "goedkeuringen"):
         return await _approvals(runtime, lang)
     if name in DIGEST_WORDS and [w.lower() for w in words[1:]] in ([], *PREVIEW_WORDS):
         return await _digest_preview(runtime, lang)
-    usage = _t("usage", lang, kinds=_kind_list(lang))
+    usage = _t("usage", lang, kinds=_kind_list(lang), person=_person(person_form, lang))
     if name in ("help", "hulp", "?"):
         return CommandReply((_info(usage),))
     return CommandReply((_info(f"{_t('unknown', lang)}\n\n{usage}"),))
@@ -408,9 +420,13 @@ async def _start(
     caller_email: str | None,
     resolve_person: PersonResolver,
     lang: str,
+    person_form: str,
 ) -> CommandReply:
     if len(args) < 2:
-        return CommandReply((_info(_t("start_usage", lang, kinds=_kind_list(lang))),))
+        person = _person(person_form, lang)
+        return CommandReply(
+            (_info(_t("start_usage", lang, kinds=_kind_list(lang), person=person)),)
+        )
     person, day_text, *rest = args
     last_day = parse_day(day_text)
     if last_day is None:

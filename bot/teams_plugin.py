@@ -331,6 +331,7 @@ class TeamsStore:
             caller_email=incoming.email,
             resolve_person=self.resolve_person,
             language=_lang(incoming),
+            person_form="email",  # what a Teams admin types (`docs/teams.md`)
         )
         await self._reply(incoming, list(reply.messages))
         if reply.report is not None:

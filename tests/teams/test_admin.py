@@ -203,3 +203,19 @@ async def test_commands_in_a_team_channel_are_answered_privately_only(teams: Tea
     [reply] = teams.new_messages()
     assert "only work in a 1:1 chat" in reply.text
     assert "Bo Bakker" not in reply.text and reply.card is None
+
+
+async def test_hr_help_shows_what_a_teams_admin_types(teams: TeamsHarness) -> None:
+    """A Teams admin types the person's email (a mention works only for someone who has the
+    bot): the usage says `start <email> …`, not Slack's `start @person …`, in both languages."""
+    await admin_chat(teams)
+    assert await teams.post(typed(teams, "hr help")) == 201
+    [help_en] = teams.new_messages()
+    assert "• start <email> YYYY-MM-DD [kind]: start an exit interview" in help_en.text
+    assert await teams.post(typed(teams, "hr hulp", locale="nl-NL")) == 201
+    [help_nl] = teams.new_messages()
+    assert "• start <e-mailadres> JJJJ-MM-DD [soort]: start een exitgesprek" in help_nl.text
+    assert await teams.post(typed(teams, "hr start")) == 201
+    [usage] = teams.new_messages()
+    assert usage.text.startswith("Usage: start <email> YYYY-MM-DD [kind] (the last working day")
+    assert all("@pers" not in m.text for m in (help_en, help_nl, usage))
