@@ -1161,6 +1161,7 @@ async def decide(
         departure.updated_at = now
         if not approve:
             departure.decision = "skipped"
+            log.info("departure %s: skipped by an HR admin", departure.id)
             return DecisionResult(
                 "skipped", f"Skipped: no interview for departure {departure_external_id}."
             )
@@ -1178,7 +1179,7 @@ async def decide(
         if employee is None:
             return DecisionResult("not_found", "The departure's employee is no longer stored.")
         outcome = await schedule(session, runtime, departure, employee, now)
-    log.info("departure %s: %s by an HR admin", departure.id, outcome.status)
+    log.info("departure %s: approved by an HR admin; %s", departure.id, _what_follows(outcome))
     if outcome.status == "scheduled" and outcome.invite_at is not None:
         when = describe_moment(outcome.invite_at, outcome.timezone)
         return DecisionResult(
@@ -1192,6 +1193,19 @@ async def decide(
         outcome,
         departure.last_working_day,
     )
+
+
+def _what_follows(outcome: DepartureOutcome) -> str:
+    """What an approval led to, for the log (no names, no emails)."""
+    if outcome.status == "scheduled":
+        return (
+            "chat invite scheduled"
+            if outcome.interview == "scheduled"
+            else "the invite already went out"
+        )
+    if outcome.reason_code == "web_link":
+        return "no chat invite (the last working day has passed): an interview by web link follows"
+    return f"not invited ({outcome.reason_code or outcome.status})"
 
 
 def describe_moment(moment: datetime, timezone: str | None) -> str:

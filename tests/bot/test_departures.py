@@ -1066,6 +1066,12 @@ async def test_approving_after_the_last_day_says_what_follows(
     code, out, err = await _in_thread(run_cli, "approvals", "--approve", "hr-4711")
     assert code == 0, err
     assert "Not invited" not in out + err
+    # the log said "departure N: not_invited by an HR admin" for an approval a link follows
+    assert (
+        ": approved by an HR admin; no chat invite (the last working day has "
+        "passed): an interview by web link follows" in err
+    )
+    assert "fay@example.com" not in err
     assert out.strip() == (
         f"Approved departure hr-4711, without a chat invite: its last working day, {last_day}, "
         "has passed. The server's next tick (within a minute; or run `exitbot tick`) makes an "
