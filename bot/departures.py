@@ -222,6 +222,9 @@ class DepartureOutcome:
     stale: bool = False
     detail: str | None = None
     reason_code: str | None = None  # a key of `REASONS`
+    # the departure's invite had gone out (`_told_after_the_invite`): its new last day is
+    # stored whatever the answer; for `start` / `exitbot invite` to say so (not in the JSON)
+    after_the_invite: bool = False
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"status": self.status}
@@ -843,8 +846,10 @@ def _told_after_the_invite(
             expires_at=interview.shown_until,
             timezone=tz.key if tz is not None else None,
             interview="sent",
+            after_the_invite=True,
         )
-    return not_invited(departure.external_id, "invited_before", interview="closed")
+    closed = not_invited(departure.external_id, "invited_before", interview="closed")
+    return replace(closed, after_the_invite=True)
 
 
 def _made_for_the_web(interview: Interview) -> bool:

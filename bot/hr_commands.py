@@ -172,11 +172,32 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Once that day is over",
         "nl": "Zodra die dag voorbij is,",
     },
+    # `start` for a departure whose invite went out: the new last day is stored, whatever the
+    # person did with the invite; the same words for everyone (`after_the_invite`)
     "under_way": {
         "en": "Already under way: the invite has gone out (departure {id}); the interview's "
-        "end moved to the new last working day.",
+        "end moved to the new last working day, {day}. {link}",
         "nl": "Al onderweg: de uitnodiging is al verstuurd (vertrek {id}); het einde van het "
-        "gesprek is verschoven naar de nieuwe laatste werkdag.",
+        "gesprek is verschoven naar de nieuwe laatste werkdag, {day}. {link}",
+    },
+    "moved_after_the_invite": {
+        "en": "Recorded: the last working day of departure {id} is now {day}. Its invite had "
+        "already gone out and its time to answer is over: nobody is invited again, and "
+        "`status` counts it as closed. {link} How it went stays private: it is only counted, "
+        "anonymously, in the digest.",
+        "nl": "Vastgelegd: de laatste werkdag van vertrek {id} is nu {day}. De uitnodiging was "
+        "al verstuurd en de tijd om te antwoorden is voorbij: niemand wordt opnieuw "
+        "uitgenodigd, en `status` telt het gesprek als afgesloten. {link} Hoe het ging, "
+        "blijft privé: het telt alleen anoniem mee in het overzicht.",
+    },
+    "link_after_the_invite": {
+        "en": "After a chat invite, a private web link after the last working day goes to the "
+        "person by email only, when the HR system gave their personal address and email is "
+        "set up (EXITBOT_SMTP_URL): never to HR admins, and `exitbot links` does not list it.",
+        "nl": "Na een uitnodiging via chat gaat een persoonlijke weblink na de laatste werkdag "
+        "alleen per e-mail naar deze persoon, als het HR-systeem hun privéadres heeft "
+        "doorgegeven en e-mail is ingesteld (EXITBOT_SMTP_URL): nooit naar HR-beheerders, en "
+        "`exitbot links` toont hem niet.",
     },
     "not_invited": {
         "en": "Not invited: {reason}.",
@@ -445,7 +466,12 @@ async def _start(
     if outcome.reason_code == "web_link":
         text = _by_web_link("by_web_link", outcome.departure_id, last_day, runtime, lang)
         return CommandReply((_info(text),))
+    link = _t("link_after_the_invite", lang)
+    day = last_day.isoformat()
     if outcome.status != "scheduled":
+        if outcome.after_the_invite:  # the new last day is stored; the time to answer is over
+            text = _t("moved_after_the_invite", lang, id=outcome.departure_id, day=day, link=link)
+            return CommandReply((_info(text),))
         if outcome.reason_code in INVITED_BEFORE:
             return CommandReply((_info(_t("invited_before", lang)),))
         return CommandReply((_info(_t("not_invited", lang, reason=_reason(outcome, lang))),))
@@ -454,7 +480,7 @@ async def _start(
         text = _t("scheduled", lang, when=when, id=outcome.departure_id)
     else:
         # not whether they started, paused or have yet to answer: that is their choice
-        text = _t("under_way", lang, id=outcome.departure_id)
+        text = _t("under_way", lang, id=outcome.departure_id, day=day, link=link)
     return CommandReply((_info(text),))
 
 

@@ -116,6 +116,7 @@ def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
     if outcome.reason_code == "web_link":
         print(_by_web_link("Recorded", outcome.departure_id, args.last_day, today))
         return 0
+    day = args.last_day.isoformat()
     if outcome.status == "scheduled":
         if outcome.interview == "scheduled" and outcome.invite_at is not None:
             when = departures.describe_moment(outcome.invite_at, outcome.timezone)
@@ -124,11 +125,28 @@ def invite_cmd(args: argparse.Namespace, settings: Settings) -> int:
             # not whether they started, paused or have yet to answer: that is their choice
             print(
                 f"Already under way: the invite has gone out (departure {outcome.departure_id});"
-                " the interview's end moved to the new last day."
+                f" the interview's end moved to the new last day, {day}. {LINK_AFTER_THE_INVITE}"
             )
         return 0
+    if outcome.after_the_invite:
+        # the new last day is stored; its time to answer is over, whatever the person did
+        print(
+            f"Not invited again: departure {outcome.departure_id}'s last day is now {day}. Its "
+            "invite had already gone out and its time to answer is over: HR's `status` "
+            f"counts it as closed. {LINK_AFTER_THE_INVITE} How it went is not shared.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"Not invited: {outcome.reason or outcome.status}.", file=sys.stderr)
     return 1
+
+
+# after a chat invite (`bot.fallback.offer_link`), as HR chat's `start` says it
+LINK_AFTER_THE_INVITE = (
+    "After a chat invite, a private web link after the last day goes to the person by email "
+    "only, when the HR system gave their personal address and EXITBOT_SMTP_URL is set: never "
+    "to HR admins, and `exitbot links` does not list it."
+)
 
 
 def _by_web_link(done: str, departure_id: str | None, last_day: date, today: date) -> str:

@@ -1169,6 +1169,46 @@ async def test_invite_command_moving_an_unsent_invite_past_the_last_day_gives_th
     assert code == 0 and "erik@example.com" in out and "/i/" in out
 
 
+async def test_invite_command_after_the_invite_went_out_says_what_follows(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`exitbot invite` (real clock) for Anna, whose chat invite went out: a later last day
+    answered "Already under way: …; the interview's end moved to the new last day." and a
+    day that has passed "Not invited: an exit interview was already offered …", without the
+    day stored or what follows. Both now say it (a link after the last day by email only,
+    never to HR), in words that are the same whatever she did with the invite."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    last_day = (now + timedelta(days=12)).date()
+    async with harness(database_url, now, **NL) as h:
+        _, answer = await h.post(departure(last_day=last_day.isoformat()))
+        await run_tick(h.runtime, datetime.fromisoformat(answer["invite_at"]))
+        key = h.runtime.settings.encryption_key
+    monkeypatch.setenv("EXITBOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
+    link = (
+        "After a chat invite, a private web link after the last day goes to the person by "
+        "email only, when the HR system gave their personal address and EXITBOT_SMTP_URL is "
+        "set: never to HR admins, and `exitbot links` does not list it."
+    )
+    later = (last_day + timedelta(days=1)).isoformat()
+    code, out, err = await _in_thread(run_cli, "invite", "anna@example.com", "--last-day", later)
+    assert (code, out.strip()) == (
+        0,
+        "Already under way: the invite has gone out (departure hr-4711); the interview's end "
+        f"moved to the new last day, {later}. {link}",
+    ), err
+    yesterday = (now - timedelta(days=1)).date().isoformat()
+    code, out, err = await _in_thread(
+        run_cli, "invite", "anna@example.com", "--last-day", yesterday
+    )
+    assert (code, err.strip().splitlines()[-1]) == (
+        1,
+        f"Not invited again: departure hr-4711's last day is now {yesterday}. Its invite had "
+        "already gone out and its time to answer is over: HR's `status` counts it as closed. "
+        f"{link} How it went is not shared.",
+    )
+
+
 async def _anna_held_her_interview(database_url: str) -> tuple[str | None, date]:
     """Anna's exit interview, held three months ago (real clock) for a departure whose last
     day is long past: the database's encryption key, and that last day."""
@@ -1291,8 +1331,8 @@ async def test_invite_command_for_someone_under_way_does_not_say_how_far(
     monkeypatch.setenv("EXITBOT_ENCRYPTION_KEY", key or "")
     later = (last_day + timedelta(days=3)).isoformat()
     code, out, _ = await _in_thread(run_cli, "invite", "anna@example.com", "--last-day", later)
-    assert (code, out.strip().splitlines()[-1]) == (
+    assert (code, out.strip().splitlines()[-1].split(". ")[0]) == (
         0,
         "Already under way: the invite has gone out (departure hr-4711); the interview's end "
-        "moved to the new last day.",
+        f"moved to the new last day, {later}",  # then what follows the last day, for anyone
     )

@@ -333,6 +333,83 @@ async def test_starting_again_does_not_tell_hr_how_it_went(slack, typed, status)
     assert (await slack.interview()).status == status  # and nothing changed
 
 
+@pytest.mark.parametrize("dutch_admin", [False, True])
+@pytest.mark.parametrize(
+    ("typed", "status"),
+    [
+        ((), "invited"),
+        (("no thanks",), "declined"),
+        (("start", "stop"), "stopped"),
+        (("start", "delete my answers", "yes"), "deleted"),
+    ],
+)
+async def test_moving_the_last_day_after_the_invite_says_what_follows(
+    fake, make_slack, typed, status, dutch_admin
+):
+    """`start` that moved the last day of a departure whose chat invite went out answered
+    "Already under way: …; the interview's end moved to the new last working day." without
+    which day or what follows it, and, for a day that has passed, "Not invited: … already
+    been invited", while the new last day was stored and HR's `status` closed it. Both now
+    say what is true (the day stored; after a chat invite, a link after the last day goes by
+    email only, never to HR), in the same words whatever the person did, in both languages."""
+    fake.add_user("UHR0002", "hr.nl@example.com", "Henk Beheer", locale="nl-NL")
+    slack = await make_slack(hr_admins=(ADMIN, "hr.nl@example.com"), language="en")
+    await invite(slack)  # the invite goes out on 11 December, the last day the 18th
+    for text in typed:
+        await slack.dm(ANNA_ID, text)
+    assert (await slack.interview()).status == status
+
+    async with slack.runtime.db.sessions() as session:
+        departure_id = await session.scalar(select(Departure.external_id))
+    assert departure_id is not None
+
+    def without_id(text: str) -> str:
+        return text.replace(departure_id, "<id>")
+
+    later = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-22")
+    assert without_id(later["text"]) == (
+        "Already under way: the invite has gone out (departure <id>); the interview's end "
+        "moved to the new last working day, 2026-12-22. After a chat invite, a private web "
+        "link after the last working day goes to the person by email only, when the HR "
+        "system gave their personal address and email is set up (EXITBOT_SMTP_URL): never to "
+        "HR admins, and `exitbot links` does not list it."
+    )
+    dutch = await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2026-12-21")
+    assert without_id(dutch["text"]).startswith(
+        "Al onderweg: de uitnodiging is al verstuurd (vertrek <id>); het einde van het "
+        "gesprek is verschoven naar de nieuwe laatste werkdag, 2026-12-21. Na een "
+        "uitnodiging via chat gaat een persoonlijke weblink na de laatste werkdag alleen per "
+        "e-mail naar deze persoon"
+    )
+
+    if dutch_admin:  # (a second `start` for a day that has passed finds the period closed)
+        past = await command(slack, "UHR0002", f"start <@{ANNA_ID}> 2026-12-10")
+        assert without_id(past["text"]).startswith(
+            "Vastgelegd: de laatste werkdag van vertrek <id> is nu 2026-12-10. De uitnodiging "
+            "was al verstuurd en de tijd om te antwoorden is voorbij: niemand wordt opnieuw "
+            "uitgenodigd, en `status` telt het gesprek als afgesloten. Na een uitnodiging via "
+            "chat gaat een persoonlijke weblink na de laatste werkdag alleen per e-mail"
+        )
+    else:
+        past = await command(slack, ADMIN_ID, f"start <@{ANNA_ID}> 2026-12-10")
+    assert dutch_admin or without_id(past["text"]) == (
+        "Recorded: the last working day of departure <id> is now 2026-12-10. Its invite had "
+        "already gone out and its time to answer is over: nobody is invited again, and "
+        "`status` counts it as closed. After a chat invite, a private web link after the last "
+        "working day goes to the person by email only, when the HR system gave their personal "
+        "address and email is set up (EXITBOT_SMTP_URL): never to HR admins, and `exitbot "
+        "links` does not list it. How it went stays private: it is only counted, anonymously, "
+        "in the digest."
+    )
+    async with slack.runtime.db.sessions() as session:
+        stored = await session.scalar(select(Departure.last_working_day))
+    assert stored == date(2026, 12, 10)
+    for reply in (later, dutch, past):
+        for word in ("stop", "delet", "declin", "complet", "taken place", "progress", "gewist"):
+            assert word not in reply["text"].lower()
+    assert (await slack.interview()).status == status  # and nothing the person did changed
+
+
 async def test_a_person_who_took_part_is_not_told_apart_by_start(slack):
     """One who completed their departure's interview (recorded, then held in the terminal)
     gets the answer of anyone whose invite went out, whatever they did with it
