@@ -395,7 +395,8 @@ _COMMAND_WORDS = {
 # A plain Dutch word that is also a likely interview answer ("what did you miss?"
 # "Overzicht"): a command only when an HR admin types it.
 _ADMIN_WORDS = {"overzicht"}
-_START = re.compile(r"start\s+\S+\s+\d{1,4}[-/]\d{1,2}[-/]\d{1,4}(\s+[\w-]+)?", re.IGNORECASE)
+# the kind after the day may be a name of up to four words ("ontslag op eigen verzoek")
+_START = re.compile(r"start\s+\S+\s+\d{1,4}[-/]\d{1,2}[-/]\d{1,4}(\s+[\w-]+){0,4}", re.IGNORECASE)
 
 
 _NAMES = {"help", "hulp", "?", "start", *(w.split()[0] for w in _COMMAND_WORDS | _ADMIN_WORDS)}

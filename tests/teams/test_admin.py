@@ -219,3 +219,20 @@ async def test_hr_help_shows_what_a_teams_admin_types(teams: TeamsHarness) -> No
     [usage] = teams.new_messages()
     assert usage.text.startswith("Usage: start <email> YYYY-MM-DD [kind] (the last working day")
     assert all("@pers" not in m.text for m in (help_en, help_nl, usage))
+
+
+async def test_a_kind_of_more_than_one_word_is_part_of_start(teams: TeamsHarness) -> None:
+    """The usage lists kinds by name ("contract end", "einde contract", "ontslag op eigen
+    verzoek"); typed after `start <email> <day>`, a name of more than one word made the
+    message no command at all (an interview answer), unlike Slack's `/exitbot start`."""
+    await admin_chat(teams)
+    assert await teams.post(typed(teams, "start bo@example.com 2026-12-18 contract end")) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Scheduled: the invite goes out")
+    message = typed(teams, "start cas@example.com 2026-12-18 ontslag op eigen verzoek")
+    assert await teams.post(message) == 201
+    [reply] = teams.new_messages()
+    assert reply.text.startswith("Scheduled: the invite goes out")
+    async with teams.runtime.db.sessions() as session:
+        kinds = (await session.scalars(select(Departure.kind).order_by(Departure.id))).all()
+    assert kinds == ["contract_end", "resignation"]

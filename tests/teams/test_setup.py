@@ -96,6 +96,14 @@ async def test_bad_requests(teams: TeamsHarness) -> None:
             True,
             "start a@example.com 2026-12-18 contract-end",
         ),
+        # a kind's name of more than one word, as the usage lists them
+        (
+            "start a@example.com 2026-12-18 ontslag op eigen verzoek",
+            False,
+            "start a@example.com 2026-12-18 ontslag op eigen verzoek",
+        ),
+        # a longer sentence stays an answer
+        ("start me 2026-12-18 and then we will talk about it", True, None),
         ("hr", True, "help"),
         ("HR help", True, "help"),
         ("hr status", True, "status"),
