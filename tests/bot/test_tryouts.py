@@ -23,21 +23,12 @@ from bot.runtime import Runtime
 from bot.tick import run_tick
 from bot.turns import Outcome
 from conversations import OutMessage
+from tests.bot.test_departures import COMPLETING
 
 EMAIL = "me@example.com"
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday
 LAST_DAY = date(2026, 12, 4)
-ANSWERS = [
-    "Pay and benefits",
-    "The people in my team and the freedom to organise my own work",
-    "Clearer goals and more support from the product team during launches",
-    "4",
-    "9",
-    "Yes",
-    "Better onboarding and a transparent salary structure for everyone",
-    "no",
-    "yes",
-]
+ANSWERS = COMPLETING  # the model questionnaire answered to the end
 
 
 class ChatPlatform:
